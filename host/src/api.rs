@@ -1,0 +1,143 @@
+//! The HTTP surface: `/api/v1` routes from every domain module, the OpenAPI 3.1
+//! document generated from the same route list, the docs page, health probes, and the
+//! layers every request passes (request id, tracing, body limit, panic guard).
+
+pub mod error;
+pub mod json;
+pub mod pagination;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_scalar::{Scalar, Servable};
+
+use crate::AppState;
+use error::ApiError;
+
+pub const API_PREFIX: &str = "/api/v1";
+const JSON_BODY_LIMIT: usize = 1024 * 1024;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Receivables & deals CRM API",
+        description = "Tenant-scoped CRM for finance companies. Authenticate with `Authorization: Bearer <token>`; \
+                       errors are RFC 9457 problem documents; money is a decimal string; lists use `limit`/`cursor`.",
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags(
+        (name = "tenancy", description = "The tenant, users, roles and API tokens"),
+        (name = "counterparties", description = "Clients and other counterparties"),
+        (name = "legal-entities", description = "The tenant's own legal entities"),
+        (name = "contacts", description = "People and relationships"),
+        (name = "pipelines", description = "Deal pipelines and stages"),
+        (name = "deals", description = "Deals and their stage history"),
+        (name = "interactions", description = "Calls, meetings, e-mails, notes"),
+        (name = "tasks", description = "Tasks with checklists"),
+        (name = "documents", description = "Uploaded files"),
+        (name = "timeline", description = "What happened on a counterparty or deal"),
+        (name = "audit", description = "Who changed what"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("crm token").build()),
+        );
+    }
+}
+
+/// Every `/api/v1` route, with its OpenAPI description. Tests walk this list (the
+/// cross-tenant probe), so a route added here is probed without anyone remembering.
+pub fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(crate::tenancy::routes::router())
+        .merge(crate::counterparties::routes::router())
+        .merge(crate::legal_entities::routes::router())
+        .merge(crate::contacts::routes::router())
+        .merge(crate::deals::routes::router())
+        .merge(crate::interactions::routes::router())
+        .merge(crate::tasks::routes::router())
+        .merge(crate::documents::routes::router())
+        .merge(crate::timeline::routes::router())
+        .merge(crate::audit::routes::router())
+}
+
+/// The OpenAPI document of the API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, api) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+        .nest(API_PREFIX, api_routes())
+        .split_for_parts();
+    api
+}
+
+/// The whole application: what `crm serve` runs and what tests drive in-process.
+pub fn app(state: AppState) -> Router {
+    let (api_router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest(API_PREFIX, api_routes())
+        .split_for_parts();
+    let spec = std::sync::Arc::new(api.clone());
+    let upload_limit = state.config.max_upload_bytes();
+    Router::new()
+        .merge(api_router)
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let spec = spec.clone();
+                async move { axum::Json((*spec).clone()) }
+            }),
+        )
+        .merge(Scalar::with_url("/api/v1/docs", api))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .fallback(|| async { ApiError::NoSuchRoute })
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT.max(upload_limit)))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|req: &Request<_>| {
+                            let rid = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+                            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %rid)
+                        })
+                        .on_request(())
+                        .on_response(|res: &axum::http::Response<_>, latency: Duration, _span: &tracing::Span| {
+                            tracing::debug!(status = res.status().as_u16(), latency_ms = latency.as_secs_f64() * 1e3, "response");
+                        }),
+                )
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(CatchPanicLayer::custom(|_| {
+                    ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
+                })),
+        )
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(err) => {
+            tracing::warn!(error = %err, "database not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! The one API error type. Every failure leaves the server as RFC 9457
+//! `application/problem+json` naming what is wrong; internal errors are logged with
+//! context and reach the client only as a request id to quote.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One offending input: a JSON pointer-like path (`inn`, `params.limit`, `checklist[2].text`)
+/// and what is wrong with it.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldError {
+    /// Path of the offending field in the request (`inn`, `params.limit`).
+    pub field: String,
+    /// What is wrong and, where it helps, what to send instead.
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// URI reference naming the problem type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short, human-readable summary of the problem type.
+    pub title: String,
+    /// HTTP status code.
+    pub status: u16,
+    /// What happened in this occurrence and what to do about it.
+    pub detail: String,
+    /// The offending fields, for validation problems.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("authentication required")]
+    Unauthenticated(&'static str),
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("no such route")]
+    NoSuchRoute,
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("conflict: {detail}")]
+    Conflict { detail: String, field: Option<String> },
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("payload too large: {0}")]
+    PayloadTooLarge(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    /// A validation error on one field.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) | ApiError::NoSuchRoute => StatusCode::NOT_FOUND,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn problem(&self) -> Problem {
+        let status = self.status();
+        let (kind, title, detail, errors) = match self {
+            ApiError::Unauthenticated(why) => (
+                "unauthenticated",
+                "Authentication required",
+                format!("{why}. Send `Authorization: Bearer <token>`; an admin issues tokens with `crm admin issue-token`."),
+                vec![],
+            ),
+            ApiError::Forbidden(why) => ("forbidden", "Not allowed for your role", why.clone(), vec![]),
+            ApiError::NotFound(what) => (
+                "not-found",
+                "Not found",
+                format!("No {what} with this id exists in your tenant."),
+                vec![],
+            ),
+            ApiError::NoSuchRoute => (
+                "not-found",
+                "Not found",
+                "No such route; the API is described at /api/v1/docs.".to_string(),
+                vec![],
+            ),
+            ApiError::Validation(errors) => {
+                let names: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+                (
+                    "validation",
+                    "Invalid input",
+                    format!("Fix the listed fields and send again: {}.", names.join(", ")),
+                    errors.clone(),
+                )
+            }
+            ApiError::Conflict { detail, field } => (
+                "conflict",
+                "Conflicts with existing data",
+                detail.clone(),
+                field.iter().map(|f| FieldError::new(f.clone(), detail.clone())).collect(),
+            ),
+            ApiError::BadRequest(detail) => ("bad-request", "Bad request", detail.clone(), vec![]),
+            ApiError::PayloadTooLarge(detail) => ("payload-too-large", "Payload too large", detail.clone(), vec![]),
+            ApiError::Internal(_) => (
+                "internal",
+                "Internal error",
+                "The server failed to handle this request. It has been logged; quote the x-request-id header when reporting it.".to_string(),
+                vec![],
+            ),
+        };
+        Problem { kind: format!("/problems/{kind}"), title: title.into(), status: status.as_u16(), detail, errors }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        if crate::db::is_unique_violation(&err) {
+            return ApiError::Conflict {
+                detail: "A record with the same unique values already exists.".into(),
+                field: None,
+            };
+        }
+        if let sqlx::Error::Database(e) = &err {
+            if e.is_foreign_key_violation() {
+                return ApiError::Validation(vec![FieldError::new(
+                    "body",
+                    "refers to a record that does not exist in your tenant",
+                )]);
+            }
+        }
+        ApiError::Internal(anyhow::Error::new(err).context("database error"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(err) = &self {
+            tracing::error!(error = ?err, "request failed");
+        }
+        let status = self.status();
+        let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
+        let mut res = (status, body).into_response();
+        res.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        res
+    }
+}
+
+/// Collects field errors from a validation pass; `finish` fails if any were found.
+#[derive(Default, Debug)]
+pub struct Violations(Vec<FieldError>);
+
+impl Violations {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, message));
+    }
+    pub fn check(&mut self, ok: bool, field: &str, message: &str) {
+        if !ok {
+            self.add(field, message);
+        }
+    }
+    pub fn finish(self) -> ApiResult<()> {
+        if self.0.is_empty() { Ok(()) } else { Err(ApiError::Validation(self.0)) }
+    }
+}

@@ -1,0 +1,190 @@
+//! Command line: `crm serve` (the default) and `crm admin …` for tenants, users and tokens.
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+
+use crate::audit::Actor;
+use crate::config::Config;
+use crate::telemetry::{self, LogFormat};
+use crate::tenancy::model::{Department, Role, TenantId, TokenId, UserId};
+use crate::tenancy::{service, store};
+
+#[derive(Debug, Parser)]
+#[command(name = "crm", version, about = "Receivables & deals CRM host")]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    /// Log format.
+    #[arg(long, env = "CRM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (the default when no command is given).
+    Serve,
+    /// Administer tenants, users and API tokens.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a tenant with its first admin user, and print that admin's API token once.
+    CreateTenant {
+        /// Display name of the tenant (the customer company).
+        #[arg(long)]
+        name: String,
+        /// IANA time zone.
+        #[arg(long, default_value = "Europe/Moscow")]
+        time_zone: String,
+        /// E-mail of the first admin user.
+        #[arg(long, default_value = "admin@localhost")]
+        admin_email: String,
+        /// Name of the first admin user.
+        #[arg(long, default_value = "Administrator")]
+        admin_name: String,
+    },
+    /// List tenants.
+    ListTenants,
+    /// Create a user in a tenant.
+    CreateUser {
+        #[arg(long)]
+        tenant: TenantId,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// admin, head or manager.
+        #[arg(long)]
+        role: String,
+        /// Department roles, comma separated: legal, security, credit, risk.
+        #[arg(long, value_delimiter = ',')]
+        departments: Vec<String>,
+    },
+    /// Issue an API token for a user and print it once.
+    IssueToken {
+        #[arg(long)]
+        tenant: TenantId,
+        #[arg(long)]
+        user: UserId,
+        /// A label to recognise the token by.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+    /// List a tenant's tokens (never their secrets).
+    ListTokens {
+        #[arg(long)]
+        tenant: TenantId,
+    },
+    /// Revoke a token.
+    RevokeToken {
+        #[arg(long)]
+        tenant: TenantId,
+        #[arg(long)]
+        token: TokenId,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    telemetry::init(cli.log_format);
+    let state = crate::server::open(cli.config.clone()).await?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let listener = tokio::net::TcpListener::bind(cli.config.listen)
+                .await
+                .with_context(|| format!("cannot listen on {} (is another server running?)", cli.config.listen))?;
+            crate::server::serve(state, listener).await
+        }
+        Command::Admin(cmd) => {
+            let result = admin(&state, cmd).await;
+            state.db.close().await;
+            result
+        }
+    }
+}
+
+async fn admin(state: &crate::AppState, cmd: AdminCommand) -> anyhow::Result<()> {
+    let actor = Actor::system("admin CLI");
+    match cmd {
+        AdminCommand::CreateTenant { name, time_zone, admin_email, admin_name } => {
+            let mut tx = state.db.begin().await?;
+            let created = service::create_tenant(&mut tx.conn(), &actor, &name, &time_zone, &admin_email, &admin_name)
+                .await
+                .map_err(api_to_anyhow)?;
+            tx.commit().await?;
+            println!("tenant:     {} ({})", created.tenant.id, created.tenant.name);
+            println!("admin user: {} <{}>", created.admin.id, created.admin.email);
+            println!("token id:   {}", created.token.info.id);
+            println!("API token (shown once, store it now):");
+            println!("{}", created.token.token);
+        }
+        AdminCommand::ListTenants => {
+            let mut c = state.db.read().await?;
+            for t in store::list_tenants(&mut c.conn()).await? {
+                println!("{}\t{}\t{}", t.id, t.time_zone, t.name);
+            }
+        }
+        AdminCommand::CreateUser { tenant, email, name, role, departments } => {
+            let role: Role = role.parse().map_err(anyhow::Error::msg).context("--role")?;
+            let departments = departments
+                .iter()
+                .filter(|d| !d.is_empty())
+                .map(|d| serde_json::from_value::<Department>(serde_json::Value::String(d.clone())))
+                .collect::<Result<Vec<_>, _>>()
+                .context("--departments takes legal, security, credit, risk")?;
+            let mut tx = state.db.begin().await?;
+            ensure_tenant(&mut tx.conn(), tenant).await?;
+            let input = service::UserInput { email, full_name: name, role, departments };
+            let user = service::create_user(&mut tx.conn(), tenant, &actor, &input).await.map_err(api_to_anyhow)?;
+            tx.commit().await?;
+            println!("user: {} <{}> {}", user.id, user.email, user.role);
+        }
+        AdminCommand::IssueToken { tenant, user, name } => {
+            let mut tx = state.db.begin().await?;
+            ensure_tenant(&mut tx.conn(), tenant).await?;
+            let issued = service::issue_token(&mut tx.conn(), tenant, &actor, user, &name).await.map_err(api_to_anyhow)?;
+            tx.commit().await?;
+            println!("token id: {}", issued.info.id);
+            println!("API token (shown once, store it now):");
+            println!("{}", issued.token);
+        }
+        AdminCommand::ListTokens { tenant } => {
+            let mut c = state.db.read().await?;
+            ensure_tenant(&mut c.conn(), tenant).await?;
+            for t in store::list_tokens(&mut c.conn(), tenant, None).await? {
+                let status = if t.revoked_at.is_some() { "revoked" } else { "active" };
+                println!("{}\t{}\t{}\t{}\t{}", t.id, t.user_id, status, t.created_at.format("%Y-%m-%d %H:%M"), t.name);
+            }
+        }
+        AdminCommand::RevokeToken { tenant, token } => {
+            let mut tx = state.db.begin().await?;
+            ensure_tenant(&mut tx.conn(), tenant).await?;
+            service::revoke_token(&mut tx.conn(), tenant, &actor, token).await.map_err(api_to_anyhow)?;
+            tx.commit().await?;
+            println!("revoked {token}");
+        }
+    }
+    Ok(())
+}
+
+async fn ensure_tenant(c: &mut crate::db::Conn<'_>, tenant: TenantId) -> anyhow::Result<()> {
+    if store::get_tenant(c, tenant).await?.is_none() {
+        bail!("no tenant {tenant}; `crm admin list-tenants` shows them");
+    }
+    Ok(())
+}
+
+fn api_to_anyhow(err: crate::api::error::ApiError) -> anyhow::Error {
+    use crate::api::error::ApiError;
+    match err {
+        ApiError::Validation(errors) => anyhow::anyhow!(
+            "{}",
+            errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
+        ),
+        ApiError::Internal(e) => e,
+        other => anyhow::anyhow!("{other}"),
+    }
+}

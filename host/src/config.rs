@@ -1,0 +1,55 @@
+//! Server configuration from flags and environment variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// How the server runs. Every field has a default that needs no set-up.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "CRM_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// `sqlite://path/file.db` (default: a file in the data directory) or `postgres://…`.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Where the SQLite file and uploaded documents live.
+    #[arg(long, env = "CRM_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Connections in the database pool.
+    #[arg(long, env = "CRM_DB_CONNECTIONS", default_value_t = 32)]
+    pub db_connections: u32,
+    /// Largest accepted document upload, in megabytes.
+    #[arg(long, env = "CRM_MAX_UPLOAD_MB", default_value_t = 50)]
+    pub max_upload_mb: u64,
+}
+
+impl Config {
+    /// Defaults for a server under `data_dir` (used by tests and tools).
+    pub fn for_data_dir(data_dir: PathBuf) -> Config {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url: None,
+            data_dir,
+            db_connections: 16,
+            max_upload_mb: 50,
+        }
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("crm.db").display()))
+    }
+
+    pub fn db_options(&self) -> crate::db::DbOptions {
+        crate::db::DbOptions {
+            url: self.database_url(),
+            max_connections: self.db_connections,
+            pg_schema: None,
+        }
+    }
+
+    pub fn max_upload_bytes(&self) -> usize {
+        (self.max_upload_mb as usize).saturating_mul(1024 * 1024)
+    }
+}

@@ -1,0 +1,9 @@
+//! Counterparties: clients, debtors and other companies or people the tenant deals
+//! with, with requisites validated by their check digits.
+
+pub mod model;
+pub mod requisites;
+pub mod routes;
+pub mod store;
+
+pub use model::{Counterparty, CounterpartyId};

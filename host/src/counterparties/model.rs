@@ -1,0 +1,226 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
+use utoipa::ToSchema;
+
+use crate::api::error::{ApiResult, Violations};
+use crate::id_type;
+use crate::tenancy::UserId;
+use crate::tenancy::model::str_enum;
+
+use super::requisites;
+
+id_type!(
+    /// A counterparty.
+    CounterpartyId
+);
+
+/// Legal form of a counterparty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CounterpartyKind {
+    /// Организация: 10-digit ИНН, КПП, 13-digit ОГРН.
+    LegalEntity,
+    /// ИП: 12-digit ИНН, 15-digit ОГРНИП.
+    SoleProprietor,
+    /// Физическое лицо: 12-digit ИНН, if any.
+    NaturalPerson,
+}
+str_enum!(CounterpartyKind { LegalEntity => "legal_entity", SoleProprietor => "sole_proprietor", NaturalPerson => "natural_person" });
+
+/// A counterparty as stored.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Counterparty {
+    pub id: CounterpartyId,
+    pub kind: CounterpartyKind,
+    /// ИНН, kept as a string (leading zeros are legal).
+    pub inn: Option<String>,
+    pub kpp: Option<String>,
+    /// ОГРН or ОГРНИП.
+    pub ogrn: Option<String>,
+    pub full_name: String,
+    pub short_name: Option<String>,
+    pub legal_address: Option<String>,
+    pub postal_address: Option<String>,
+    pub bank_name: Option<String>,
+    pub bank_bic: Option<String>,
+    pub bank_account: Option<String>,
+    pub bank_corr_account: Option<String>,
+    pub segment: Option<String>,
+    pub responsible_id: Option<UserId>,
+    /// Individual payment deferral, in days.
+    pub payment_deferral_days: i32,
+    #[schema(value_type = Vec<String>)]
+    pub tags: Json<Vec<String>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub archived_at: Option<DateTime<Utc>>,
+}
+
+/// A counterparty as sent to create it, or as a PATCH merges into.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CounterpartyInput {
+    pub kind: CounterpartyKind,
+    #[schema(example = "7719402047")]
+    pub inn: Option<String>,
+    #[schema(example = "773101001")]
+    pub kpp: Option<String>,
+    #[schema(example = "1157746078984")]
+    pub ogrn: Option<String>,
+    #[schema(example = "ОБЩЕСТВО С ОГРАНИЧЕННОЙ ОТВЕТСТВЕННОСТЬЮ \"МОТОРИКА\"")]
+    pub full_name: String,
+    #[schema(example = "ООО \"МОТОРИКА\"")]
+    pub short_name: Option<String>,
+    pub legal_address: Option<String>,
+    pub postal_address: Option<String>,
+    pub bank_name: Option<String>,
+    pub bank_bic: Option<String>,
+    pub bank_account: Option<String>,
+    pub bank_corr_account: Option<String>,
+    pub segment: Option<String>,
+    pub responsible_id: Option<UserId>,
+    #[serde(default)]
+    pub payment_deferral_days: i32,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+fn clean(s: &mut Option<String>) {
+    if let Some(v) = s {
+        let t = v.trim();
+        if t.is_empty() {
+            *s = None;
+        } else if t.len() != v.len() {
+            *v = t.to_string();
+        }
+    }
+}
+
+impl CounterpartyInput {
+    /// Trims text, drops empty strings, dedups tags, then checks every rule; all
+    /// problems are reported at once.
+    pub fn normalize_and_validate(&mut self) -> ApiResult<()> {
+        for f in [
+            &mut self.inn, &mut self.kpp, &mut self.ogrn, &mut self.short_name, &mut self.legal_address,
+            &mut self.postal_address, &mut self.bank_name, &mut self.bank_bic, &mut self.bank_account,
+            &mut self.bank_corr_account, &mut self.segment,
+        ] {
+            clean(f);
+        }
+        self.full_name = self.full_name.trim().to_string();
+        let mut tags: Vec<String> = Vec::new();
+        for t in self.tags.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+            if !tags.iter().any(|x| x == t) {
+                tags.push(t.to_string());
+            }
+        }
+        self.tags = tags;
+
+        let mut v = Violations::new();
+        v.check(!self.full_name.is_empty(), "full_name", "must not be empty");
+        v.check(self.full_name.chars().count() <= 1000, "full_name", "must be at most 1000 characters");
+        if let Some(inn) = &self.inn {
+            match requisites::check_inn(inn) {
+                Err(e) => v.add("inn", format!("ИНН {e}")),
+                Ok(()) => {
+                    let want = if self.kind == CounterpartyKind::LegalEntity { 10 } else { 12 };
+                    if inn.len() != want {
+                        v.add("inn", format!("a {} has a {want}-digit ИНН", self.kind_label()));
+                    }
+                }
+            }
+        }
+        if let Some(kpp) = &self.kpp {
+            if self.kind != CounterpartyKind::LegalEntity {
+                v.add("kpp", "only organisations have a КПП");
+            } else if let Err(e) = requisites::check_kpp(kpp) {
+                v.add("kpp", format!("КПП {e}"));
+            }
+        }
+        if let Some(ogrn) = &self.ogrn {
+            match (self.kind, requisites::check_ogrn(ogrn)) {
+                (_, Err(e)) => v.add("ogrn", format!("ОГРН {e}")),
+                (CounterpartyKind::LegalEntity, Ok(())) if ogrn.len() != 13 => v.add("ogrn", "an organisation has a 13-digit ОГРН"),
+                (CounterpartyKind::SoleProprietor, Ok(())) if ogrn.len() != 15 => v.add("ogrn", "a sole proprietor has a 15-digit ОГРНИП"),
+                (CounterpartyKind::NaturalPerson, Ok(())) => v.add("ogrn", "a natural person has no ОГРН"),
+                _ => {}
+            }
+        }
+        validate_bank(&mut v, &self.bank_bic, &self.bank_account, &self.bank_corr_account);
+        v.check((0..=3650).contains(&self.payment_deferral_days), "payment_deferral_days", "must be between 0 and 3650 days");
+        v.check(self.tags.iter().all(|t| t.chars().count() <= 64), "tags", "each tag must be at most 64 characters");
+        v.check(self.tags.len() <= 50, "tags", "at most 50 tags");
+        v.finish()
+    }
+
+    fn kind_label(&self) -> &'static str {
+        match self.kind {
+            CounterpartyKind::LegalEntity => "organisation",
+            CounterpartyKind::SoleProprietor => "sole proprietor",
+            CounterpartyKind::NaturalPerson => "natural person",
+        }
+    }
+}
+
+/// BIC, settlement and correspondent accounts, with the control keys checked.
+pub fn validate_bank(v: &mut Violations, bic: &Option<String>, account: &Option<String>, corr: &Option<String>) {
+    let bic_ok = match bic {
+        Some(b) => match requisites::check_bic(b) {
+            Ok(()) => true,
+            Err(e) => {
+                v.add("bank_bic", format!("БИК {e}"));
+                false
+            }
+        },
+        None => false,
+    };
+    for (field, value, corr_acc) in [("bank_account", account, false), ("bank_corr_account", corr, true)] {
+        if let Some(acc) = value {
+            if !bic_ok {
+                if bic.is_none() {
+                    v.add(field, "give the bank's БИК (bank_bic) with the account");
+                }
+                continue;
+            }
+            let b = bic.as_deref().unwrap_or_default();
+            let res = if corr_acc { requisites::check_corr_account(acc, b) } else { requisites::check_account(acc, b) };
+            if let Err(e) = res {
+                v.add(field, format!("account {e}"));
+            }
+        }
+    }
+}
+
+impl From<&Counterparty> for CounterpartyInput {
+    fn from(c: &Counterparty) -> Self {
+        CounterpartyInput {
+            kind: c.kind,
+            inn: c.inn.clone(),
+            kpp: c.kpp.clone(),
+            ogrn: c.ogrn.clone(),
+            full_name: c.full_name.clone(),
+            short_name: c.short_name.clone(),
+            legal_address: c.legal_address.clone(),
+            postal_address: c.postal_address.clone(),
+            bank_name: c.bank_name.clone(),
+            bank_bic: c.bank_bic.clone(),
+            bank_account: c.bank_account.clone(),
+            bank_corr_account: c.bank_corr_account.clone(),
+            segment: c.segment.clone(),
+            responsible_id: c.responsible_id,
+            payment_deferral_days: c.payment_deferral_days,
+            tags: c.tags.0.clone(),
+        }
+    }
+}
+
+/// The client card: the counterparty with its contacts and open deals.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CounterpartyCard {
+    #[serde(flatten)]
+    pub counterparty: Counterparty,
+    pub contacts: Vec<crate::contacts::model::Contact>,
+    /// Deals of this counterparty at an open (not won or lost) stage.
+    pub open_deals_count: i64,
+}

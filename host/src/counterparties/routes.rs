@@ -1,0 +1,170 @@
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::api::error::{ApiError, ApiResult, Problem};
+use crate::api::json::{ApiJson, apply_patch};
+use crate::api::pagination::{Page, PageParams};
+use crate::audit::{self, Actor, AuditAction};
+use crate::db::Conn;
+use crate::tenancy::service::ensure_user;
+use crate::tenancy::{Action, Caller, UserId};
+
+use super::model::{Counterparty, CounterpartyCard, CounterpartyId, CounterpartyInput, CounterpartyKind};
+use super::store;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_counterparties, create_counterparty))
+        .routes(routes!(get_counterparty, update_counterparty))
+        .routes(routes!(archive_counterparty))
+        .routes(routes!(restore_counterparty))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CounterpartyFilter {
+    /// Search in full and short name and ИНН (case-insensitive, any part).
+    pub q: Option<String>,
+    /// Exact ИНН.
+    pub inn: Option<String>,
+    pub kind: Option<CounterpartyKind>,
+    pub segment: Option<String>,
+    pub responsible_id: Option<UserId>,
+    /// Has this tag.
+    pub tag: Option<String>,
+    /// Include archived counterparties.
+    #[serde(default)]
+    pub include_archived: bool,
+}
+
+/// List counterparties, newest first, with filters and search.
+#[utoipa::path(get, path = "/counterparties", tag = "counterparties", params(CounterpartyFilter, PageParams),
+    responses((status = 200, body = Page<Counterparty>), (status = 422, body = Problem)))]
+async fn list_counterparties(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(f): Query<CounterpartyFilter>,
+    Query(page): Query<PageParams>,
+) -> ApiResult<ApiJson<Page<Counterparty>>> {
+    let limit = page.limit()?;
+    let filter = store::Filter {
+        q: f.q.as_deref().filter(|q| !q.trim().is_empty()),
+        inn: f.inn.as_deref(),
+        kind: f.kind,
+        segment: f.segment.as_deref(),
+        responsible_id: f.responsible_id,
+        tag: f.tag.as_deref(),
+        include_archived: f.include_archived,
+    };
+    let mut c = state.db.read().await?;
+    let rows = store::list(&mut c.conn(), caller.tenant_id, &filter, page.after()?, limit).await?;
+    Ok(ApiJson(Page::from_rows(rows, limit, |r| r.id.0)))
+}
+
+async fn check_refs(c: &mut Conn<'_>, caller: &Caller, input: &CounterpartyInput, except: Option<CounterpartyId>) -> ApiResult<()> {
+    if let Some(u) = input.responsible_id {
+        ensure_user(c, caller.tenant_id, "responsible_id", u).await?;
+    }
+    if let Some(inn) = &input.inn {
+        if let Some(other) = store::find_by_inn(c, caller.tenant_id, inn, input.kpp.as_deref(), except).await? {
+            return Err(ApiError::Conflict {
+                detail: format!("Counterparty {other} already has this ИНН and КПП; open it instead of creating a duplicate."),
+                field: Some("inn".into()),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Create a counterparty. ИНН, ОГРН/ОГРНИП, КПП and bank accounts are checked.
+#[utoipa::path(post, path = "/counterparties", tag = "counterparties", request_body = CounterpartyInput,
+    responses((status = 201, body = Counterparty), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create_counterparty(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(mut input): ApiJson<CounterpartyInput>,
+) -> ApiResult<(StatusCode, ApiJson<Counterparty>)> {
+    caller.ensure(Action::WriteCrm)?;
+    input.normalize_and_validate()?;
+    let mut tx = state.db.begin().await?;
+    check_refs(&mut tx.conn(), &caller, &input, None).await?;
+    let cp = store::insert(&mut tx.conn(), caller.tenant_id, CounterpartyId::new(), &input).await?;
+    audit::record(&mut tx.conn(), caller.tenant_id, &Actor::from(&caller), "counterparty", cp.id.0, AuditAction::Create, None, &cp).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, ApiJson(cp)))
+}
+
+/// The client card: requisites, contacts and the number of open deals.
+#[utoipa::path(get, path = "/counterparties/{id}", tag = "counterparties", params(("id" = CounterpartyId, Path)),
+    responses((status = 200, body = CounterpartyCard), (status = 404, body = Problem)))]
+async fn get_counterparty(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<CounterpartyId>,
+) -> ApiResult<ApiJson<CounterpartyCard>> {
+    let mut conn = state.db.read().await?;
+    let mut c = conn.conn();
+    let counterparty = store::get(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("counterparty"))?;
+    let contacts = crate::contacts::store::list_for_counterparty(&mut c, caller.tenant_id, id).await?;
+    let open_deals_count = store::open_deals_count(&mut c, caller.tenant_id, id).await?;
+    Ok(ApiJson(CounterpartyCard { counterparty, contacts, open_deals_count }))
+}
+
+/// Change a counterparty: a JSON merge patch (send the fields to change; `null` clears).
+#[utoipa::path(patch, path = "/counterparties/{id}", tag = "counterparties", params(("id" = CounterpartyId, Path)),
+    request_body(content = CounterpartyInput, content_type = "application/merge-patch+json", description = "Fields to change"),
+    responses((status = 200, body = Counterparty), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn update_counterparty(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<CounterpartyId>,
+    ApiJson(patch): ApiJson<serde_json::Value>,
+) -> ApiResult<ApiJson<Counterparty>> {
+    let mut tx = state.db.begin().await?;
+    let before = store::get(&mut tx.conn(), caller.tenant_id, id).await?.ok_or(ApiError::NotFound("counterparty"))?;
+    caller.ensure_owns(&[before.responsible_id], "counterparty")?;
+    let mut input: CounterpartyInput = apply_patch(&CounterpartyInput::from(&before), &patch)?;
+    input.normalize_and_validate()?;
+    check_refs(&mut tx.conn(), &caller, &input, Some(id)).await?;
+    let after = store::update(&mut tx.conn(), caller.tenant_id, id, &input).await?;
+    audit::record(&mut tx.conn(), caller.tenant_id, &Actor::from(&caller), "counterparty", id.0, AuditAction::Update, Some(&before), &after).await?;
+    tx.commit().await?;
+    Ok(ApiJson(after))
+}
+
+/// Archive a counterparty (undo with `restore`).
+#[utoipa::path(post, path = "/counterparties/{id}/archive", tag = "counterparties", params(("id" = CounterpartyId, Path)),
+    responses((status = 200, body = Counterparty), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn archive_counterparty(State(state): State<AppState>, caller: Caller, Path(id): Path<CounterpartyId>) -> ApiResult<ApiJson<Counterparty>> {
+    set_archived(state, caller, id, true).await
+}
+
+/// Restore an archived counterparty.
+#[utoipa::path(post, path = "/counterparties/{id}/restore", tag = "counterparties", params(("id" = CounterpartyId, Path)),
+    responses((status = 200, body = Counterparty), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn restore_counterparty(State(state): State<AppState>, caller: Caller, Path(id): Path<CounterpartyId>) -> ApiResult<ApiJson<Counterparty>> {
+    set_archived(state, caller, id, false).await
+}
+
+async fn set_archived(state: AppState, caller: Caller, id: CounterpartyId, archive: bool) -> ApiResult<ApiJson<Counterparty>> {
+    let mut tx = state.db.begin().await?;
+    let before = store::get(&mut tx.conn(), caller.tenant_id, id).await?.ok_or(ApiError::NotFound("counterparty"))?;
+    caller.ensure_owns(&[before.responsible_id], "counterparty")?;
+    if before.archived_at.is_some() == archive {
+        return Ok(ApiJson(before));
+    }
+    if !archive {
+        check_refs(&mut tx.conn(), &caller, &CounterpartyInput::from(&before), Some(id)).await?;
+    }
+    let at = archive.then(chrono::Utc::now);
+    let after = store::set_archived(&mut tx.conn(), caller.tenant_id, id, at).await?;
+    let action = if archive { AuditAction::Archive } else { AuditAction::Restore };
+    audit::record(&mut tx.conn(), caller.tenant_id, &Actor::from(&caller), "counterparty", id.0, action, Some(&before), &after).await?;
+    tx.commit().await?;
+    Ok(ApiJson(after))
+}

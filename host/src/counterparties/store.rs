@@ -1,0 +1,112 @@
+//! Counterparty queries, every one scoped by tenant.
+
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::api::pagination::{like_pattern, search_key};
+use crate::db::{Conn, on_conn};
+use crate::tenancy::{TenantId, UserId};
+
+use super::model::{Counterparty, CounterpartyId, CounterpartyInput, CounterpartyKind};
+
+pub const COLS: &str = "id, kind, inn, kpp, ogrn, full_name, short_name, legal_address, postal_address, bank_name, bank_bic, \
+    bank_account, bank_corr_account, segment, responsible_id, payment_deferral_days, tags, created_at, updated_at, archived_at";
+
+fn key(i: &CounterpartyInput) -> String {
+    search_key(&[Some(&i.full_name), i.short_name.as_deref(), i.inn.as_deref()])
+}
+
+pub async fn insert(c: &mut Conn<'_>, tenant: TenantId, id: CounterpartyId, i: &CounterpartyInput) -> sqlx::Result<Counterparty> {
+    let sql = format!(
+        "INSERT INTO counterparties (tenant_id, id, kind, inn, kpp, ogrn, full_name, short_name, legal_address, postal_address, \
+         bank_name, bank_bic, bank_account, bank_corr_account, segment, responsible_id, payment_deferral_days, tags, search_key, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20) RETURNING {COLS}"
+    );
+    let now = Utc::now();
+    let tags = Json(i.tags.clone());
+    on_conn!(c, c => sqlx::query_as::<_, Counterparty>(&sql)
+        .bind(tenant).bind(id).bind(i.kind).bind(&i.inn).bind(&i.kpp).bind(&i.ogrn).bind(&i.full_name).bind(&i.short_name)
+        .bind(&i.legal_address).bind(&i.postal_address).bind(&i.bank_name).bind(&i.bank_bic).bind(&i.bank_account)
+        .bind(&i.bank_corr_account).bind(&i.segment).bind(i.responsible_id).bind(i.payment_deferral_days).bind(&tags)
+        .bind(key(i)).bind(now)
+        .fetch_one(c).await)
+}
+
+pub async fn update(c: &mut Conn<'_>, tenant: TenantId, id: CounterpartyId, i: &CounterpartyInput) -> sqlx::Result<Counterparty> {
+    let sql = format!(
+        "UPDATE counterparties SET kind = $3, inn = $4, kpp = $5, ogrn = $6, full_name = $7, short_name = $8, legal_address = $9, \
+         postal_address = $10, bank_name = $11, bank_bic = $12, bank_account = $13, bank_corr_account = $14, segment = $15, \
+         responsible_id = $16, payment_deferral_days = $17, tags = $18, search_key = $19, updated_at = $20 \
+         WHERE tenant_id = $1 AND id = $2 RETURNING {COLS}"
+    );
+    let tags = Json(i.tags.clone());
+    on_conn!(c, c => sqlx::query_as::<_, Counterparty>(&sql)
+        .bind(tenant).bind(id).bind(i.kind).bind(&i.inn).bind(&i.kpp).bind(&i.ogrn).bind(&i.full_name).bind(&i.short_name)
+        .bind(&i.legal_address).bind(&i.postal_address).bind(&i.bank_name).bind(&i.bank_bic).bind(&i.bank_account)
+        .bind(&i.bank_corr_account).bind(&i.segment).bind(i.responsible_id).bind(i.payment_deferral_days).bind(&tags)
+        .bind(key(i)).bind(Utc::now())
+        .fetch_one(c).await)
+}
+
+pub async fn set_archived(c: &mut Conn<'_>, tenant: TenantId, id: CounterpartyId, at: Option<DateTime<Utc>>) -> sqlx::Result<Counterparty> {
+    let sql = format!("UPDATE counterparties SET archived_at = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2 RETURNING {COLS}");
+    on_conn!(c, c => sqlx::query_as::<_, Counterparty>(&sql).bind(tenant).bind(id).bind(at).bind(Utc::now()).fetch_one(c).await)
+}
+
+pub async fn get(c: &mut Conn<'_>, tenant: TenantId, id: CounterpartyId) -> sqlx::Result<Option<Counterparty>> {
+    let sql = format!("SELECT {COLS} FROM counterparties WHERE tenant_id = $1 AND id = $2");
+    on_conn!(c, c => sqlx::query_as::<_, Counterparty>(&sql).bind(tenant).bind(id).fetch_optional(c).await)
+}
+
+/// True when the id names a live (not archived) counterparty of the tenant.
+pub async fn exists(c: &mut Conn<'_>, tenant: TenantId, id: CounterpartyId) -> sqlx::Result<bool> {
+    let sql = "SELECT COUNT(*) FROM counterparties WHERE tenant_id = $1 AND id = $2 AND archived_at IS NULL";
+    let n: i64 = on_conn!(c, c => sqlx::query_scalar(sql).bind(tenant).bind(id).fetch_one(c).await)?;
+    Ok(n > 0)
+}
+
+/// Another live counterparty with the same ИНН and КПП, if any.
+pub async fn find_by_inn(c: &mut Conn<'_>, tenant: TenantId, inn: &str, kpp: Option<&str>, except: Option<CounterpartyId>) -> sqlx::Result<Option<CounterpartyId>> {
+    let sql = "SELECT id FROM counterparties WHERE tenant_id = $1 AND inn = $2 AND COALESCE(kpp, '') = $3 \
+               AND archived_at IS NULL AND ($4 IS NULL OR id <> $4) LIMIT 1";
+    on_conn!(c, c => sqlx::query_scalar::<_, CounterpartyId>(sql).bind(tenant).bind(inn).bind(kpp.unwrap_or("")).bind(except).fetch_optional(c).await)
+}
+
+/// Filters of the counterparty list.
+#[derive(Debug, Default)]
+pub struct Filter<'a> {
+    pub q: Option<&'a str>,
+    pub inn: Option<&'a str>,
+    pub kind: Option<CounterpartyKind>,
+    pub segment: Option<&'a str>,
+    pub responsible_id: Option<UserId>,
+    pub tag: Option<&'a str>,
+    pub include_archived: bool,
+}
+
+pub async fn list(c: &mut Conn<'_>, tenant: TenantId, f: &Filter<'_>, after: Uuid, limit: u32) -> sqlx::Result<Vec<Counterparty>> {
+    let sql = format!(
+        "SELECT {COLS} FROM counterparties WHERE tenant_id = $1 AND id < $2 \
+         AND ($3 IS NULL OR search_key LIKE $3 ESCAPE '\\') AND ($4 IS NULL OR inn = $4) AND ($5 IS NULL OR kind = $5) \
+         AND ($6 IS NULL OR segment = $6) AND ($7 IS NULL OR responsible_id = $7) \
+         AND ($8 IS NULL OR CAST(tags AS TEXT) LIKE $8 ESCAPE '\\') AND ($9 OR archived_at IS NULL) \
+         ORDER BY id DESC LIMIT $10"
+    );
+    let q = f.q.map(like_pattern);
+    let tag = f.tag.map(|t| {
+        let quoted = serde_json::to_string(t).unwrap_or_default();
+        format!("%{}%", quoted.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+    });
+    on_conn!(c, c => sqlx::query_as::<_, Counterparty>(&sql)
+        .bind(tenant).bind(after).bind(&q).bind(f.inn).bind(f.kind).bind(f.segment).bind(f.responsible_id).bind(&tag)
+        .bind(f.include_archived).bind(i64::from(limit) + 1)
+        .fetch_all(c).await)
+}
+
+/// Deals of the counterparty at an open stage.
+pub async fn open_deals_count(c: &mut Conn<'_>, tenant: TenantId, id: CounterpartyId) -> sqlx::Result<i64> {
+    let sql = "SELECT COUNT(*) FROM deals d JOIN stages s ON s.tenant_id = d.tenant_id AND s.id = d.stage_id \
+               WHERE d.tenant_id = $1 AND d.counterparty_id = $2 AND d.archived_at IS NULL AND s.kind = 'open'";
+    on_conn!(c, c => sqlx::query_scalar(sql).bind(tenant).bind(id).fetch_one(c).await)
+}

@@ -1,0 +1,323 @@
+//! Storage: one API over the two engines the product runs on.
+//!
+//! SQLite is the embedded default (one file, no set-up); PostgreSQL is the production
+//! engine. Store functions are written once: they take a [`Conn`] and run the same SQL
+//! (numbered `$n` placeholders work on both) through [`on_conn!`], which expands the
+//! body once per engine so sqlx's types resolve for each.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgConnection, Postgres, Sqlite, SqliteConnection, Transaction};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// Which engine a [`Db`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// A connection pool on one of the two engines.
+///
+/// SQLite allows one writer at a time, so writes go through a one-connection pool
+/// (transactions queue in the pool instead of failing with `SQLITE_BUSY`), while reads
+/// use a pool of their own over the same WAL-mode file.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite { read: sqlx::SqlitePool, write: sqlx::SqlitePool },
+    Postgres(sqlx::PgPool),
+}
+
+/// Options for opening a database.
+#[derive(Clone, Debug)]
+pub struct DbOptions {
+    /// `sqlite://path/to/file.db` or `postgres://…`.
+    pub url: String,
+    /// Maximum pooled connections (reads, for SQLite).
+    pub max_connections: u32,
+    /// PostgreSQL only: the schema to use (tests give each case its own).
+    pub pg_schema: Option<String>,
+}
+
+impl Db {
+    /// Opens the database named by `opts.url` and applies pending migrations.
+    pub async fn connect(opts: &DbOptions) -> anyhow::Result<Db> {
+        let db = if opts.url.starts_with("postgres:") || opts.url.starts_with("postgresql:") {
+            let mut connect = PgConnectOptions::from_str(&opts.url)
+                .context("DATABASE_URL is not a valid PostgreSQL URL")?;
+            if let Some(schema) = &opts.pg_schema {
+                connect = connect.options([("search_path", schema.as_str())]);
+            }
+            let pool = PgPoolOptions::new()
+                .max_connections(opts.max_connections)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(connect)
+                .await
+                .with_context(|| format!("cannot connect to PostgreSQL at {}", redact_url(&opts.url)))?;
+            POSTGRES_MIGRATIONS
+                .run(&pool)
+                .await
+                .context("applying PostgreSQL migrations")?;
+            Db::Postgres(pool)
+        } else {
+            let path = opts
+                .url
+                .strip_prefix("sqlite://")
+                .or_else(|| opts.url.strip_prefix("sqlite:"))
+                .context("DATABASE_URL must start with sqlite:// or postgres://")?;
+            if let Some(dir) = std::path::Path::new(path).parent() {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("creating database directory {}", dir.display()))?;
+                }
+            }
+            let connect = SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+                .pragma("cache_size", "-32768");
+            let write = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(connect.clone())
+                .await
+                .with_context(|| format!("cannot open SQLite database {path}"))?;
+            SQLITE_MIGRATIONS
+                .run(&write)
+                .await
+                .context("applying SQLite migrations")?;
+            let read = SqlitePoolOptions::new()
+                .max_connections(opts.max_connections)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(connect.read_only(true))
+                .await
+                .with_context(|| format!("cannot open SQLite database {path}"))?;
+            Db::Sqlite { read, write }
+        };
+        Ok(db)
+    }
+
+    pub fn engine(&self) -> Engine {
+        match self {
+            Db::Sqlite { .. } => Engine::Sqlite,
+            Db::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// Starts a read-write transaction. Handlers own transactions: they begin, call
+    /// store functions with [`Tx::conn`], and commit.
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin().await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// Takes a connection for reads outside a transaction.
+    pub async fn read(&self) -> Result<ReadConn, sqlx::Error> {
+        Ok(match self {
+            Db::Sqlite { read, .. } => ReadConn::Sqlite(read.acquire().await?),
+            Db::Postgres(pool) => ReadConn::Postgres(pool.acquire().await?),
+        })
+    }
+
+    /// Checks the database answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        let mut c = self.read().await?;
+        let conn = &mut c.conn();
+        on_conn!(conn, c => sqlx::query("SELECT 1").execute(c).await.map(|_| ()))
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// An open transaction on either engine.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    pub fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Tx::Sqlite(tx) => Conn::Sqlite(&mut **tx),
+            Tx::Postgres(tx) => Conn::Postgres(&mut **tx),
+        }
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await,
+            Tx::Postgres(tx) => tx.commit().await,
+        }
+    }
+}
+
+/// A pooled connection for reads.
+pub enum ReadConn {
+    Sqlite(PoolConnection<Sqlite>),
+    Postgres(PoolConnection<Postgres>),
+}
+
+impl ReadConn {
+    pub fn conn(&mut self) -> Conn<'_> {
+        match self {
+            ReadConn::Sqlite(c) => Conn::Sqlite(&mut **c),
+            ReadConn::Postgres(c) => Conn::Postgres(&mut **c),
+        }
+    }
+}
+
+/// A borrowed connection (inside a transaction or not) on either engine.
+pub enum Conn<'c> {
+    Sqlite(&'c mut SqliteConnection),
+    Postgres(&'c mut PgConnection),
+}
+
+impl Conn<'_> {
+    pub fn engine(&self) -> Engine {
+        match self {
+            Conn::Sqlite(_) => Engine::Sqlite,
+            Conn::Postgres(_) => Engine::Postgres,
+        }
+    }
+}
+
+/// Runs `$body` with `$c` bound to the engine's concrete connection. The body is
+/// expanded once per engine, so the same query text and binds serve both.
+#[macro_export]
+macro_rules! on_conn {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::db::Conn::Sqlite($c) => {
+                let $c: &mut ::sqlx::SqliteConnection = &mut **$c;
+                $body
+            }
+            $crate::db::Conn::Postgres($c) => {
+                let $c: &mut ::sqlx::PgConnection = &mut **$c;
+                $body
+            }
+        }
+    };
+}
+pub use on_conn;
+
+/// Implements sqlx `Type`/`Encode`/`Decode` for a Rust enum stored as text, on both
+/// engines, through its `as_str` and `FromStr`.
+#[macro_export]
+macro_rules! text_enum_sql {
+    ($t:ty) => {
+        impl<DB: ::sqlx::Database> ::sqlx::Type<DB> for $t
+        where
+            String: ::sqlx::Type<DB>,
+        {
+            fn type_info() -> DB::TypeInfo {
+                <String as ::sqlx::Type<DB>>::type_info()
+            }
+            fn compatible(ty: &DB::TypeInfo) -> bool {
+                <String as ::sqlx::Type<DB>>::compatible(ty)
+            }
+        }
+        impl<'q, DB: ::sqlx::Database> ::sqlx::Encode<'q, DB> for $t
+        where
+            &'q str: ::sqlx::Encode<'q, DB>,
+        {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <DB as ::sqlx::Database>::ArgumentBuffer<'q>,
+            ) -> Result<::sqlx::encode::IsNull, ::sqlx::error::BoxDynError> {
+                let s: &'q str = self.as_str();
+                <&'q str as ::sqlx::Encode<'q, DB>>::encode_by_ref(&s, buf)
+            }
+        }
+        impl<'r, DB: ::sqlx::Database> ::sqlx::Decode<'r, DB> for $t
+        where
+            String: ::sqlx::Decode<'r, DB>,
+        {
+            fn decode(
+                value: <DB as ::sqlx::Database>::ValueRef<'r>,
+            ) -> Result<Self, ::sqlx::error::BoxDynError> {
+                let s = <String as ::sqlx::Decode<'r, DB>>::decode(value)?;
+                s.parse::<$t>().map_err(|e| e.to_string().into())
+            }
+        }
+    };
+}
+pub use text_enum_sql;
+
+/// Defines a `Copy` UUID id newtype usable in paths, JSON, OpenAPI and SQL on both engines.
+#[macro_export]
+macro_rules! id_type {
+    ($(#[$m:meta])* $name:ident) => {
+        $(#[$m])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+            ::serde::Serialize, ::serde::Deserialize, ::sqlx::Type, ::utoipa::ToSchema,
+        )]
+        #[serde(transparent)]
+        #[sqlx(transparent)]
+        #[schema(value_type = String, format = Uuid)]
+        pub struct $name(pub ::uuid::Uuid);
+
+        impl $name {
+            /// A new time-ordered id (UUIDv7), so ids sort by creation.
+            pub fn new() -> Self {
+                Self(::uuid::Uuid::now_v7())
+            }
+        }
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+        impl ::std::str::FromStr for $name {
+            type Err = ::uuid::Error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.parse().map(Self)
+            }
+        }
+    };
+}
+pub use id_type;
+
+/// Hides the password in a database URL before it is logged.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &creds[..colon], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// True when the error is a unique-constraint violation.
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(e) if e.is_unique_violation())
+}

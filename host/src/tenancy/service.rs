@@ -1,0 +1,164 @@
+//! Tenant, user and token operations shared by the API and the admin CLI: validation,
+//! the write, and its audit entry, in the caller's transaction.
+
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::api::error::{ApiError, ApiResult, Violations};
+use crate::audit::{self, Actor, AuditAction};
+use crate::db::Conn;
+
+use super::model::{ApiToken, Department, IssuedToken, Role, Tenant, TenantId, TokenId, User, UserId};
+use super::store;
+
+pub struct CreatedTenant {
+    pub tenant: Tenant,
+    pub admin: User,
+    pub token: IssuedToken,
+}
+
+pub fn validate_time_zone(v: &mut Violations, field: &str, tz: &str) {
+    if tz.parse::<chrono_tz::Tz>().is_err() {
+        v.add(field, format!("`{tz}` is not an IANA time zone such as Europe/Moscow"));
+    }
+}
+
+fn validate_email(v: &mut Violations, email: &str) {
+    let e = email.trim();
+    let ok = match e.split_once('@') {
+        Some((local, domain)) => !local.is_empty() && !domain.is_empty() && !domain.contains('@') && !e.contains(char::is_whitespace),
+        None => false,
+    };
+    v.check(ok, "email", "is not an e-mail address");
+}
+
+/// Creates a tenant, its first admin and that admin's first token, and seeds the
+/// default factoring pipeline so deals can be opened at once.
+pub async fn create_tenant(
+    c: &mut Conn<'_>,
+    actor: &Actor,
+    name: &str,
+    time_zone: &str,
+    admin_email: &str,
+    admin_name: &str,
+) -> ApiResult<CreatedTenant> {
+    let mut v = Violations::new();
+    v.check(!name.trim().is_empty(), "name", "must not be empty");
+    validate_time_zone(&mut v, "time_zone", time_zone);
+    v.finish()?;
+    let tenant = store::insert_tenant(c, name.trim(), time_zone).await?;
+    let input = UserInput {
+        email: admin_email.into(),
+        full_name: admin_name.into(),
+        role: Role::Admin,
+        departments: vec![],
+    };
+    let admin = create_user(c, tenant.id, actor, &input).await?;
+    let token = issue_token(c, tenant.id, actor, admin.id, "initial admin token").await?;
+    crate::deals::pipelines::seed_default(c, tenant.id, actor).await?;
+    Ok(CreatedTenant { tenant, admin, token })
+}
+
+/// A user as created or replaced through the API.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserInput {
+    #[schema(example = "ivanova@factor.example")]
+    pub email: String,
+    #[schema(example = "Иванова Мария Петровна")]
+    pub full_name: String,
+    pub role: Role,
+    /// Department roles (legal, security, credit, risk) used by approval routes.
+    #[serde(default)]
+    pub departments: Vec<Department>,
+}
+
+impl UserInput {
+    fn validate(&self) -> ApiResult<()> {
+        let mut v = Violations::new();
+        validate_email(&mut v, &self.email);
+        v.check(!self.full_name.trim().is_empty(), "full_name", "must not be empty");
+        v.finish()
+    }
+}
+
+fn dedup(mut d: Vec<Department>) -> Vec<Department> {
+    let mut out = Vec::new();
+    for x in d.drain(..) {
+        if !out.contains(&x) {
+            out.push(x);
+        }
+    }
+    out
+}
+
+pub async fn create_user(c: &mut Conn<'_>, tenant: TenantId, actor: &Actor, input: &UserInput) -> ApiResult<User> {
+    input.validate()?;
+    if store::email_taken(c, tenant, &input.email, None).await? {
+        return Err(ApiError::Conflict { detail: "A user with this e-mail already exists.".into(), field: Some("email".into()) });
+    }
+    let departments = dedup(input.departments.clone());
+    let user = store::insert_user(
+        c,
+        tenant,
+        &store::NewUser { email: &input.email, full_name: input.full_name.trim(), role: input.role, departments: &departments },
+    )
+    .await?;
+    audit::record(c, tenant, actor, "user", user.id.0, AuditAction::Create, None, &user).await?;
+    Ok(user)
+}
+
+pub async fn update_user(c: &mut Conn<'_>, tenant: TenantId, actor: &Actor, id: UserId, input: &UserInput) -> ApiResult<User> {
+    input.validate()?;
+    let before = store::get_user(c, tenant, id).await?.ok_or(ApiError::NotFound("user"))?;
+    if store::email_taken(c, tenant, &input.email, Some(id)).await? {
+        return Err(ApiError::Conflict { detail: "A user with this e-mail already exists.".into(), field: Some("email".into()) });
+    }
+    let mut next = before.clone();
+    next.email = input.email.trim().to_lowercase();
+    next.full_name = input.full_name.trim().into();
+    next.role = input.role;
+    next.departments = sqlx::types::Json(dedup(input.departments.clone()));
+    let after = store::update_user(c, tenant, &next).await?;
+    audit::record(c, tenant, actor, "user", id.0, AuditAction::Update, Some(&before), &after).await?;
+    Ok(after)
+}
+
+/// Archives (deactivates) a user: their tokens stop working at once.
+pub async fn set_user_archived(c: &mut Conn<'_>, tenant: TenantId, actor: &Actor, id: UserId, archived: bool) -> ApiResult<User> {
+    let before = store::get_user(c, tenant, id).await?.ok_or(ApiError::NotFound("user"))?;
+    let mut next = before.clone();
+    next.archived_at = if archived { before.archived_at.or(Some(chrono::Utc::now())) } else { None };
+    let after = store::update_user(c, tenant, &next).await?;
+    let action = if archived { AuditAction::Archive } else { AuditAction::Restore };
+    audit::record(c, tenant, actor, "user", id.0, action, Some(&before), &after).await?;
+    Ok(after)
+}
+
+pub async fn issue_token(c: &mut Conn<'_>, tenant: TenantId, actor: &Actor, user: UserId, name: &str) -> ApiResult<IssuedToken> {
+    if name.trim().is_empty() {
+        return Err(ApiError::field("name", "must not be empty"));
+    }
+    if !store::user_is_active(c, tenant, user).await? {
+        return Err(ApiError::NotFound("user"));
+    }
+    let issued = store::issue_token(c, tenant, user, name.trim()).await?;
+    audit::record(c, tenant, actor, "api_token", issued.info.id.0, AuditAction::Create, None, &issued.info).await?;
+    Ok(issued)
+}
+
+pub async fn revoke_token(c: &mut Conn<'_>, tenant: TenantId, actor: &Actor, id: TokenId) -> ApiResult<ApiToken> {
+    let before = store::get_token(c, tenant, id).await?.ok_or(ApiError::NotFound("token"))?;
+    let after = store::revoke_token(c, tenant, id).await?.ok_or(ApiError::NotFound("token"))?;
+    audit::record(c, tenant, actor, "api_token", id.0, AuditAction::Archive, Some(&before), &after).await?;
+    Ok(after)
+}
+
+/// Ids in request bodies that name a user must name an active user of the caller's tenant.
+pub async fn ensure_user(c: &mut Conn<'_>, tenant: TenantId, field: &str, id: UserId) -> ApiResult<()> {
+    if store::user_is_active(c, tenant, id).await? {
+        Ok(())
+    } else {
+        Err(ApiError::field(field, "no active user with this id in your tenant"))
+    }
+}
