@@ -1,3 +1,11 @@
-//! Deals moving through per-tenant pipelines of stages, with typed custom parameters.
+//! Deals moving through per-tenant pipelines of stages, with typed custom parameters
+//! validated against the pipeline's field schema, and a stage history.
+
+pub mod model;
+pub mod params;
 pub mod pipelines;
 pub mod routes;
+pub mod store;
+
+pub use model::{Deal, DealId};
+pub use pipelines::{PipelineId, StageId};

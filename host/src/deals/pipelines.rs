@@ -1,4 +1,284 @@
-use crate::audit::Actor;
-use crate::db::Conn;
+//! Pipelines (ordered stages, each open / won / lost with a win probability) and
+//! their custom field schemas, configured per tenant.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
+use utoipa::ToSchema;
+
+use crate::api::error::{ApiResult, Violations};
+use crate::audit::{self, Actor, AuditAction};
+use crate::db::{Conn, on_conn};
+use crate::id_type;
 use crate::tenancy::TenantId;
-pub async fn seed_default(_c: &mut Conn<'_>, _t: TenantId, _a: &Actor) -> sqlx::Result<()> { Ok(()) }
+use crate::tenancy::model::str_enum;
+
+use super::params::{self, FieldDef};
+
+id_type!(
+    /// A deal pipeline.
+    PipelineId
+);
+id_type!(
+    /// A stage of a pipeline.
+    StageId
+);
+
+/// Whether deals at a stage are still in play.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StageKind {
+    Open,
+    Won,
+    Lost,
+}
+str_enum!(StageKind { Open => "open", Won => "won", Lost => "lost" });
+
+/// A stage of a pipeline.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Stage {
+    pub id: StageId,
+    pub pipeline_id: PipelineId,
+    pub name: String,
+    /// Order within the pipeline, from 1.
+    pub position: i32,
+    pub kind: StageKind,
+    /// Probability (0–100 %) that a deal at this stage is won, for weighted forecasts.
+    pub win_probability: i32,
+}
+
+/// A pipeline with its stages in order.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Pipeline {
+    pub id: PipelineId,
+    pub name: String,
+    /// Custom deal parameters of this pipeline.
+    pub field_schema: Vec<FieldDef>,
+    pub stages: Vec<Stage>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub archived_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct PipelineRow {
+    id: PipelineId,
+    name: String,
+    field_schema: Json<Vec<FieldDef>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    archived_at: Option<DateTime<Utc>>,
+}
+
+/// A stage as sent to create or change it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StageInput {
+    #[schema(example = "Переговоры")]
+    pub name: String,
+    pub kind: StageKind,
+    #[schema(example = 20)]
+    pub win_probability: i32,
+    /// Where to put the stage (1 = first); default: last.
+    pub position: Option<i32>,
+}
+
+impl StageInput {
+    pub fn validate(&self, v: &mut Violations, prefix: &str) {
+        v.check(!self.name.trim().is_empty(), &format!("{prefix}name"), "must not be empty");
+        v.check((0..=100).contains(&self.win_probability), &format!("{prefix}win_probability"), "must be between 0 and 100");
+        if let Some(p) = self.position {
+            v.check(p >= 1, &format!("{prefix}position"), "must be 1 or more");
+        }
+    }
+}
+
+/// A pipeline as sent to create it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineInput {
+    #[schema(example = "Факторинг")]
+    pub name: String,
+    #[serde(default)]
+    pub field_schema: Vec<FieldDef>,
+    pub stages: Vec<StageInput>,
+}
+
+impl PipelineInput {
+    pub fn validate(&self) -> ApiResult<()> {
+        let mut v = Violations::new();
+        v.check(!self.name.trim().is_empty(), "name", "must not be empty");
+        params::validate_schema(&mut v, &self.field_schema);
+        v.check(
+            self.stages.iter().any(|s| s.kind == StageKind::Open),
+            "stages",
+            "a pipeline needs at least one open stage for new deals",
+        );
+        for (i, s) in self.stages.iter().enumerate() {
+            s.validate(&mut v, &format!("stages[{i}]."));
+        }
+        v.finish()
+    }
+}
+
+/// The name and field schema, as a PATCH merges into.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineUpdate {
+    pub name: String,
+    pub field_schema: Vec<FieldDef>,
+}
+
+const STAGE_COLS: &str = "id, pipeline_id, name, position, kind, win_probability";
+const PIPELINE_COLS: &str = "id, name, field_schema, created_at, updated_at, archived_at";
+
+async fn stages_of(c: &mut Conn<'_>, tenant: TenantId, id: PipelineId) -> sqlx::Result<Vec<Stage>> {
+    let sql = format!("SELECT {STAGE_COLS} FROM stages WHERE tenant_id = $1 AND pipeline_id = $2 ORDER BY position, id");
+    on_conn!(c, c => sqlx::query_as::<_, Stage>(&sql).bind(tenant).bind(id).fetch_all(c).await)
+}
+
+async fn assemble(c: &mut Conn<'_>, tenant: TenantId, row: PipelineRow) -> sqlx::Result<Pipeline> {
+    let stages = stages_of(c, tenant, row.id).await?;
+    Ok(Pipeline {
+        id: row.id,
+        name: row.name,
+        field_schema: row.field_schema.0,
+        stages,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        archived_at: row.archived_at,
+    })
+}
+
+pub async fn get(c: &mut Conn<'_>, tenant: TenantId, id: PipelineId) -> sqlx::Result<Option<Pipeline>> {
+    let sql = format!("SELECT {PIPELINE_COLS} FROM pipelines WHERE tenant_id = $1 AND id = $2");
+    let row = on_conn!(c, c => sqlx::query_as::<_, PipelineRow>(&sql).bind(tenant).bind(id).fetch_optional(c).await)?;
+    match row {
+        Some(r) => Ok(Some(assemble(c, tenant, r).await?)),
+        None => Ok(None),
+    }
+}
+
+pub async fn list(c: &mut Conn<'_>, tenant: TenantId, include_archived: bool) -> sqlx::Result<Vec<Pipeline>> {
+    let sql = format!("SELECT {PIPELINE_COLS} FROM pipelines WHERE tenant_id = $1 AND ($2 OR archived_at IS NULL) ORDER BY id LIMIT 1000");
+    let rows = on_conn!(c, c => sqlx::query_as::<_, PipelineRow>(&sql).bind(tenant).bind(include_archived).fetch_all(c).await)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        out.push(assemble(c, tenant, r).await?);
+    }
+    Ok(out)
+}
+
+pub async fn get_stage(c: &mut Conn<'_>, tenant: TenantId, id: StageId) -> sqlx::Result<Option<Stage>> {
+    let sql = format!("SELECT {STAGE_COLS} FROM stages WHERE tenant_id = $1 AND id = $2");
+    on_conn!(c, c => sqlx::query_as::<_, Stage>(&sql).bind(tenant).bind(id).fetch_optional(c).await)
+}
+
+pub async fn insert(c: &mut Conn<'_>, tenant: TenantId, input: &PipelineInput) -> sqlx::Result<Pipeline> {
+    let id = PipelineId::new();
+    let now = Utc::now();
+    let schema = Json(input.field_schema.clone());
+    let sql = "INSERT INTO pipelines (tenant_id, id, name, field_schema, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)";
+    on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(id).bind(input.name.trim()).bind(&schema).bind(now).execute(c).await.map(|_| ()))?;
+    for (i, s) in input.stages.iter().enumerate() {
+        insert_stage_at(c, tenant, id, s, i as i32 + 1).await?;
+    }
+    get(c, tenant, id).await?.ok_or(sqlx::Error::RowNotFound)
+}
+
+async fn insert_stage_at(c: &mut Conn<'_>, tenant: TenantId, pipeline: PipelineId, s: &StageInput, position: i32) -> sqlx::Result<Stage> {
+    let sql = format!(
+        "INSERT INTO stages (tenant_id, id, pipeline_id, name, position, kind, win_probability, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {STAGE_COLS}"
+    );
+    on_conn!(c, c => sqlx::query_as::<_, Stage>(&sql)
+        .bind(tenant).bind(StageId::new()).bind(pipeline).bind(s.name.trim()).bind(position).bind(s.kind).bind(s.win_probability).bind(Utc::now())
+        .fetch_one(c).await)
+}
+
+/// Renumbers the pipeline's stages 1..n in the given order.
+async fn renumber(c: &mut Conn<'_>, tenant: TenantId, order: &[StageId]) -> sqlx::Result<()> {
+    for (i, id) in order.iter().enumerate() {
+        let sql = "UPDATE stages SET position = $3 WHERE tenant_id = $1 AND id = $2";
+        on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(*id).bind(i as i32 + 1).execute(c).await.map(|_| ()))?;
+    }
+    Ok(())
+}
+
+/// Adds a stage at `input.position` (default last), shifting later stages.
+pub async fn add_stage(c: &mut Conn<'_>, tenant: TenantId, pipeline: &Pipeline, input: &StageInput) -> sqlx::Result<Stage> {
+    let stage = insert_stage_at(c, tenant, pipeline.id, input, pipeline.stages.len() as i32 + 1).await?;
+    let mut order: Vec<StageId> = pipeline.stages.iter().map(|s| s.id).collect();
+    let at = input.position.map(|p| (p as usize - 1).min(order.len())).unwrap_or(order.len());
+    order.insert(at, stage.id);
+    renumber(c, tenant, &order).await?;
+    get_stage(c, tenant, stage.id).await?.ok_or(sqlx::Error::RowNotFound)
+}
+
+/// Changes a stage's name, kind, probability and (optionally) position.
+pub async fn update_stage(c: &mut Conn<'_>, tenant: TenantId, pipeline: &Pipeline, id: StageId, input: &StageInput) -> sqlx::Result<Stage> {
+    let sql = "UPDATE stages SET name = $3, kind = $4, win_probability = $5, updated_at = $6 WHERE tenant_id = $1 AND id = $2";
+    on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(id).bind(input.name.trim()).bind(input.kind).bind(input.win_probability).bind(Utc::now()).execute(c).await.map(|_| ()))?;
+    if let Some(p) = input.position {
+        let mut order: Vec<StageId> = pipeline.stages.iter().map(|s| s.id).filter(|s| *s != id).collect();
+        order.insert((p as usize - 1).min(order.len()), id);
+        renumber(c, tenant, &order).await?;
+    }
+    get_stage(c, tenant, id).await?.ok_or(sqlx::Error::RowNotFound)
+}
+
+pub async fn update(c: &mut Conn<'_>, tenant: TenantId, id: PipelineId, u: &PipelineUpdate) -> sqlx::Result<Pipeline> {
+    let schema = Json(u.field_schema.clone());
+    let sql = "UPDATE pipelines SET name = $3, field_schema = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2";
+    on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(id).bind(u.name.trim()).bind(&schema).bind(Utc::now()).execute(c).await.map(|_| ()))?;
+    get(c, tenant, id).await?.ok_or(sqlx::Error::RowNotFound)
+}
+
+pub async fn set_archived(c: &mut Conn<'_>, tenant: TenantId, id: PipelineId, at: Option<DateTime<Utc>>) -> sqlx::Result<Pipeline> {
+    let sql = "UPDATE pipelines SET archived_at = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2";
+    on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(id).bind(at).bind(Utc::now()).execute(c).await.map(|_| ()))?;
+    get(c, tenant, id).await?.ok_or(sqlx::Error::RowNotFound)
+}
+
+/// The factoring pipeline every new tenant starts with (stage names are what the
+/// tenant's managers see, so they are in Russian).
+pub fn default_factoring() -> PipelineInput {
+    let stage = |name: &str, kind, p| StageInput { name: name.into(), kind, win_probability: p, position: None };
+    let field = |key: &str, label: &str, t, options: &[&str]| FieldDef {
+        key: key.into(),
+        label: label.into(),
+        field_type: t,
+        required: false,
+        options: options.iter().map(|s| s.to_string()).collect(),
+    };
+    use params::FieldType as T;
+    PipelineInput {
+        name: "Факторинг".into(),
+        field_schema: vec![
+            field("factoring_type", "Вид факторинга", T::Enum, &["with_recourse", "without_recourse", "agency", "non_agency"]),
+            field("limit", "Лимит", T::Money, &[]),
+            field("term_days", "Срок, дней", T::Integer, &[]),
+            field("deferral_days", "Отсрочка, дней", T::Integer, &[]),
+            field("suppliers", "Поставщики", T::String, &[]),
+            field("buyers", "Покупатели (дебиторы)", T::String, &[]),
+        ],
+        stages: vec![
+            stage("Горячий лид", StageKind::Open, 10),
+            stage("Переговоры", StageKind::Open, 20),
+            stage("Коммерческое предложение", StageKind::Open, 30),
+            stage("Сбор документов", StageKind::Open, 40),
+            stage("На службах", StageKind::Open, 50),
+            stage("Коллегиальный орган", StageKind::Open, 60),
+            stage("Ожидание финансирования", StageKind::Open, 80),
+            stage("Финансирование", StageKind::Open, 90),
+            stage("Профинансировано", StageKind::Won, 100),
+            stage("СТОП", StageKind::Lost, 0),
+        ],
+    }
+}
+
+pub async fn seed_default(c: &mut Conn<'_>, tenant: TenantId, actor: &Actor) -> sqlx::Result<Pipeline> {
+    let p = insert(c, tenant, &default_factoring()).await?;
+    audit::record(c, tenant, actor, "pipeline", p.id.0, AuditAction::Create, None, &p).await?;
+    Ok(p)
+}

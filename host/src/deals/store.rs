@@ -1,0 +1,124 @@
+//! Deal queries, every one scoped by tenant.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::{Map, Value};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::api::pagination::{like_pattern, search_key};
+use crate::counterparties::CounterpartyId;
+use crate::db::{Conn, on_conn};
+use crate::money::Money;
+use crate::tenancy::{TenantId, UserId};
+
+use super::model::{Deal, DealId, StageChange};
+use super::pipelines::{PipelineId, StageId, StageKind};
+
+const COLS: &str = "d.id, d.title, d.pipeline_id, d.stage_id, s.name AS stage_name, s.kind AS stage_kind, d.counterparty_id, \
+    d.responsible_id, d.amount, d.currency, d.expected_close_date, d.params, d.stage_changed_at, d.created_at, d.updated_at, d.archived_at";
+const FROM: &str = "deals d JOIN stages s ON s.tenant_id = d.tenant_id AND s.id = d.stage_id";
+
+/// The stored fields of a deal.
+pub struct DealRow<'a> {
+    pub title: &'a str,
+    pub pipeline_id: PipelineId,
+    pub stage_id: StageId,
+    pub counterparty_id: CounterpartyId,
+    pub responsible_id: UserId,
+    pub amount: Option<Money>,
+    pub currency: &'a str,
+    pub expected_close_date: Option<NaiveDate>,
+    pub params: &'a Map<String, Value>,
+}
+
+pub async fn get(c: &mut Conn<'_>, tenant: TenantId, id: DealId) -> sqlx::Result<Option<Deal>> {
+    let sql = format!("SELECT {COLS} FROM {FROM} WHERE d.tenant_id = $1 AND d.id = $2");
+    on_conn!(c, c => sqlx::query_as::<_, Deal>(&sql).bind(tenant).bind(id).fetch_optional(c).await)
+}
+
+pub async fn exists(c: &mut Conn<'_>, tenant: TenantId, id: DealId) -> sqlx::Result<bool> {
+    let sql = "SELECT COUNT(*) FROM deals WHERE tenant_id = $1 AND id = $2 AND archived_at IS NULL";
+    let n: i64 = on_conn!(c, c => sqlx::query_scalar(sql).bind(tenant).bind(id).fetch_one(c).await)?;
+    Ok(n > 0)
+}
+
+pub async fn insert(c: &mut Conn<'_>, tenant: TenantId, id: DealId, d: &DealRow<'_>) -> sqlx::Result<Deal> {
+    let sql = "INSERT INTO deals (tenant_id, id, title, pipeline_id, stage_id, counterparty_id, responsible_id, amount, currency, \
+               expected_close_date, params, search_key, stage_changed_at, created_at, updated_at) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $13)";
+    let params = Json(d.params.clone());
+    on_conn!(c, c => sqlx::query(sql)
+        .bind(tenant).bind(id).bind(d.title).bind(d.pipeline_id).bind(d.stage_id).bind(d.counterparty_id).bind(d.responsible_id)
+        .bind(d.amount).bind(d.currency).bind(d.expected_close_date).bind(&params).bind(search_key(&[Some(d.title)])).bind(Utc::now())
+        .execute(c).await.map(|_| ()))?;
+    get(c, tenant, id).await?.ok_or(sqlx::Error::RowNotFound)
+}
+
+pub async fn update(c: &mut Conn<'_>, tenant: TenantId, id: DealId, d: &DealRow<'_>) -> sqlx::Result<Deal> {
+    let sql = "UPDATE deals SET title = $3, counterparty_id = $4, responsible_id = $5, amount = $6, currency = $7, \
+               expected_close_date = $8, params = $9, search_key = $10, updated_at = $11 WHERE tenant_id = $1 AND id = $2";
+    let params = Json(d.params.clone());
+    on_conn!(c, c => sqlx::query(sql)
+        .bind(tenant).bind(id).bind(d.title).bind(d.counterparty_id).bind(d.responsible_id).bind(d.amount).bind(d.currency)
+        .bind(d.expected_close_date).bind(&params).bind(search_key(&[Some(d.title)])).bind(Utc::now())
+        .execute(c).await.map(|_| ()))?;
+    get(c, tenant, id).await?.ok_or(sqlx::Error::RowNotFound)
+}
+
+pub async fn set_stage(c: &mut Conn<'_>, tenant: TenantId, id: DealId, stage: StageId, at: DateTime<Utc>) -> sqlx::Result<Deal> {
+    let sql = "UPDATE deals SET stage_id = $3, stage_changed_at = $4, updated_at = $4 WHERE tenant_id = $1 AND id = $2";
+    on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(id).bind(stage).bind(at).execute(c).await.map(|_| ()))?;
+    get(c, tenant, id).await?.ok_or(sqlx::Error::RowNotFound)
+}
+
+pub async fn set_archived(c: &mut Conn<'_>, tenant: TenantId, id: DealId, at: Option<DateTime<Utc>>) -> sqlx::Result<Deal> {
+    let sql = "UPDATE deals SET archived_at = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2";
+    on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(id).bind(at).bind(Utc::now()).execute(c).await.map(|_| ()))?;
+    get(c, tenant, id).await?.ok_or(sqlx::Error::RowNotFound)
+}
+
+pub async fn record_stage_change(
+    c: &mut Conn<'_>,
+    tenant: TenantId,
+    deal: DealId,
+    from: Option<StageId>,
+    to: StageId,
+    by: UserId,
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let sql = "INSERT INTO deal_stage_history (tenant_id, id, deal_id, from_stage_id, to_stage_id, changed_by, changed_at) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(Uuid::now_v7()).bind(deal).bind(from).bind(to).bind(by).bind(at).execute(c).await.map(|_| ()))
+}
+
+pub async fn stage_history(c: &mut Conn<'_>, tenant: TenantId, deal: DealId) -> sqlx::Result<Vec<StageChange>> {
+    let sql = "SELECT id, from_stage_id, to_stage_id, changed_by, changed_at FROM deal_stage_history \
+               WHERE tenant_id = $1 AND deal_id = $2 ORDER BY id";
+    on_conn!(c, c => sqlx::query_as::<_, StageChange>(sql).bind(tenant).bind(deal).fetch_all(c).await)
+}
+
+/// Filters of the deal list.
+#[derive(Debug, Default)]
+pub struct Filter<'a> {
+    pub q: Option<&'a str>,
+    pub pipeline_id: Option<PipelineId>,
+    pub stage_id: Option<StageId>,
+    pub stage_kind: Option<StageKind>,
+    pub counterparty_id: Option<CounterpartyId>,
+    pub responsible_id: Option<UserId>,
+    pub include_archived: bool,
+}
+
+pub async fn list(c: &mut Conn<'_>, tenant: TenantId, f: &Filter<'_>, after: Uuid, limit: u32) -> sqlx::Result<Vec<Deal>> {
+    let sql = format!(
+        "SELECT {COLS} FROM {FROM} WHERE d.tenant_id = $1 AND d.id < $2 AND ($3 IS NULL OR d.search_key LIKE $3 ESCAPE '\\') \
+         AND ($4 IS NULL OR d.pipeline_id = $4) AND ($5 IS NULL OR d.stage_id = $5) AND ($6 IS NULL OR s.kind = $6) \
+         AND ($7 IS NULL OR d.counterparty_id = $7) AND ($8 IS NULL OR d.responsible_id = $8) AND ($9 OR d.archived_at IS NULL) \
+         ORDER BY d.id DESC LIMIT $10"
+    );
+    let q = f.q.map(like_pattern);
+    on_conn!(c, c => sqlx::query_as::<_, Deal>(&sql)
+        .bind(tenant).bind(after).bind(&q).bind(f.pipeline_id).bind(f.stage_id).bind(f.stage_kind).bind(f.counterparty_id)
+        .bind(f.responsible_id).bind(f.include_archived).bind(i64::from(limit) + 1)
+        .fetch_all(c).await)
+}
