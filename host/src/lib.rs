@@ -16,6 +16,7 @@ pub mod deals;
 pub mod documents;
 pub mod interactions;
 pub mod legal_entities;
+pub mod links;
 pub mod money;
 pub mod server;
 pub mod tasks;
