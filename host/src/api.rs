@@ -95,7 +95,6 @@ pub fn app(state: AppState) -> Router {
         .nest(API_PREFIX, api_routes())
         .split_for_parts();
     let spec = std::sync::Arc::new(api.clone());
-    let upload_limit = state.config.max_upload_bytes();
     Router::new()
         .merge(api_router)
         .route(
@@ -110,7 +109,7 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .fallback(|| async { ApiError::NoSuchRoute })
         .with_state(state)
-        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT.max(upload_limit)))
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

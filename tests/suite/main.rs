@@ -1,1 +1,12 @@
+//! The end-to-end suite. Every test runs on SQLite and on PostgreSQL
+//! (`crm_tests::on_both_engines!`), through the real router.
 
+mod api_surface;
+mod contacts;
+mod counterparties;
+mod cross_tenant;
+mod deals;
+mod documents_tasks;
+mod schema;
+mod tenancy;
+mod timeline_audit;

@@ -72,7 +72,11 @@ pub fn validate_params(v: &mut Violations, schema: &[FieldDef], params: &Value) 
         v.add("params", "must be a JSON object of the pipeline's fields");
         return out;
     };
-    for (key, value) in obj {
+    // Sorted, so errors come in the same order whatever the map implementation.
+    let mut keys: Vec<&String> = obj.keys().collect();
+    keys.sort();
+    for key in keys {
+        let value = &obj[key];
         let field = format!("params.{key}");
         let Some(def) = schema.iter().find(|f| &f.key == key) else {
             let known: Vec<&str> = schema.iter().map(|f| f.key.as_str()).collect();

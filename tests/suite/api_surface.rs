@@ -1,0 +1,66 @@
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use crm_tests::{TestApp, on_both_engines};
+use serde_json::json;
+
+on_both_engines!(
+    openapi_document_describes_every_route,
+    health_and_readiness_probes_answer,
+    every_response_carries_a_request_id,
+    malformed_bodies_get_problem_documents,
+);
+
+async fn openapi_document_describes_every_route(app: TestApp) {
+    let spec = app.anonymous().get("/api/v1/openapi.json").await.ok();
+    assert!(spec.body["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = spec.body["paths"].as_object().unwrap();
+    for p in ["/api/v1/counterparties", "/api/v1/counterparties/{id}", "/api/v1/deals/{id}/stage", "/api/v1/tasks/{id}/complete", "/api/v1/documents/{id}/content", "/api/v1/audit"] {
+        assert!(paths.contains_key(p), "{p} missing from the OpenAPI document");
+    }
+    assert!(spec.body["components"]["securitySchemes"]["bearer"].is_object());
+    let docs = app.anonymous().get("/api/v1/docs").await.ok();
+    assert!(docs.text().contains("openapi"));
+}
+
+async fn health_and_readiness_probes_answer(app: TestApp) {
+    assert_eq!(app.anonymous().get("/healthz").await.ok().text(), "ok");
+    assert_eq!(app.anonymous().get("/readyz").await.ok().text(), "ready");
+    let r = app.anonymous().get("/no/such/route").await.expect(StatusCode::NOT_FOUND);
+    assert_eq!(r.body["type"], "/problems/not-found");
+}
+
+async fn every_response_carries_a_request_id(app: TestApp) {
+    let t = app.tenant("ООО Фактор").await;
+    let r = t.admin.get("/api/v1/me").await.ok();
+    assert!(!r.headers["x-request-id"].is_empty());
+    let req = Request::get("/healthz").header("x-request-id", "trace-me-42").body(Body::empty()).unwrap();
+    let r = app.anonymous().call(req).await;
+    assert_eq!(r.headers["x-request-id"], "trace-me-42");
+}
+
+async fn malformed_bodies_get_problem_documents(app: TestApp) {
+    let t = app.tenant("ООО Фактор").await;
+    let req = Request::post("/api/v1/counterparties")
+        .header("authorization", format!("Bearer {}", token_of(&t)))
+        .header("content-type", "application/json")
+        .body(Body::from("{\"kind\": "))
+        .unwrap();
+    let r = t.admin.call(req).await.expect(StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["type"], "/problems/bad-request");
+    let req = Request::post("/api/v1/counterparties")
+        .header("authorization", format!("Bearer {}", token_of(&t)))
+        .header("content-type", "text/plain")
+        .body(Body::from("{}"))
+        .unwrap();
+    let r = t.admin.call(req).await.expect(StatusCode::BAD_REQUEST);
+    assert!(r.body["detail"].as_str().unwrap().contains("application/json"));
+    let r = t.admin.patch("/api/v1/counterparties/not-a-uuid", json!({})).await;
+    assert!(r.status.is_client_error());
+    let huge = "x".repeat(2 * 1024 * 1024);
+    let r = t.admin.post("/api/v1/counterparties", json!({"kind": "legal_entity", "full_name": huge})).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text());
+}
+
+fn token_of(t: &crm_tests::TestTenant) -> String {
+    t.admin.token().to_string()
+}

@@ -1,0 +1,207 @@
+//! The cross-tenant probe, generated from the route list (the OpenAPI document built
+//! from the same router): every route that takes an id is called by tenant B with
+//! tenant A's ids and must answer 404; every create route is called by B with A's ids
+//! in its body and must refuse; afterwards everything either tenant can read is
+//! byte-for-byte what it was. A route added later is probed without anyone remembering
+//! — and a new create route fails this test until it is classified below.
+
+use std::collections::BTreeMap;
+
+use axum::http::Method;
+use crm_tests::{Client, TestApp, TestTenant, on_both_engines};
+use serde_json::{Value, json};
+
+on_both_engines!(another_tenants_ids_are_404_on_every_route_and_change_nothing);
+
+/// Ids of one of everything in a tenant, by the collection segment that names them.
+struct Seed {
+    ids: BTreeMap<&'static str, String>,
+    admin_id: String,
+}
+
+async fn seed(t: &TestTenant) -> Seed {
+    let (_, manager_id) = t.user("manager").await;
+    let cp = t.counterparty("ООО Клиент").await;
+    let cp_id = cp["id"].as_str().unwrap().to_string();
+    let contact = t.admin.post("/api/v1/contacts", json!({"counterparty_id": cp_id, "full_name": "Иванов"})).await.created().body;
+    let rel = t
+        .admin
+        .post("/api/v1/relationships", json!({"kind": "employee_of", "from": {"type": "contact", "id": contact["id"]}, "to": {"type": "counterparty", "id": cp_id}}))
+        .await
+        .created()
+        .body;
+    let deal = t.admin.post("/api/v1/deals", json!({"title": "Сделка", "pipeline_id": t.pipeline_id(), "counterparty_id": cp_id})).await.created().body;
+    let interaction = t.admin.post("/api/v1/interactions", json!({"kind": "call", "subject": "Звонок", "deal_id": deal["id"]})).await.created().body;
+    let task = t.admin.post("/api/v1/tasks", json!({"title": "Задача", "deal_id": deal["id"], "assignee_id": manager_id})).await.created().body;
+    let doc = t.admin.upload("файл.pdf", b"content", &[("kind", "contract".into()), ("task_id", task["id"].as_str().unwrap().into())]).await.created().body;
+    let entity = t.admin.post("/api/v1/legal-entities", json!({"full_name": "ООО Мы", "inn": "7707083893"})).await.created().body;
+    let tokens = t.admin.get("/api/v1/tokens").await.ok().body;
+    let token = tokens.as_array().unwrap().iter().find(|x| x["user_id"] == json!(manager_id)).unwrap()["id"].clone();
+    let s = |v: &Value| v.as_str().unwrap().to_string();
+    let ids = BTreeMap::from([
+        ("users", manager_id.to_string()),
+        ("tokens", s(&token)),
+        ("counterparties", cp_id.clone()),
+        ("contacts", s(&contact["id"])),
+        ("relationships", s(&rel["id"])),
+        ("pipelines", t.pipeline_id()),
+        ("stage", t.stage(1)),
+        ("deals", s(&deal["id"])),
+        ("interactions", s(&interaction["id"])),
+        ("tasks", s(&task["id"])),
+        ("documents", s(&doc["id"])),
+        ("legal-entities", s(&entity["id"])),
+    ]);
+    Seed { ids, admin_id: t.admin_id.to_string() }
+}
+
+struct Op {
+    method: Method,
+    path: String,
+    id: String,
+    has_body: bool,
+}
+
+fn operations() -> Vec<Op> {
+    let spec = serde_json::to_value(crm_host::api::openapi()).unwrap();
+    let mut ops = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let Ok(m) = method.to_uppercase().parse::<Method>() else { continue };
+            ops.push(Op {
+                method: m,
+                path: path.clone(),
+                id: op["operationId"].as_str().unwrap_or_default().to_string(),
+                has_body: op.get("requestBody").is_some(),
+            });
+        }
+    }
+    assert!(ops.len() > 40, "the route list looks too short: {}", ops.len());
+    ops
+}
+
+/// Substitutes the tenant's ids into a path template; `Err` names a parameter the seed lacks.
+fn fill(path: &str, seed: &Seed) -> Result<String, String> {
+    let segs: Vec<&str> = path.split('/').collect();
+    let mut out = Vec::new();
+    for (i, s) in segs.iter().enumerate() {
+        if s.starts_with('{') {
+            let key = match *s {
+                "{id}" => segs[i - 1],
+                "{stage_id}" => "stage",
+                other => other,
+            };
+            out.push(seed.ids.get(key).cloned().ok_or_else(|| format!("{path}: the probe seeds nothing for {s} after /{}", segs[i - 1]))?);
+        } else {
+            out.push(s.to_string());
+        }
+    }
+    Ok(out.join("/"))
+}
+
+/// Valid bodies for routes whose body is checked before the target is looked up.
+fn probe_body(op: &Op, a: &Seed) -> Option<Value> {
+    if !op.has_body {
+        return None;
+    }
+    Some(match op.id.as_str() {
+        "update_user" => json!({"email": "probe@example.test", "full_name": "Probe", "role": "manager"}),
+        "add_stage" | "update_stage" => json!({"name": "Probe", "kind": "open", "win_probability": 1}),
+        "move_deal" => json!({"stage_id": a.ids["stage"]}),
+        // PATCH bodies are merge patches: `{}` is valid and the target is loaded first.
+        _ => json!({}),
+    })
+}
+
+enum CreateProbe {
+    Json(Value),
+    Upload(Vec<(&'static str, String)>),
+    /// The route's body names nothing of another tenant.
+    NoReferences,
+}
+
+/// Create routes, each with a body naming tenant A's records.
+fn create_probe(op_id: &str, a: &Seed) -> Option<CreateProbe> {
+    let id = |k: &str| a.ids[k].clone();
+    Some(match op_id {
+        "create_user" | "create_pipeline" | "create_entity" => CreateProbe::NoReferences,
+        "create_token" => CreateProbe::Json(json!({"user_id": id("users"), "name": "probe"})),
+        "create_counterparty" => CreateProbe::Json(json!({"kind": "legal_entity", "full_name": "Probe", "responsible_id": a.admin_id})),
+        "create_contact" => CreateProbe::Json(json!({"counterparty_id": id("counterparties"), "full_name": "Probe"})),
+        "create_relationship" => CreateProbe::Json(json!({"kind": "related", "from": {"type": "counterparty", "id": id("counterparties")}, "to": {"type": "contact", "id": id("contacts")}})),
+        "create_deal" => CreateProbe::Json(json!({"title": "Probe", "pipeline_id": id("pipelines"), "counterparty_id": id("counterparties")})),
+        "create_interaction" => CreateProbe::Json(json!({"kind": "call", "subject": "Probe", "deal_id": id("deals")})),
+        "create_task" => CreateProbe::Json(json!({"title": "Probe", "deal_id": id("deals")})),
+        "upload_document" => CreateProbe::Upload(vec![("kind", "probe".into()), ("task_id", id("tasks"))]),
+        _ => return None,
+    })
+}
+
+/// Everything a tenant can read through the API.
+async fn snapshot(client: &Client, ops: &[Op], seed: &Seed) -> BTreeMap<String, (u16, Vec<u8>)> {
+    let mut out = BTreeMap::new();
+    for op in ops.iter().filter(|o| o.method == Method::GET) {
+        let url = fill(&op.path, seed).expect("seeded");
+        let r = client.get(&url).await;
+        out.insert(url, (r.status.as_u16(), r.bytes));
+    }
+    out
+}
+
+async fn another_tenants_ids_are_404_on_every_route_and_change_nothing(app: TestApp) {
+    let a = app.tenant("Тенант А").await;
+    let b = app.tenant("Тенант Б").await;
+    let seed_a = seed(&a).await;
+    let seed_b = seed(&b).await;
+    let ops = operations();
+    let mut failures = Vec::new();
+    for op in &ops {
+        if let Err(e) = fill(&op.path, &seed_a) {
+            failures.push(e);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+
+    let a_before = snapshot(&a.admin, &ops, &seed_a).await;
+    let b_before = snapshot(&b.admin, &ops, &seed_b).await;
+
+    let mut probed = 0;
+    for op in ops.iter().filter(|o| o.path.contains('{')) {
+        let url = fill(&op.path, &seed_a).expect("seeded");
+        let r = b.admin.send(op.method.clone(), &url, probe_body(op, &seed_a)).await;
+        probed += 1;
+        if r.status.as_u16() != 404 || r.body["type"] != "/problems/not-found" {
+            failures.push(format!("{} {} ({}) → {} {}", op.method, op.path, op.id, r.status, r.text()));
+        }
+    }
+    for op in ops.iter().filter(|o| o.method == Method::POST && !o.path.contains('{')) {
+        let r = match create_probe(&op.id, &seed_a) {
+            None => {
+                failures.push(format!("POST {} ({}) is not classified in create_probe: add a body naming another tenant's records", op.path, op.id));
+                continue;
+            }
+            Some(CreateProbe::NoReferences) => continue,
+            Some(CreateProbe::Json(body)) => b.admin.post(&op.path, body).await,
+            Some(CreateProbe::Upload(fields)) => b.admin.upload("probe.pdf", b"probe", &fields).await,
+        };
+        probed += 1;
+        if !matches!(r.status.as_u16(), 404 | 422) {
+            failures.push(format!("POST {} ({}) with another tenant's ids → {} {}", op.path, op.id, r.status, r.text()));
+        }
+    }
+    assert!(failures.is_empty(), "cross-tenant probe failures:\n{}", failures.join("\n"));
+    assert!(probed > 40, "probed only {probed} routes");
+
+    let a_after = snapshot(&a.admin, &ops, &seed_a).await;
+    let b_after = snapshot(&b.admin, &ops, &seed_b).await;
+    for (before, after, who) in [(&a_before, &a_after, "A"), (&b_before, &b_after, "B")] {
+        for (url, (status, bytes)) in before {
+            let (s2, b2) = &after[url];
+            assert_eq!(
+                (status, String::from_utf8_lossy(bytes)),
+                (s2, String::from_utf8_lossy(b2)),
+                "tenant {who}'s {url} changed during the probe"
+            );
+        }
+    }
+}
