@@ -106,6 +106,7 @@ pub fn diff(before: &Value, after: &Value) -> Vec<FieldChange> {
 
 /// Records a change. `before` is `None` for a create; an update that changed nothing
 /// records nothing.
+#[allow(clippy::too_many_arguments)] // one call writes one complete entry
 pub async fn record<T: Serialize>(
     c: &mut Conn<'_>,
     tenant: TenantId,

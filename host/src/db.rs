@@ -72,12 +72,11 @@ impl Db {
                 .strip_prefix("sqlite://")
                 .or_else(|| opts.url.strip_prefix("sqlite:"))
                 .context("DATABASE_URL must start with sqlite:// or postgres://")?;
-            if let Some(dir) = std::path::Path::new(path).parent() {
-                if !dir.as_os_str().is_empty() {
+            if let Some(dir) = std::path::Path::new(path).parent()
+                && !dir.as_os_str().is_empty() {
                     std::fs::create_dir_all(dir)
                         .with_context(|| format!("creating database directory {}", dir.display()))?;
                 }
-            }
             let connect = SqliteConnectOptions::new()
                 .filename(path)
                 .create_if_missing(true)
@@ -158,8 +157,8 @@ pub enum Tx {
 impl Tx {
     pub fn conn(&mut self) -> Conn<'_> {
         match self {
-            Tx::Sqlite(tx) => Conn::Sqlite(&mut **tx),
-            Tx::Postgres(tx) => Conn::Postgres(&mut **tx),
+            Tx::Sqlite(tx) => Conn::Sqlite(tx),
+            Tx::Postgres(tx) => Conn::Postgres(tx),
         }
     }
 
@@ -180,8 +179,8 @@ pub enum ReadConn {
 impl ReadConn {
     pub fn conn(&mut self) -> Conn<'_> {
         match self {
-            ReadConn::Sqlite(c) => Conn::Sqlite(&mut **c),
-            ReadConn::Postgres(c) => Conn::Postgres(&mut **c),
+            ReadConn::Sqlite(c) => Conn::Sqlite(c),
+            ReadConn::Postgres(c) => Conn::Postgres(c),
         }
     }
 }

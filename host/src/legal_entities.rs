@@ -70,16 +70,14 @@ impl LegalEntityInput {
         if let Err(e) = requisites::check_inn(&self.inn) {
             v.add("inn", format!("ИНН {e}"));
         }
-        if let Some(k) = &self.kpp {
-            if let Err(e) = requisites::check_kpp(k) {
+        if let Some(k) = &self.kpp
+            && let Err(e) = requisites::check_kpp(k) {
                 v.add("kpp", format!("КПП {e}"));
             }
-        }
-        if let Some(o) = &self.ogrn {
-            if let Err(e) = requisites::check_ogrn(o) {
+        if let Some(o) = &self.ogrn
+            && let Err(e) = requisites::check_ogrn(o) {
                 v.add("ogrn", format!("ОГРН {e}"));
             }
-        }
         validate_bank(&mut v, &self.bank_bic, &self.bank_account, &self.bank_corr_account);
         v.finish()
     }

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used)] // a harness that fails loudly is what tests want
+
 //! Test harness: a real `crm_host` app on a fresh database of either engine, driven
 //! in-process through its real router.
 //!

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 //! The end-to-end suite. Every test runs on SQLite and on PostgreSQL
 //! (`crm_tests::on_both_engines!`), through the real router.
 

@@ -141,14 +141,13 @@ impl From<sqlx::Error> for ApiError {
                 field: None,
             };
         }
-        if let sqlx::Error::Database(e) = &err {
-            if e.is_foreign_key_violation() {
+        if let sqlx::Error::Database(e) = &err
+            && e.is_foreign_key_violation() {
                 return ApiError::Validation(vec![FieldError::new(
                     "body",
                     "refers to a record that does not exist in your tenant",
                 )]);
             }
-        }
         ApiError::Internal(anyhow::Error::new(err).context("database error"))
     }
 }

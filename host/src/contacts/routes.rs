@@ -57,11 +57,10 @@ async fn list_contacts(
 }
 
 async fn check_counterparty(c: &mut Conn<'_>, caller: &Caller, field: &str, id: Option<CounterpartyId>) -> ApiResult<()> {
-    if let Some(id) = id {
-        if !counterparties::store::exists(c, caller.tenant_id, id).await? {
+    if let Some(id) = id
+        && !counterparties::store::exists(c, caller.tenant_id, id).await? {
             return Err(ApiError::field(field, "no counterparty with this id in your tenant"));
         }
-    }
     Ok(())
 }
 

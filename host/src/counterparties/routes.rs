@@ -70,14 +70,18 @@ async fn check_refs(c: &mut Conn<'_>, caller: &Caller, input: &CounterpartyInput
     if let Some(u) = input.responsible_id {
         ensure_user(c, caller.tenant_id, "responsible_id", u).await?;
     }
-    if let Some(inn) = &input.inn {
-        if let Some(other) = store::find_by_inn(c, caller.tenant_id, inn, input.kpp.as_deref(), except).await? {
+    check_unique_inn(c, caller, input, except).await
+}
+
+/// One live card per ИНН+КПП: a duplicate is a 409 that points at the existing card.
+async fn check_unique_inn(c: &mut Conn<'_>, caller: &Caller, input: &CounterpartyInput, except: Option<CounterpartyId>) -> ApiResult<()> {
+    if let Some(inn) = &input.inn
+        && let Some(other) = store::find_by_inn(c, caller.tenant_id, inn, input.kpp.as_deref(), except).await? {
             return Err(ApiError::Conflict {
                 detail: format!("Counterparty {other} already has this ИНН and КПП; open it instead of creating a duplicate."),
                 field: Some("inn".into()),
             });
         }
-    }
     Ok(())
 }
 
@@ -130,7 +134,11 @@ async fn update_counterparty(
     caller.ensure_owns(&[before.responsible_id], "counterparty")?;
     let mut input: CounterpartyInput = apply_patch(&CounterpartyInput::from(&before), &patch)?;
     input.normalize_and_validate()?;
-    check_refs(&mut tx.conn(), &caller, &input, Some(id)).await?;
+    match input.responsible_id {
+        Some(u) if input.responsible_id != before.responsible_id => ensure_user(&mut tx.conn(), caller.tenant_id, "responsible_id", u).await?,
+        _ => {}
+    }
+    check_unique_inn(&mut tx.conn(), &caller, &input, Some(id)).await?;
     let after = store::update(&mut tx.conn(), caller.tenant_id, id, &input).await?;
     audit::record(&mut tx.conn(), caller.tenant_id, &Actor::from(&caller), "counterparty", id.0, AuditAction::Update, Some(&before), &after).await?;
     tx.commit().await?;
@@ -159,7 +167,7 @@ async fn set_archived(state: AppState, caller: Caller, id: CounterpartyId, archi
         return Ok(ApiJson(before));
     }
     if !archive {
-        check_refs(&mut tx.conn(), &caller, &CounterpartyInput::from(&before), Some(id)).await?;
+        check_unique_inn(&mut tx.conn(), &caller, &CounterpartyInput::from(&before), Some(id)).await?;
     }
     let at = archive.then(chrono::Utc::now);
     let after = store::set_archived(&mut tx.conn(), caller.tenant_id, id, at).await?;

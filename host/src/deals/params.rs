@@ -94,7 +94,7 @@ pub fn validate_params(v: &mut Violations, schema: &[FieldDef], params: &Value) 
         }
     }
     for def in schema.iter().filter(|f| f.required) {
-        if !out.contains_key(&def.key) && !obj.get(&def.key).is_some_and(|x| !x.is_null()) {
+        if !out.contains_key(&def.key) && obj.get(&def.key).is_none_or(|x| x.is_null()) {
             v.add(format!("params.{}", def.key), format!("is required ({})", def.label));
         }
     }

@@ -264,7 +264,6 @@ async fn create_deal(State(state): State<AppState>, caller: Caller, ApiJson(inpu
     })
     .await?;
     audit::record(&mut c, caller.tenant_id, &Actor::from(&caller), "deal", id.0, AuditAction::Create, None, &deal).await?;
-    drop(c);
     tx.commit().await?;
     Ok((StatusCode::CREATED, ApiJson(deal)))
 }
@@ -313,7 +312,6 @@ async fn update_deal(
     };
     let after = store::update(&mut c, caller.tenant_id, id, &row).await?;
     audit::record(&mut c, caller.tenant_id, &Actor::from(&caller), "deal", id.0, AuditAction::Update, Some(&before), &after).await?;
-    drop(c);
     tx.commit().await?;
     Ok(ApiJson(after))
 }
@@ -357,7 +355,6 @@ async fn move_deal(
     })
     .await?;
     audit::record(&mut c, caller.tenant_id, &Actor::from(&caller), "deal", id.0, AuditAction::Update, Some(&before), &after).await?;
-    drop(c);
     tx.commit().await?;
     Ok(ApiJson(after))
 }

@@ -185,18 +185,16 @@ async fn store_upload(
     let mut c = tx.conn();
     let mut links = crate::links::resolve(&mut c, caller.tenant_id, links).await?;
     // A file on a task or interaction shows in the timeline of what those are about.
-    if let Some(task) = links.task_id {
-        if let Some(t) = crate::tasks::store::get(&mut c, caller.tenant_id, task).await? {
+    if let Some(task) = links.task_id
+        && let Some(t) = crate::tasks::store::get(&mut c, caller.tenant_id, task).await? {
             links.counterparty_id = links.counterparty_id.or(t.counterparty_id);
             links.deal_id = links.deal_id.or(t.deal_id);
         }
-    }
-    if let Some(it) = links.interaction_id {
-        if let Some(i) = crate::interactions::get(&mut c, caller.tenant_id, it).await? {
+    if let Some(it) = links.interaction_id
+        && let Some(i) = crate::interactions::get(&mut c, caller.tenant_id, it).await? {
             links.counterparty_id = links.counterparty_id.or(i.counterparty_id);
             links.deal_id = links.deal_id.or(i.deal_id);
         }
-    }
     let doc = store::insert(&mut c, caller.tenant_id, caller.user_id, &NewDocument {
         kind: &kind,
         file_name: &file_name,
@@ -218,7 +216,6 @@ async fn store_upload(
     })
     .await?;
     audit::record(&mut c, caller.tenant_id, &Actor::from(caller), "document", doc.id.0, AuditAction::Create, None, &doc).await?;
-    drop(c);
     Ok((doc, tx))
 }
 

@@ -90,7 +90,6 @@ async fn create_interaction(
     })
     .await?;
     audit::record(&mut c, caller.tenant_id, &Actor::from(&caller), "interaction", it.id.0, AuditAction::Create, None, &it).await?;
-    drop(c);
     tx.commit().await?;
     Ok((StatusCode::CREATED, ApiJson(it)))
 }
@@ -123,7 +122,6 @@ async fn update_interaction(
     input.counterparty_id = links.counterparty_id;
     let after = super::update(&mut c, caller.tenant_id, id, &input, input.occurred_at.unwrap_or(before.occurred_at)).await?;
     audit::record(&mut c, caller.tenant_id, &Actor::from(&caller), "interaction", id.0, AuditAction::Update, Some(&before), &after).await?;
-    drop(c);
     tx.commit().await?;
     Ok(ApiJson(after))
 }

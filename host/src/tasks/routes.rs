@@ -143,7 +143,6 @@ async fn create_task(State(state): State<AppState>, caller: Caller, ApiJson(mut 
     let task = store::insert(&mut c, caller.tenant_id, caller.user_id, &row).await?;
     task_event(&mut c, &caller, &task, EventKind::TaskCreated).await?;
     audit::record(&mut c, caller.tenant_id, &Actor::from(&caller), "task", task.id.0, AuditAction::Create, None, &task).await?;
-    drop(c);
     tx.commit().await?;
     Ok((StatusCode::CREATED, ApiJson(task)))
 }
@@ -187,11 +186,10 @@ async fn save(c: &mut Conn<'_>, caller: &Caller, before: &Task, mut input: TaskI
         completed_at,
     };
     let after = store::update(c, caller.tenant_id, before.id, &row).await?;
-    if status != before.status {
-        if let Some(kind) = status_event(status) {
+    if status != before.status
+        && let Some(kind) = status_event(status) {
             task_event(c, caller, &after, kind).await?;
         }
-    }
     audit::record(c, caller.tenant_id, &Actor::from(caller), "task", before.id.0, AuditAction::Update, Some(before), &after).await?;
     Ok(after)
 }
@@ -212,7 +210,6 @@ async fn update_task(
     let before = store::get(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("task"))?;
     let input: TaskInput = apply_patch(&TaskInput::from(&before), &patch)?;
     let after = save(&mut c, &caller, &before, input).await?;
-    drop(c);
     tx.commit().await?;
     Ok(ApiJson(after))
 }
@@ -227,7 +224,6 @@ async fn set_status(state: AppState, caller: Caller, id: TaskId, status: TaskSta
     let mut input = TaskInput::from(&before);
     input.status = Some(status);
     let after = save(&mut c, &caller, &before, input).await?;
-    drop(c);
     tx.commit().await?;
     Ok(ApiJson(after))
 }

@@ -65,7 +65,7 @@ impl Caller {
         if self.role != Role::Manager {
             return Ok(());
         }
-        let owned = owners.iter().all(|o| o.is_none()) || owners.iter().any(|o| *o == Some(self.user_id));
+        let owned = owners.iter().all(|o| o.is_none()) || owners.contains(&Some(self.user_id));
         if owned {
             Ok(())
         } else {
