@@ -39,7 +39,7 @@ impl Server {
     fn start(data_dir: &Path, db_url: Option<&str>, extra: &[&str]) -> Server {
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
-        let mut args = vec!["--listen", listen.as_str()];
+        let mut args = vec!["serve", "--listen", listen.as_str()];
         args.extend_from_slice(extra);
         let child = crm(data_dir, db_url, &args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn crm");
         Server { child, base: format!("http://{listen}") }

@@ -3,6 +3,7 @@
 //! layers every request passes (request id, tracing, body limit, panic guard).
 
 pub mod error;
+pub mod extract;
 pub mod json;
 pub mod pagination;
 
@@ -108,6 +109,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .fallback(|| async { ApiError::NoSuchRoute })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(

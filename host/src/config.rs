@@ -7,19 +7,19 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, clap::Args)]
 pub struct Config {
     /// Address to listen on.
-    #[arg(long, env = "CRM_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(long, global = true, env = "CRM_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
     /// `sqlite://path/file.db` (default: a file in the data directory) or `postgres://…`.
-    #[arg(long, env = "DATABASE_URL")]
+    #[arg(long, global = true, env = "DATABASE_URL")]
     pub database_url: Option<String>,
     /// Where the SQLite file and uploaded documents live.
-    #[arg(long, env = "CRM_DATA_DIR", default_value = "data")]
+    #[arg(long, global = true, env = "CRM_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
     /// Connections in the database pool.
-    #[arg(long, env = "CRM_DB_CONNECTIONS", default_value_t = 32)]
+    #[arg(long, global = true, env = "CRM_DB_CONNECTIONS", default_value_t = 32)]
     pub db_connections: u32,
     /// Largest accepted document upload, in megabytes.
-    #[arg(long, env = "CRM_MAX_UPLOAD_MB", default_value_t = 50)]
+    #[arg(long, global = true, env = "CRM_MAX_UPLOAD_MB", default_value_t = 50)]
     pub max_upload_mb: u64,
 }
 

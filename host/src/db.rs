@@ -84,7 +84,9 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
-                .pragma("cache_size", "-32768");
+                .pragma("cache_size", "-32768")
+                // LIKE behaves as on PostgreSQL: search keys are lower-cased by the host.
+                .pragma("case_sensitive_like", "ON");
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(Duration::from_secs(30))

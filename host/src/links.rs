@@ -40,11 +40,11 @@ pub async fn resolve(c: &mut Conn<'_>, tenant: TenantId, mut l: Links) -> ApiRes
     if let Some(id) = l.contact_id {
         match crate::contacts::store::get(c, tenant, id).await?.filter(|x| x.archived_at.is_none()) {
             None => v.add("contact_id", missing),
-            Some(contact) => {
-                if l.counterparty_id.is_none() {
-                    l.counterparty_id = contact.counterparty_id;
-                }
-            }
+            Some(contact) => match (l.counterparty_id, contact.counterparty_id) {
+                (None, cp) => l.counterparty_id = cp,
+                (Some(a), Some(b)) if a != b => v.add("contact_id", "this contact belongs to another counterparty"),
+                _ => {}
+            },
         }
     }
     if let Some(id) = l.task_id {

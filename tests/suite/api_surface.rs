@@ -56,6 +56,14 @@ async fn malformed_bodies_get_problem_documents(app: TestApp) {
     assert!(r.body["detail"].as_str().unwrap().contains("application/json"));
     let r = t.admin.patch("/api/v1/counterparties/not-a-uuid", json!({})).await;
     assert!(r.status.is_client_error());
+    let r = t.admin.get("/api/v1/deals/123").await.expect(StatusCode::BAD_REQUEST);
+    assert_eq!(r.headers["content-type"], "application/problem+json");
+    let r = t.admin.get("/api/v1/deals?limit=abc").await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.error_fields(), vec!["limit"]);
+    let r = t.admin.get("/api/v1/deals?status=bogus").await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.error_fields(), vec!["status"]);
+    let r = t.admin.delete("/api/v1/counterparties").await.expect(StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.body["type"], "/problems/method-not-allowed");
     let huge = "x".repeat(2 * 1024 * 1024);
     let r = t.admin.post("/api/v1/counterparties", json!({"kind": "legal_entity", "full_name": huge})).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text());

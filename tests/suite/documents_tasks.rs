@@ -7,7 +7,36 @@ on_both_engines!(
     tasks_have_checklists_assignees_and_filters,
     documents_upload_download_and_search,
     upload_without_a_link_or_with_a_bad_one_stores_nothing,
+    a_task_on_an_archived_deal_can_still_be_closed,
+    an_explicit_name_wins_whatever_the_part_order,
 );
+
+async fn a_task_on_an_archived_deal_can_still_be_closed(app: TestApp) {
+    let t = app.tenant("ООО Фактор").await;
+    let cp = t.counterparty("ООО Клиент").await;
+    let deal = t.admin.post("/api/v1/deals", json!({"title": "Сделка", "pipeline_id": t.pipeline_id(), "counterparty_id": cp["id"]})).await.created();
+    let did = deal.body["id"].as_str().unwrap();
+    let task = t.admin.post("/api/v1/tasks", json!({"title": "Закрыть", "deal_id": did})).await.created();
+    t.admin.post_empty(&format!("/api/v1/deals/{did}/archive")).await.ok();
+    let done = t.admin.post_empty(&format!("/api/v1/tasks/{}/complete", task.body["id"].as_str().unwrap())).await.ok();
+    assert_eq!(done.body["status"], "done");
+    // Moving a task onto an archived deal is still refused.
+    let other = t.admin.post("/api/v1/tasks", json!({"title": "Другая"})).await.created();
+    let r = t.admin.patch(&format!("/api/v1/tasks/{}", other.body["id"].as_str().unwrap()), json!({"deal_id": did})).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.error_fields(), vec!["deal_id"]);
+}
+
+async fn an_explicit_name_wins_whatever_the_part_order(app: TestApp) {
+    let t = app.tenant("ООО Фактор").await;
+    let cp = t.counterparty("ООО Клиент").await;
+    // The harness sends text parts before the file part.
+    let doc = t
+        .admin
+        .upload("scan0001.pdf", b"x", &[("name", "Договор.pdf".into()), ("kind", "contract".into()), ("counterparty_id", cp["id"].as_str().unwrap().into())])
+        .await
+        .created();
+    assert_eq!(doc.body["file_name"], "Договор.pdf");
+}
 
 async fn task_that_needs_a_file_cannot_close_without_one(app: TestApp) {
     let t = app.tenant("ООО Фактор").await;

@@ -9,7 +9,22 @@ on_both_engines!(
     roles_decide_what_a_caller_may_do,
     managers_change_only_their_own_records,
     tenant_settings_reject_an_unknown_time_zone,
+    a_tenant_always_keeps_an_admin,
 );
+
+async fn a_tenant_always_keeps_an_admin(app: TestApp) {
+    let t = app.tenant("ООО Ромашка").await;
+    let me = format!("/api/v1/users/{}", t.admin_id);
+    let r = t.admin.patch(&me, json!({"role": "manager"})).await.expect(StatusCode::CONFLICT);
+    assert_eq!(r.error_fields(), vec!["role"]);
+    let (_, second) = t.user("manager").await;
+    // PATCH is a merge patch: departments survive a role change.
+    t.admin.patch(&format!("/api/v1/users/{second}"), json!({"departments": ["legal"]})).await.ok();
+    let promoted = t.admin.patch(&format!("/api/v1/users/{second}"), json!({"role": "admin"})).await.ok();
+    assert_eq!(promoted.body["departments"], json!(["legal"]));
+    let demoted = t.admin.patch(&me, json!({"role": "head"})).await.ok();
+    assert_eq!(demoted.body["role"], "head");
+}
 
 async fn admin_creates_users_whose_tokens_work_until_revoked(app: TestApp) {
     let t = app.tenant("ООО Ромашка").await;
@@ -91,7 +106,7 @@ async fn managers_change_only_their_own_records(app: TestApp) {
         .created();
     let path = format!("/api/v1/counterparties/{}", cp.body["id"].as_str().unwrap());
     let r = bob.patch(&path, json!({"segment": "B"})).await.expect(StatusCode::FORBIDDEN);
-    assert!(r.body["detail"].as_str().unwrap().contains("another manager"));
+    assert!(r.body["detail"].as_str().unwrap().contains("someone else"));
     alice.patch(&path, json!({"segment": "A"})).await.ok();
     head.patch(&path, json!({"segment": "HEAD"})).await.ok();
     assert_eq!(alice.get(&path).await.ok().body["segment"], "HEAD");

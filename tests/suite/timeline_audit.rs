@@ -90,6 +90,13 @@ async fn interactions_are_logged_against_deals_and_counterparties(app: TestApp) 
     assert_eq!(r.error_fields(), vec!["deal_id"]);
     let r = t.admin.post("/api/v1/interactions", json!({"kind": "call", "subject": "X"})).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.error_fields(), vec!["counterparty_id"]);
+    let someone_elses = t.admin.post("/api/v1/contacts", json!({"full_name": "Чужой", "counterparty_id": other["id"]})).await.created();
+    let r = t
+        .admin
+        .post("/api/v1/interactions", json!({"kind": "call", "subject": "X", "counterparty_id": cp["id"], "contact_id": someone_elses.body["id"]}))
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.error_fields(), vec!["contact_id"]);
     let listed = t.admin.get(&format!("/api/v1/interactions?counterparty_id={}", cp["id"].as_str().unwrap())).await.ok();
     assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
 }

@@ -50,6 +50,8 @@ pub enum ApiError {
     NotFound(&'static str),
     #[error("no such route")]
     NoSuchRoute,
+    #[error("method not allowed")]
+    MethodNotAllowed,
     #[error("validation failed")]
     Validation(Vec<FieldError>),
     #[error("conflict: {detail}")]
@@ -75,6 +77,7 @@ impl ApiError {
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) | ApiError::NoSuchRoute => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -103,6 +106,12 @@ impl ApiError {
                 "not-found",
                 "Not found",
                 "No such route; the API is described at /api/v1/docs.".to_string(),
+                vec![],
+            ),
+            ApiError::MethodNotAllowed => (
+                "method-not-allowed",
+                "Method not allowed",
+                "This route does not take this HTTP method; the API is described at /api/v1/docs.".to_string(),
                 vec![],
             ),
             ApiError::Validation(errors) => {

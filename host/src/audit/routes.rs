@@ -1,4 +1,5 @@
-use axum::extract::{Query, State};
+use axum::extract::State;
+use crate::api::extract::Query;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;

@@ -1,4 +1,5 @@
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+use crate::api::extract::{Path, Query};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::IntoParams;

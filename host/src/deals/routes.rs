@@ -1,4 +1,5 @@
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+use crate::api::extract::{Path, Query};
 use axum::http::StatusCode;
 use chrono::Utc;
 use serde::Deserialize;
@@ -26,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_pipelines, create_pipeline))
         .routes(routes!(get_pipeline, update_pipeline))
         .routes(routes!(archive_pipeline))
+        .routes(routes!(restore_pipeline))
         .routes(routes!(add_stage))
         .routes(routes!(update_stage))
         .routes(routes!(list_deals, create_deal))
@@ -103,11 +105,26 @@ async fn update_pipeline(
 #[utoipa::path(post, path = "/pipelines/{id}/archive", tag = "pipelines", params(("id" = PipelineId, Path)),
     responses((status = 200, body = Pipeline), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn archive_pipeline(State(state): State<AppState>, caller: Caller, Path(id): Path<PipelineId>) -> ApiResult<ApiJson<Pipeline>> {
+    set_pipeline_archived(state, caller, id, true).await
+}
+
+/// Restore an archived pipeline.
+#[utoipa::path(post, path = "/pipelines/{id}/restore", tag = "pipelines", params(("id" = PipelineId, Path)),
+    responses((status = 200, body = Pipeline), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn restore_pipeline(State(state): State<AppState>, caller: Caller, Path(id): Path<PipelineId>) -> ApiResult<ApiJson<Pipeline>> {
+    set_pipeline_archived(state, caller, id, false).await
+}
+
+async fn set_pipeline_archived(state: AppState, caller: Caller, id: PipelineId, archive: bool) -> ApiResult<ApiJson<Pipeline>> {
     caller.ensure(Action::Configure)?;
     let mut tx = state.db.begin().await?;
     let before = pipelines::get(&mut tx.conn(), caller.tenant_id, id).await?.ok_or(ApiError::NotFound("pipeline"))?;
-    let after = pipelines::set_archived(&mut tx.conn(), caller.tenant_id, id, before.archived_at.or(Some(Utc::now()))).await?;
-    audit::record(&mut tx.conn(), caller.tenant_id, &Actor::from(&caller), "pipeline", id.0, AuditAction::Archive, Some(&before), &after).await?;
+    if before.archived_at.is_some() == archive {
+        return Ok(ApiJson(before));
+    }
+    let after = pipelines::set_archived(&mut tx.conn(), caller.tenant_id, id, archive.then(Utc::now)).await?;
+    let action = if archive { AuditAction::Archive } else { AuditAction::Restore };
+    audit::record(&mut tx.conn(), caller.tenant_id, &Actor::from(&caller), "pipeline", id.0, action, Some(&before), &after).await?;
     tx.commit().await?;
     Ok(ApiJson(after))
 }

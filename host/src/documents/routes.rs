@@ -1,5 +1,6 @@
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Multipart, State};
+use crate::api::extract::{Path, Query};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -102,6 +103,7 @@ async fn upload_document(State(state): State<AppState>, caller: Caller, mut form
     let max = state.config.max_upload_bytes() as u64;
     let mut staged = None;
     let mut file_name = String::new();
+    let mut explicit_name: Option<String> = None;
     let mut content_type = String::from("application/octet-stream");
     let mut kind = String::new();
     let mut links = Links::default();
@@ -132,7 +134,7 @@ async fn upload_document(State(state): State<AppState>, caller: Caller, mut form
                     let value = field.text().await.map_err(bad_form)?;
                     match other {
                         "kind" => kind = value.trim().to_string(),
-                        "name" | "file_name" => file_name = value.trim().to_string(),
+                        "name" | "file_name" => explicit_name = Some(value.trim().to_string()),
                         "counterparty_id" => links.counterparty_id = Some(parse_id("counterparty_id", &value)?),
                         "deal_id" => links.deal_id = Some(parse_id("deal_id", &value)?),
                         "task_id" => links.task_id = Some(parse_id("task_id", &value)?),
@@ -145,6 +147,9 @@ async fn upload_document(State(state): State<AppState>, caller: Caller, mut form
         Ok(())
     }
     .await;
+    if let Some(name) = explicit_name.filter(|n| !n.is_empty()) {
+        file_name = name;
+    }
     let Some(staged) = staged else {
         result?;
         return Err(ApiError::field("file", "attach the file as a part named `file`"));

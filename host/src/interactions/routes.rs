@@ -1,4 +1,5 @@
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+use crate::api::extract::{Path, Query};
 use axum::http::StatusCode;
 use chrono::Utc;
 use serde::Deserialize;
@@ -118,8 +119,10 @@ async fn update_interaction(
     caller.ensure_owns(&[Some(before.author_id)], "interaction")?;
     let mut input: InteractionInput = apply_patch(&InteractionInput::from(&before), &patch)?;
     input.validate()?;
-    let links = crate::links::resolve(&mut c, caller.tenant_id, input.links()).await?;
-    input.counterparty_id = links.counterparty_id;
+    if (input.counterparty_id, input.deal_id, input.contact_id) != (before.counterparty_id, before.deal_id, before.contact_id) {
+        let links = crate::links::resolve(&mut c, caller.tenant_id, input.links()).await?;
+        input.counterparty_id = links.counterparty_id;
+    }
     let after = super::update(&mut c, caller.tenant_id, id, &input, input.occurred_at.unwrap_or(before.occurred_at)).await?;
     audit::record(&mut c, caller.tenant_id, &Actor::from(&caller), "interaction", id.0, AuditAction::Update, Some(&before), &after).await?;
     tx.commit().await?;

@@ -1,4 +1,5 @@
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+use crate::api::extract::{Path, Query};
 use axum::http::StatusCode;
 use chrono::Utc;
 use serde::Deserialize;
@@ -160,7 +161,12 @@ async fn save(c: &mut Conn<'_>, caller: &Caller, before: &Task, mut input: TaskI
     caller.ensure_owns(&[Some(before.assignee_id), Some(before.created_by)], "task")?;
     input.validate()?;
     let status = input.status.unwrap_or(before.status);
-    let links = crate::links::resolve(c, caller.tenant_id, input.links()).await?;
+    // Links are checked when they change, so a task on a since-archived deal can still be closed.
+    let links = if (input.counterparty_id, input.deal_id) == (before.counterparty_id, before.deal_id) {
+        input.links()
+    } else {
+        crate::links::resolve(c, caller.tenant_id, input.links()).await?
+    };
     let assignee = input.assignee_id.unwrap_or(before.assignee_id);
     if assignee != before.assignee_id {
         ensure_user(c, caller.tenant_id, "assignee_id", assignee).await?;
@@ -218,6 +224,7 @@ async fn set_status(state: AppState, caller: Caller, id: TaskId, status: TaskSta
     let mut tx = state.db.begin().await?;
     let mut c = tx.conn();
     let before = store::get(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("task"))?;
+    caller.ensure_owns(&[Some(before.assignee_id), Some(before.created_by)], "task")?;
     if before.status == status {
         return Ok(ApiJson(before));
     }

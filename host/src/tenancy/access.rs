@@ -70,7 +70,7 @@ impl Caller {
             Ok(())
         } else {
             Err(ApiError::Forbidden(format!(
-                "This {what} belongs to another manager; ask them or a head to change it."
+                "This {what} is someone else's (responsible, assignee or author); ask them or a head to change it."
             )))
         }
     }

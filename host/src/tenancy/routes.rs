@@ -1,4 +1,5 @@
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+use crate::api::extract::{Path, Query};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -123,18 +124,19 @@ async fn get_user(State(state): State<AppState>, caller: Caller, Path(id): Path<
     Ok(ApiJson(u))
 }
 
-/// Replace a user's e-mail, name, role and departments (admins).
-#[utoipa::path(patch, path = "/users/{id}", tag = "tenancy", params(("id" = UserId, Path)), request_body = UserInput,
+/// Change a user's e-mail, name, role or departments (admins; JSON merge patch).
+#[utoipa::path(patch, path = "/users/{id}", tag = "tenancy", params(("id" = UserId, Path)),
+    request_body(content = UserInput, content_type = "application/merge-patch+json", description = "Fields to change"),
     responses((status = 200, body = User), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn update_user(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<UserId>,
-    ApiJson(input): ApiJson<UserInput>,
+    ApiJson(patch): ApiJson<serde_json::Value>,
 ) -> ApiResult<ApiJson<User>> {
     caller.ensure(Action::ManageUsers)?;
     let mut tx = state.db.begin().await?;
-    let user = service::update_user(&mut tx.conn(), caller.tenant_id, &Actor::from(&caller), id, &input).await?;
+    let user = service::update_user(&mut tx.conn(), caller.tenant_id, &Actor::from(&caller), id, &patch).await?;
     tx.commit().await?;
     Ok(ApiJson(user))
 }

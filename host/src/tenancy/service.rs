@@ -1,7 +1,7 @@
 //! Tenant, user and token operations shared by the API and the admin CLI: validation,
 //! the write, and its audit entry, in the caller's transaction.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::error::{ApiError, ApiResult, Violations};
@@ -60,7 +60,7 @@ pub async fn create_tenant(
 }
 
 /// A user as created or replaced through the API.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserInput {
     #[schema(example = "ivanova@factor.example")]
@@ -108,9 +108,19 @@ pub async fn create_user(c: &mut Conn<'_>, tenant: TenantId, actor: &Actor, inpu
     Ok(user)
 }
 
-pub async fn update_user(c: &mut Conn<'_>, tenant: TenantId, actor: &Actor, id: UserId, input: &UserInput) -> ApiResult<User> {
-    input.validate()?;
+pub async fn update_user(c: &mut Conn<'_>, tenant: TenantId, actor: &Actor, id: UserId, patch: &serde_json::Value) -> ApiResult<User> {
     let before = store::get_user(c, tenant, id).await?.ok_or(ApiError::NotFound("user"))?;
+    let current = UserInput {
+        email: before.email.clone(),
+        full_name: before.full_name.clone(),
+        role: before.role,
+        departments: before.departments.0.clone(),
+    };
+    let input: UserInput = crate::api::json::apply_patch(&current, patch)?;
+    input.validate()?;
+    if before.role == Role::Admin && input.role != Role::Admin && before.archived_at.is_none() {
+        ensure_another_admin(c, tenant, id).await?;
+    }
     if store::email_taken(c, tenant, &input.email, Some(id)).await? {
         return Err(ApiError::Conflict { detail: "A user with this e-mail already exists.".into(), field: Some("email".into()) });
     }
@@ -127,12 +137,26 @@ pub async fn update_user(c: &mut Conn<'_>, tenant: TenantId, actor: &Actor, id: 
 /// Archives (deactivates) a user: their tokens stop working at once.
 pub async fn set_user_archived(c: &mut Conn<'_>, tenant: TenantId, actor: &Actor, id: UserId, archived: bool) -> ApiResult<User> {
     let before = store::get_user(c, tenant, id).await?.ok_or(ApiError::NotFound("user"))?;
+    if archived && before.role == Role::Admin && before.archived_at.is_none() {
+        ensure_another_admin(c, tenant, id).await?;
+    }
     let mut next = before.clone();
     next.archived_at = if archived { before.archived_at.or(Some(chrono::Utc::now())) } else { None };
     let after = store::update_user(c, tenant, &next).await?;
     let action = if archived { AuditAction::Archive } else { AuditAction::Restore };
     audit::record(c, tenant, actor, "user", id.0, action, Some(&before), &after).await?;
     Ok(after)
+}
+
+/// A tenant must keep at least one active admin.
+async fn ensure_another_admin(c: &mut Conn<'_>, tenant: TenantId, leaving: UserId) -> ApiResult<()> {
+    if store::count_active_admins(c, tenant, leaving).await? == 0 {
+        return Err(ApiError::Conflict {
+            detail: "This is the tenant's last active admin; make another user admin first.".into(),
+            field: Some("role".into()),
+        });
+    }
+    Ok(())
 }
 
 pub async fn issue_token(c: &mut Conn<'_>, tenant: TenantId, actor: &Actor, user: UserId, name: &str) -> ApiResult<IssuedToken> {

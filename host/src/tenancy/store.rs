@@ -66,6 +66,12 @@ pub async fn user_is_active(c: &mut Conn<'_>, tenant: TenantId, id: UserId) -> s
     Ok(n > 0)
 }
 
+/// Active admins of the tenant other than `except`.
+pub async fn count_active_admins(c: &mut Conn<'_>, tenant: TenantId, except: UserId) -> sqlx::Result<i64> {
+    let sql = "SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND role = 'admin' AND archived_at IS NULL AND id <> $2";
+    on_conn!(c, c => sqlx::query_scalar(sql).bind(tenant).bind(except).fetch_one(c).await)
+}
+
 pub async fn email_taken(c: &mut Conn<'_>, tenant: TenantId, email: &str, except: Option<UserId>) -> sqlx::Result<bool> {
     let sql = "SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND email = $2 AND ($3 IS NULL OR id <> $3)";
     let n: i64 = on_conn!(c, c => sqlx::query_scalar(sql).bind(tenant).bind(email.trim().to_lowercase()).bind(except).fetch_one(c).await)?;

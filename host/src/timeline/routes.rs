@@ -1,4 +1,5 @@
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+use crate::api::extract::{Path, Query};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 use utoipa_axum::router::OpenApiRouter;
