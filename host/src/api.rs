@@ -50,6 +50,7 @@ const JSON_BODY_LIMIT: usize = 1024 * 1024;
         (name = "documents", description = "Uploaded files"),
         (name = "timeline", description = "What happened on a counterparty or deal"),
         (name = "audit", description = "Who changed what"),
+        (name = "plugins", description = "Plugin registry, per-tenant modules and the plugin run log"),
     )
 )]
 struct ApiDoc;
@@ -80,6 +81,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::documents::routes::router())
         .merge(crate::timeline::routes::router())
         .merge(crate::audit::routes::router())
+        .merge(crate::plugins::routes::router())
 }
 
 /// The OpenAPI document of the API.

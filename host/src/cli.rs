@@ -86,6 +86,17 @@ pub enum AdminCommand {
         #[arg(long)]
         token: TokenId,
     },
+    /// Upload a plugin version for a tenant: its plugin.toml and its .wasm component.
+    UploadPlugin {
+        #[arg(long)]
+        tenant: TenantId,
+        /// Path to plugin.toml.
+        #[arg(long)]
+        manifest: std::path::PathBuf,
+        /// Path to the component built for wasm32-wasip2.
+        #[arg(long)]
+        component: std::path::PathBuf,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -115,6 +126,7 @@ async fn admin(state: &crate::AppState, cmd: AdminCommand) -> anyhow::Result<()>
                 .await
                 .map_err(api_to_anyhow)?;
             tx.commit().await?;
+            crate::plugins::service::register_builtins(state, crate::plugins::builtin::BUILTINS, Some(created.tenant.id)).await?;
             println!("tenant:     {} ({})", created.tenant.id, created.tenant.name);
             println!("admin user: {} <{}>", created.admin.id, created.admin.email);
             println!("token id:   {}", created.token.info.id);
@@ -158,6 +170,17 @@ async fn admin(state: &crate::AppState, cmd: AdminCommand) -> anyhow::Result<()>
                 let status = if t.revoked_at.is_some() { "revoked" } else { "active" };
                 println!("{}\t{}\t{}\t{}\t{}", t.id, t.user_id, status, t.created_at.format("%Y-%m-%d %H:%M"), t.name);
             }
+        }
+        AdminCommand::UploadPlugin { tenant, manifest, component } => {
+            let text = std::fs::read_to_string(&manifest).with_context(|| format!("reading {}", manifest.display()))?;
+            let bytes = std::fs::read(&component).with_context(|| format!("reading {}", component.display()))?;
+            let parsed = crate::plugins::manifest::Manifest::parse(&text).map_err(api_to_anyhow)?;
+            let mut tx = state.db.begin().await?;
+            ensure_tenant(&mut tx.conn(), tenant).await?;
+            let v = crate::plugins::service::register(state, &mut tx.conn(), tenant, &actor, &parsed, &bytes, false).await.map_err(api_to_anyhow)?;
+            tx.commit().await?;
+            println!("plugin {} {} ({}) registered, sha256 {}", v.plugin_id, v.version, v.world, v.sha256);
+            println!("enable it: PUT /api/v1/modules/{} with {{\"version\": \"{}\", ...}}", v.plugin_id, v.version);
         }
         AdminCommand::RevokeToken { tenant, token } => {
             let mut tx = state.db.begin().await?;

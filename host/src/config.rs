@@ -21,6 +21,12 @@ pub struct Config {
     /// Largest accepted document upload, in megabytes.
     #[arg(long, global = true, env = "CRM_MAX_UPLOAD_MB", default_value_t = 50)]
     pub max_upload_mb: u64,
+    /// Time limit of one plugin call, in milliseconds.
+    #[arg(long, global = true, env = "CRM_PLUGIN_TIMEOUT_MS", default_value_t = 5000)]
+    pub plugin_timeout_ms: u64,
+    /// Memory one plugin instance may use, in megabytes.
+    #[arg(long, global = true, env = "CRM_PLUGIN_MEMORY_MB", default_value_t = 128)]
+    pub plugin_memory_mb: usize,
 }
 
 impl Config {
@@ -32,6 +38,16 @@ impl Config {
             data_dir,
             db_connections: 16,
             max_upload_mb: 50,
+            plugin_timeout_ms: 5000,
+            plugin_memory_mb: 128,
+        }
+    }
+
+    pub fn plugin_limits(&self) -> crate::plugins::runtime::Limits {
+        crate::plugins::runtime::Limits {
+            timeout: std::time::Duration::from_millis(self.plugin_timeout_ms),
+            memory_bytes: self.plugin_memory_mb << 20,
+            ..Default::default()
         }
     }
 

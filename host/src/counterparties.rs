@@ -1,6 +1,7 @@
 //! Counterparties: clients, debtors and other companies or people the tenant deals
 //! with, with requisites validated by their check digits.
 
+pub mod enrichment;
 pub mod model;
 pub mod requisites;
 pub mod routes;

@@ -18,6 +18,7 @@ pub mod interactions;
 pub mod legal_entities;
 pub mod links;
 pub mod money;
+pub mod plugins;
 pub mod server;
 pub mod tasks;
 pub mod telemetry;
@@ -36,11 +37,23 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
     pub blobs: documents::BlobStore,
+    /// The one plugin engine of the process.
+    pub plugins: Arc<plugins::Runtime>,
+    /// Seals plugin secrets at rest.
+    pub secrets: plugins::secrets::SecretBox,
 }
 
 impl AppState {
-    pub fn new(db: Db, config: Config) -> AppState {
+    /// State with a plugin runtime of its own (caching compiled plugins in the data dir).
+    pub fn new(db: Db, config: Config) -> anyhow::Result<AppState> {
+        let runtime = plugins::Runtime::new(Some(config.data_dir.join("plugin-cache")), config.plugin_limits())?;
+        Self::with_runtime(db, config, runtime)
+    }
+
+    /// State sharing an existing plugin runtime (one engine per process).
+    pub fn with_runtime(db: Db, config: Config, plugins: Arc<plugins::Runtime>) -> anyhow::Result<AppState> {
         let blobs = documents::BlobStore::new(config.data_dir.join("blobs"));
-        AppState { db, config: Arc::new(config), blobs }
+        let secrets = plugins::secrets::SecretBox::load_or_create(&config.data_dir)?;
+        Ok(AppState { db, config: Arc::new(config), blobs, plugins, secrets })
     }
 }

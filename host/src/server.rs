@@ -10,7 +10,9 @@ pub async fn open(config: Config) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let db = Db::connect(&config.db_options()).await?;
-    Ok(AppState::new(db, config))
+    let state = AppState::new(db, config)?;
+    crate::plugins::service::register_builtins(&state, crate::plugins::builtin::BUILTINS, None).await?;
+    Ok(state)
 }
 
 /// Serves until Ctrl-C or SIGTERM, then finishes in-flight requests and closes the pool.

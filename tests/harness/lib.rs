@@ -58,6 +58,30 @@ fn under_ci() -> bool {
 
 static PG_SKIP_BANNER: Once = Once::new();
 
+/// One plugin engine for the whole test process, as in the server (an engine per test
+/// would reserve a pooling allocator's address space per test).
+pub fn runtime() -> std::sync::Arc<crm_host::plugins::Runtime> {
+    static RUNTIME: std::sync::OnceLock<std::sync::Arc<crm_host::plugins::Runtime>> = std::sync::OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            let limits = crm_host::plugins::runtime::Limits { timeout: Duration::from_secs(2), ..Default::default() };
+            crm_host::plugins::Runtime::new(None, limits).expect("plugin runtime")
+        })
+        .clone()
+}
+
+/// A compiled test guest from `plugins/` (built by this crate's build script).
+pub fn guest(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CRM_TEST_GUESTS")).join(format!("{name}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+/// The `plugin.toml` of a crate under `plugins/`.
+pub fn guest_manifest(dir: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins").join(dir).join("plugin.toml");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
 /// A running app on a fresh database.
 pub struct TestApp {
     pub router: Router,
@@ -115,7 +139,7 @@ impl TestApp {
     }
 
     fn build(db: Db, engine: Engine, dir: tempfile::TempDir, schema: Option<SchemaGuard>) -> TestApp {
-        let state = AppState::new(db, Config::for_data_dir(dir.path().to_path_buf()));
+        let state = AppState::with_runtime(db, Config::for_data_dir(dir.path().to_path_buf()), runtime()).expect("app state");
         TestApp { router: crm_host::app(state.clone()), state, engine, _dir: dir, _schema: schema }
     }
 
@@ -133,6 +157,9 @@ impl TestApp {
         .await
         .expect("create tenant");
         tx.commit().await.expect("commit");
+        crm_host::plugins::service::register_builtins(&self.state, crm_host::plugins::builtin::BUILTINS, Some(created.tenant.id))
+            .await
+            .expect("register built-in plugins");
         let admin = self.client(&created.token.token);
         let pipelines = admin.get("/api/v1/pipelines").await.ok();
         TestTenant {
@@ -307,21 +334,32 @@ impl Client {
         self.send(Method::DELETE, path, None).await
     }
 
-    /// Uploads a file as `multipart/form-data` with the given text fields.
+    /// Uploads a document as `multipart/form-data` with the given text fields.
     pub async fn upload(&self, file_name: &str, content: &[u8], fields: &[(&str, String)]) -> Resp {
+        self.multipart("/api/v1/documents", fields, ("file", file_name, content)).await
+    }
+
+    /// Uploads a plugin: its manifest text and component bytes.
+    pub async fn upload_plugin(&self, manifest: &str, component: &[u8]) -> Resp {
+        self.multipart("/api/v1/plugins", &[("manifest", manifest.to_string())], ("component", "plugin.wasm", component)).await
+    }
+
+    /// Posts `multipart/form-data`: text fields, then one file part.
+    pub async fn multipart(&self, path: &str, fields: &[(&str, String)], file: (&str, &str, &[u8])) -> Resp {
         let boundary = "crmtestboundary7MA4YWxkTrZu0gW";
         let mut body = Vec::new();
         for (k, v) in fields {
             body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes());
         }
+        let (part, file_name, content) = file;
         body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/pdf\r\n\r\n").as_bytes(),
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{part}\"; filename=\"{file_name}\"\r\nContent-Type: application/pdf\r\n\r\n").as_bytes(),
         );
         body.extend_from_slice(content);
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
         let mut req = Request::builder()
             .method(Method::POST)
-            .uri("/api/v1/documents")
+            .uri(path)
             .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"));
         if let Some(t) = &self.token {
             req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));

@@ -21,6 +21,7 @@ struct Seed {
 
 async fn seed(t: &TestTenant) -> Seed {
     let (_, manager_id) = t.user("manager").await;
+    let s = |v: &Value| v.as_str().unwrap().to_string();
     let cp = t.counterparty("ООО Клиент").await;
     let cp_id = cp["id"].as_str().unwrap().to_string();
     let contact = t.admin.post("/api/v1/contacts", json!({"counterparty_id": cp_id, "full_name": "Иванов"})).await.created().body;
@@ -35,9 +36,13 @@ async fn seed(t: &TestTenant) -> Seed {
     let task = t.admin.post("/api/v1/tasks", json!({"title": "Задача", "deal_id": deal["id"], "assignee_id": manager_id})).await.created().body;
     let doc = t.admin.upload("файл.pdf", b"content", &[("kind", "contract".into()), ("task_id", task["id"].as_str().unwrap().into())]).await.created().body;
     let entity = t.admin.post("/api/v1/legal-entities", json!({"full_name": "ООО Мы", "inn": "7707083893"})).await.created().body;
+    // A plugin only this tenant has, enabled.
+    let echo_manifest = crm_tests::guest_manifest("test-guests/echo").replace("id = \"echo\"", &format!("id = \"echo-{}\"", &t.id.simple().to_string()[24..]));
+    let plugin = t.admin.upload_plugin(&echo_manifest, &crm_tests::guest("echo")).await.created().body;
+    let plugin_id = s(&plugin["plugin_id"]);
+    t.admin.put(&format!("/api/v1/modules/{plugin_id}"), json!({"version": "0.1.0"})).await.ok();
     let tokens = t.admin.get("/api/v1/tokens").await.ok().body;
     let token = tokens.as_array().unwrap().iter().find(|x| x["user_id"] == json!(manager_id)).unwrap()["id"].clone();
-    let s = |v: &Value| v.as_str().unwrap().to_string();
     let ids = BTreeMap::from([
         ("users", manager_id.to_string()),
         ("tokens", s(&token)),
@@ -51,6 +56,8 @@ async fn seed(t: &TestTenant) -> Seed {
         ("tasks", s(&task["id"])),
         ("documents", s(&doc["id"])),
         ("legal-entities", s(&entity["id"])),
+        ("plugins", plugin_id.clone()),
+        ("modules", plugin_id),
     ]);
     Seed { ids, admin_id: t.admin_id.to_string() }
 }
@@ -108,6 +115,8 @@ fn probe_body(op: &Op, a: &Seed) -> Option<Value> {
         "update_user" => json!({"email": "probe@example.test", "full_name": "Probe", "role": "manager"}),
         "add_stage" | "update_stage" => json!({"name": "Probe", "kind": "open", "win_probability": 1}),
         "move_deal" => json!({"stage_id": a.ids["stage"]}),
+        "configure_module" => json!({"version": "0.1.0"}),
+        "refresh_from_registry" => json!({"overwrite": true}),
         // PATCH bodies are merge patches: `{}` is valid and the target is loaded first.
         _ => json!({}),
     })
@@ -124,7 +133,9 @@ enum CreateProbe {
 fn create_probe(op_id: &str, a: &Seed) -> Option<CreateProbe> {
     let id = |k: &str| a.ids[k].clone();
     Some(match op_id {
-        "create_user" | "create_pipeline" | "create_entity" => CreateProbe::NoReferences,
+        "create_user" | "create_pipeline" | "create_entity" | "upload_plugin" => CreateProbe::NoReferences,
+        // The ИНН is data, not a reference; the body names no other tenant's record.
+        "create_by_inn" => CreateProbe::NoReferences,
         "create_token" => CreateProbe::Json(json!({"user_id": id("users"), "name": "probe"})),
         "create_counterparty" => CreateProbe::Json(json!({"kind": "legal_entity", "full_name": "Probe", "responsible_id": a.admin_id})),
         "create_contact" => CreateProbe::Json(json!({"counterparty_id": id("counterparties"), "full_name": "Probe"})),

@@ -60,6 +60,9 @@ pub enum ApiError {
     BadRequest(String),
     #[error("payload too large: {0}")]
     PayloadTooLarge(String),
+    /// A plugin or an outside service it talks to failed.
+    #[error("upstream failure: {0}")]
+    Upstream(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -82,6 +85,7 @@ impl ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -131,6 +135,12 @@ impl ApiError {
             ),
             ApiError::BadRequest(detail) => ("bad-request", "Bad request", detail.clone(), vec![]),
             ApiError::PayloadTooLarge(detail) => ("payload-too-large", "Payload too large", detail.clone(), vec![]),
+            ApiError::Upstream(detail) => (
+                "upstream",
+                "A plugin or outside service failed",
+                format!("{detail}. Nothing was changed; try again later, and see GET /api/v1/plugin-runs for details."),
+                vec![],
+            ),
             ApiError::Internal(_) => (
                 "internal",
                 "Internal error",

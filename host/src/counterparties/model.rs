@@ -1,4 +1,4 @@
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use utoipa::ToSchema;
@@ -52,6 +52,21 @@ pub struct Counterparty {
     pub payment_deferral_days: i32,
     #[schema(value_type = Vec<String>)]
     pub tags: Json<Vec<String>>,
+    /// Registry status from the last enrichment: active, liquidating, liquidated,
+    /// bankrupt, reorganizing or unknown.
+    pub registry_status: Option<String>,
+    /// Head (director) per the registry.
+    pub head_name: Option<String>,
+    pub head_post: Option<String>,
+    /// Main ОКВЭД code per the registry.
+    pub okved: Option<String>,
+    pub registered_on: Option<NaiveDate>,
+    pub liquidated_on: Option<NaiveDate>,
+    /// When the registry was last asked.
+    pub registry_checked_at: Option<DateTime<Utc>>,
+    /// Requisites a person set by hand; a registry refresh keeps them unless asked to overwrite.
+    #[schema(value_type = Vec<String>)]
+    pub manual_fields: Json<Vec<String>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub archived_at: Option<DateTime<Utc>>,
@@ -223,4 +238,19 @@ pub struct CounterpartyCard {
     pub contacts: Vec<crate::contacts::model::Contact>,
     /// Deals of this counterparty at an open (not won or lost) stage.
     pub open_deals_count: i64,
+    /// Set when the registry says the company is being or has been wound up: the pages
+    /// show it in red.
+    pub registry_warning: Option<String>,
+}
+
+/// What the registry says that managers must not miss.
+pub fn registry_warning(c: &Counterparty) -> Option<String> {
+    let when = c.liquidated_on.map(|d| format!(" {}", d.format("%d.%m.%Y"))).unwrap_or_default();
+    match c.registry_status.as_deref()? {
+        "liquidated" => Some(format!("Компания ликвидирована{when} по данным реестра")),
+        "liquidating" => Some("Компания в процессе ликвидации по данным реестра".into()),
+        "bankrupt" => Some("Компания признана банкротом по данным реестра".into()),
+        "reorganizing" => Some("Компания в процессе реорганизации по данным реестра".into()),
+        _ => None,
+    }
 }

@@ -24,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_counterparty, update_counterparty))
         .routes(routes!(archive_counterparty))
         .routes(routes!(restore_counterparty))
+        .merge(super::enrichment::router())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -67,7 +68,7 @@ async fn list_counterparties(
     Ok(ApiJson(Page::from_rows(rows, limit, |r| r.id.0)))
 }
 
-async fn check_refs(c: &mut Conn<'_>, caller: &Caller, input: &CounterpartyInput, except: Option<CounterpartyId>) -> ApiResult<()> {
+pub(super) async fn check_refs(c: &mut Conn<'_>, caller: &Caller, input: &CounterpartyInput, except: Option<CounterpartyId>) -> ApiResult<()> {
     if let Some(u) = input.responsible_id {
         ensure_user(c, caller.tenant_id, "responsible_id", u).await?;
     }
@@ -98,7 +99,12 @@ async fn create_counterparty(
     input.normalize_and_validate()?;
     let mut tx = state.db.begin().await?;
     check_refs(&mut tx.conn(), &caller, &input, None).await?;
-    let cp = store::insert(&mut tx.conn(), caller.tenant_id, CounterpartyId::new(), &input).await?;
+    let mut cp = store::insert(&mut tx.conn(), caller.tenant_id, CounterpartyId::new(), &input).await?;
+    let manual = super::enrichment::manual_fields(None, &input, &[]);
+    if !manual.is_empty() {
+        store::set_manual_fields(&mut tx.conn(), caller.tenant_id, cp.id, &manual).await?;
+        cp.manual_fields = sqlx::types::Json(manual);
+    }
     audit::record(&mut tx.conn(), caller.tenant_id, &Actor::from(&caller), "counterparty", cp.id.0, AuditAction::Create, None, &cp).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, ApiJson(cp)))
@@ -117,7 +123,8 @@ async fn get_counterparty(
     let counterparty = store::get(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("counterparty"))?;
     let contacts = crate::contacts::store::list_for_counterparty(&mut c, caller.tenant_id, id).await?;
     let open_deals_count = store::open_deals_count(&mut c, caller.tenant_id, id).await?;
-    Ok(ApiJson(CounterpartyCard { counterparty, contacts, open_deals_count }))
+    let registry_warning = super::model::registry_warning(&counterparty);
+    Ok(ApiJson(CounterpartyCard { counterparty, contacts, open_deals_count, registry_warning }))
 }
 
 /// Change a counterparty: a JSON merge patch (send the fields to change; `null` clears).
@@ -140,7 +147,12 @@ async fn update_counterparty(
         _ => {}
     }
     check_unique_inn(&mut tx.conn(), &caller, &input, Some(id)).await?;
-    let after = store::update(&mut tx.conn(), caller.tenant_id, id, &input).await?;
+    let mut after = store::update(&mut tx.conn(), caller.tenant_id, id, &input).await?;
+    let manual = super::enrichment::manual_fields(Some(&CounterpartyInput::from(&before)), &input, &before.manual_fields);
+    if manual != before.manual_fields.0 {
+        store::set_manual_fields(&mut tx.conn(), caller.tenant_id, id, &manual).await?;
+        after.manual_fields = sqlx::types::Json(manual);
+    }
     audit::record(&mut tx.conn(), caller.tenant_id, &Actor::from(&caller), "counterparty", id.0, AuditAction::Update, Some(&before), &after).await?;
     tx.commit().await?;
     Ok(ApiJson(after))

@@ -11,7 +11,8 @@ use crate::tenancy::{TenantId, UserId};
 use super::model::{Counterparty, CounterpartyId, CounterpartyInput, CounterpartyKind};
 
 pub const COLS: &str = "id, kind, inn, kpp, ogrn, full_name, short_name, legal_address, postal_address, bank_name, bank_bic, \
-    bank_account, bank_corr_account, segment, responsible_id, payment_deferral_days, tags, created_at, updated_at, archived_at";
+    bank_account, bank_corr_account, segment, responsible_id, payment_deferral_days, tags, registry_status, head_name, head_post, okved, \
+    registered_on, liquidated_on, registry_checked_at, manual_fields, created_at, updated_at, archived_at";
 
 fn key(i: &CounterpartyInput) -> String {
     search_key(&[Some(&i.full_name), i.short_name.as_deref(), i.inn.as_deref()])
@@ -71,6 +72,32 @@ pub async fn find_by_inn(c: &mut Conn<'_>, tenant: TenantId, inn: &str, kpp: Opt
     let sql = "SELECT id FROM counterparties WHERE tenant_id = $1 AND inn = $2 AND COALESCE(kpp, '') = $3 \
                AND archived_at IS NULL AND ($4 IS NULL OR id <> $4) LIMIT 1";
     on_conn!(c, c => sqlx::query_scalar::<_, CounterpartyId>(sql).bind(tenant).bind(inn).bind(kpp.unwrap_or("")).bind(except).fetch_optional(c).await)
+}
+
+/// What the registry says beyond the requisites.
+pub struct RegistryData<'a> {
+    pub status: &'a str,
+    pub head_name: Option<&'a str>,
+    pub head_post: Option<&'a str>,
+    pub okved: Option<&'a str>,
+    pub registered_on: Option<chrono::NaiveDate>,
+    pub liquidated_on: Option<chrono::NaiveDate>,
+}
+
+pub async fn set_registry(c: &mut Conn<'_>, tenant: TenantId, id: CounterpartyId, r: &RegistryData<'_>) -> sqlx::Result<Counterparty> {
+    let sql = format!(
+        "UPDATE counterparties SET registry_status = $3, head_name = $4, head_post = $5, okved = $6, registered_on = $7, liquidated_on = $8, \
+         registry_checked_at = $9, updated_at = $9 WHERE tenant_id = $1 AND id = $2 RETURNING {COLS}"
+    );
+    on_conn!(c, c => sqlx::query_as::<_, Counterparty>(&sql)
+        .bind(tenant).bind(id).bind(r.status).bind(r.head_name).bind(r.head_post).bind(r.okved).bind(r.registered_on).bind(r.liquidated_on).bind(Utc::now())
+        .fetch_one(c).await)
+}
+
+pub async fn set_manual_fields(c: &mut Conn<'_>, tenant: TenantId, id: CounterpartyId, fields: &[String]) -> sqlx::Result<()> {
+    let sql = "UPDATE counterparties SET manual_fields = $3 WHERE tenant_id = $1 AND id = $2";
+    let fields = Json(fields.to_vec());
+    on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(id).bind(&fields).execute(c).await.map(|_| ()))
 }
 
 /// Filters of the counterparty list.

@@ -1,0 +1,9 @@
+//! Plugins that ship with the host, built from `plugins/` by `host/build.rs` and
+//! registered for every tenant at start-up.
+
+use super::service::Builtin;
+
+pub const BUILTINS: &[Builtin] = &[Builtin {
+    manifest: include_str!("../../../plugins/inn-dadata/plugin.toml"),
+    component: include_bytes!(concat!(env!("OUT_DIR"), "/inn_dadata.wasm")),
+}];

@@ -1,0 +1,9 @@
+//! Builds every guest of `plugins/` (the template, the built-in plugins and the test
+//! guests, hostile ones included) so the suite runs real compiled components.
+
+include!("../plugins/build-support.rs");
+
+fn main() {
+    let dir = build_plugins(&["template", "inn-dadata", "test-guests/hostile", "test-guests/echo"]);
+    println!("cargo:rustc-env=CRM_TEST_GUESTS={}", dir.display());
+}
