@@ -120,9 +120,9 @@ async fn get_counterparty(
 ) -> ApiResult<ApiJson<CounterpartyCard>> {
     let mut conn = state.db.read().await?;
     let mut c = conn.conn();
-    let counterparty = store::get(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("counterparty"))?;
+    let store::CardRow { counterparty, open_deals_count } =
+        store::get_card(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("counterparty"))?;
     let contacts = crate::contacts::store::list_for_counterparty(&mut c, caller.tenant_id, id).await?;
-    let open_deals_count = store::open_deals_count(&mut c, caller.tenant_id, id).await?;
     let registry_warning = super::model::registry_warning(&counterparty);
     Ok(ApiJson(CounterpartyCard { counterparty, contacts, open_deals_count, registry_warning }))
 }

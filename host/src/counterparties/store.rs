@@ -131,9 +131,19 @@ pub async fn list(c: &mut Conn<'_>, tenant: TenantId, f: &Filter<'_>, after: Uui
         .fetch_all(c).await)
 }
 
-/// Deals of the counterparty at an open stage.
-pub async fn open_deals_count(c: &mut Conn<'_>, tenant: TenantId, id: CounterpartyId) -> sqlx::Result<i64> {
-    let sql = "SELECT COUNT(*) FROM deals d JOIN stages s ON s.tenant_id = d.tenant_id AND s.id = d.stage_id \
-               WHERE d.tenant_id = $1 AND d.counterparty_id = $2 AND d.archived_at IS NULL AND s.kind = 'open'";
-    on_conn!(c, c => sqlx::query_scalar(sql).bind(tenant).bind(id).fetch_one(c).await)
+/// The card's counterparty row with its number of open deals, in one round trip.
+#[derive(Debug, sqlx::FromRow)]
+pub struct CardRow {
+    #[sqlx(flatten)]
+    pub counterparty: Counterparty,
+    pub open_deals_count: i64,
+}
+
+pub async fn get_card(c: &mut Conn<'_>, tenant: TenantId, id: CounterpartyId) -> sqlx::Result<Option<CardRow>> {
+    let sql = format!(
+        "SELECT {COLS}, (SELECT COUNT(*) FROM deals d JOIN stages s ON s.tenant_id = d.tenant_id AND s.id = d.stage_id \
+         WHERE d.tenant_id = $1 AND d.counterparty_id = $2 AND d.archived_at IS NULL AND s.kind = 'open') AS open_deals_count \
+         FROM counterparties WHERE tenant_id = $1 AND id = $2"
+    );
+    on_conn!(c, c => sqlx::query_as::<_, CardRow>(&sql).bind(tenant).bind(id).fetch_optional(c).await)
 }

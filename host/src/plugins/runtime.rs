@@ -107,6 +107,7 @@ pub fn describe_wit(e: &WitError) -> String {
 /// A compiled component, ready to instantiate for its world.
 pub struct Compiled {
     pub world: World,
+    pre: wasmtime::component::InstancePre<PluginState>,
     enrichment: Option<bindings::inn_enrichment::InnEnrichmentPre<PluginState>>,
 }
 
@@ -159,7 +160,7 @@ impl Runtime {
             .linker
             .instantiate_pre(&component)
             .map_err(|e| CallError::Load(format!("the component needs imports this host does not provide: {e:#}")))?;
-        let mut compiled = Compiled { world, enrichment: None };
+        let mut compiled = Compiled { world, pre: pre.clone(), enrichment: None };
         match world {
             World::InnEnrichment => {
                 compiled.enrichment = Some(
@@ -237,6 +238,14 @@ impl Runtime {
             self.check_output(company_size(company))?;
         }
         Ok(result)
+    }
+
+    /// Instantiates a component once, without calling it: an upload is accepted only if
+    /// the component really starts (its start functions run under the usual limits).
+    pub async fn try_instantiate(&self, compiled: &Compiled, call: Arc<CallContext>) -> Result<(), CallError> {
+        let mut store = self.store(call);
+        let run = async { compiled.pre.instantiate_async(&mut store).await.map(|_| Ok(())) };
+        self.finish(tokio::time::timeout(self.limits.timeout, run).await)
     }
 
     /// An instance kept for several calls of one plugin for one tenant (batch work such

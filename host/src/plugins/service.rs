@@ -49,10 +49,23 @@ pub async fn register(state: &AppState, c: &mut Conn<'_>, tenant: TenantId, acto
             field: Some("manifest.version".into()),
         });
     }
+    let compiled = state.plugins.load(&sha, bytes, manifest.world).map_err(|e| ApiError::field("component", e.to_string()))?;
+    let trial = CallContext {
+        tenant,
+        plugin_id: manifest.id.clone(),
+        version: manifest.version.clone(),
+        manifest: manifest.clone(),
+        settings: Map::new(),
+        secrets: HashMap::new(),
+        grants: Grants::default(),
+        time_zone: "Europe/Moscow".into(),
+        http_limits: HttpLimits::default(),
+    };
     state
         .plugins
-        .load(&sha, bytes, manifest.world)
-        .map_err(|e| ApiError::field("component", e.to_string()))?;
+        .try_instantiate(&compiled, Arc::new(trial))
+        .await
+        .map_err(|e| ApiError::field("component", format!("the component does not start: {e}")))?;
     let path = component_path(state, &sha);
     if !path.exists() {
         let dir = path.parent().unwrap_or(&path).to_path_buf();
