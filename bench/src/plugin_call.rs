@@ -18,6 +18,9 @@ struct Args {
     /// Calls per measurement.
     #[arg(long, default_value_t = 20_000)]
     calls: usize,
+    /// Override the runtime's resident bytes per memory slot (0: reset with madvise).
+    #[arg(long)]
+    keep_resident_kb: Option<usize>,
 }
 
 /// The echo guest's logic, natively.
@@ -59,7 +62,11 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let bytes = std::fs::read(concat!(env!("CRM_BENCH_GUESTS"), "/echo.wasm"))?;
     let manifest = Manifest::parse(include_str!("../../plugins/test-guests/echo/plugin.toml")).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let runtime = Runtime::new(None, Limits::default())?;
+    let mut limits = Limits::default();
+    if let Some(kb) = args.keep_resident_kb {
+        limits.keep_resident_bytes = kb << 10;
+    }
+    let runtime = Runtime::new(None, limits)?;
     let t = Instant::now();
     let compiled = runtime.load("bench-echo", &bytes, World::InnEnrichment).map_err(|e| anyhow::anyhow!("{e}"))?;
     let compile = t.elapsed();

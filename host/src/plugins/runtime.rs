@@ -33,11 +33,13 @@ pub struct Limits {
     pub output_bytes: usize,
     /// Plugin instances alive at once (pooling allocator slots).
     pub instances: u32,
+    /// Bytes of each memory slot kept resident between calls (reset in place).
+    pub keep_resident_bytes: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { timeout: Duration::from_secs(5), memory_bytes: 128 << 20, output_bytes: 1 << 20, instances: 64 }
+        Limits { timeout: Duration::from_secs(5), memory_bytes: 128 << 20, output_bytes: 1 << 20, instances: 64, keep_resident_bytes: 2 << 20 }
     }
 }
 
@@ -131,10 +133,12 @@ impl Runtime {
             .total_tables(limits.instances * 4)
             .total_stacks(limits.instances)
             .max_memory_size(limits.memory_bytes)
-            // Keep recently used pages mapped: resetting them is cheaper than
-            // unmapping and faulting them in again on the next call.
-            .linear_memory_keep_resident(1 << 20)
-            .table_keep_resident(64 << 10);
+            // Keep a slot's pages mapped between calls and reset only the pages the
+            // last call dirtied (found with Linux's PAGEMAP_SCAN where the kernel has
+            // it, 6.7+): no madvise on drop, no page faults on the next call.
+            .linear_memory_keep_resident(limits.keep_resident_bytes)
+            .table_keep_resident(64 << 10)
+            .pagemap_scan(wasmtime::Enabled::Auto);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(|e| anyhow::anyhow!("{e:#}")).context("starting the plugin engine")?;
 
