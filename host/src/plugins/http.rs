@@ -89,14 +89,13 @@ async fn vet(url: &reqwest::Url, grants: &Grants) -> Result<(String, Vec<SocketA
     if addrs.is_empty() {
         return Err(WitError::Unavailable(format!("`{host}` resolves to no address")));
     }
-    if !private_ok {
-        if let Some(bad) = addrs.iter().find(|a| is_internal(a.ip())) {
+    if !private_ok
+        && let Some(bad) = addrs.iter().find(|a| is_internal(a.ip())) {
             return Err(denied(format!(
                 "`{host}` resolves to the internal address {}; an admin must allow this exact host as private",
                 bad.ip()
             )));
         }
-    }
     Ok((host, addrs))
 }
 
@@ -128,8 +127,8 @@ pub async fn fetch(req: Request, grants: &Grants, limits: HttpLimits) -> Result<
         }
         let mut res = rb.send().await.map_err(|e| WitError::Unavailable(describe(&e)))?;
         let status = res.status();
-        if status.is_redirection() {
-            if let Some(loc) = res.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()) {
+        if status.is_redirection()
+            && let Some(loc) = res.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()) {
                 redirects += 1;
                 if redirects > limits.max_redirects {
                     return Err(WitError::Unavailable(format!("more than {} redirects", limits.max_redirects)));
@@ -137,7 +136,6 @@ pub async fn fetch(req: Request, grants: &Grants, limits: HttpLimits) -> Result<
                 url = url.join(loc).map_err(|e| WitError::Unavailable(format!("bad redirect `{loc}`: {e}")))?;
                 continue; // the next hop is vetted like the first
             }
-        }
         let headers = res
             .headers()
             .iter()

@@ -98,11 +98,9 @@ pub async fn list_modules(c: &mut Conn<'_>, tenant: TenantId) -> sqlx::Result<Ve
 
 /// The tenant's enabled module implementing `world` (the oldest enabled one if several).
 pub async fn enabled_for_world(c: &mut Conn<'_>, tenant: TenantId, world: World) -> sqlx::Result<Option<ModuleRow>> {
-    let sql = format!(
-        "SELECT m.plugin_id, m.version, m.previous_version, m.enabled, m.settings, m.secrets, m.secret_keys, m.grants, m.created_at, m.updated_at \
+    let sql = "SELECT m.plugin_id, m.version, m.previous_version, m.enabled, m.settings, m.secrets, m.secret_keys, m.grants, m.created_at, m.updated_at \
          FROM modules m JOIN plugin_versions v ON v.tenant_id = m.tenant_id AND v.plugin_id = m.plugin_id AND v.version = m.version \
-         WHERE m.tenant_id = $1 AND m.enabled AND v.world = $2 ORDER BY m.created_at LIMIT 1"
-    );
+         WHERE m.tenant_id = $1 AND m.enabled AND v.world = $2 ORDER BY m.created_at LIMIT 1".to_string();
     on_conn!(c, c => sqlx::query_as::<_, ModuleRow>(&sql).bind(tenant).bind(world).fetch_optional(c).await)
 }
 
