@@ -19,6 +19,7 @@ pub mod legal_entities;
 pub mod links;
 pub mod money;
 pub mod plugins;
+pub mod receivables;
 pub mod server;
 pub mod tasks;
 pub mod telemetry;
