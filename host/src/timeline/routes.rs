@@ -49,13 +49,7 @@ async fn counterparty_timeline(
     Path(id): Path<CounterpartyId>,
     Query(page): Query<PageParams>,
 ) -> ApiResult<ApiJson<Page<TimelineEvent>>> {
-    let limit = page.limit()?;
-    let before = parse_cursor(&page)?;
-    let mut conn = state.db.read().await?;
-    let mut c = conn.conn();
-    counterparties::store::get(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("counterparty"))?;
-    let rows = super::list(&mut c, caller.tenant_id, Subject::Counterparty(id), before, limit).await?;
-    Ok(ApiJson(page_of(rows, limit)))
+    timeline_of(&state, &caller, Subject::Counterparty(id), &page).await
 }
 
 /// What happened with a deal, newest first.
@@ -67,11 +61,25 @@ async fn deal_timeline(
     Path(id): Path<DealId>,
     Query(page): Query<PageParams>,
 ) -> ApiResult<ApiJson<Page<TimelineEvent>>> {
+    timeline_of(&state, &caller, Subject::Deal(id), &page).await
+}
+
+/// A page of the subject's timeline; 404 when the subject is not the caller's.
+async fn timeline_of(state: &AppState, caller: &Caller, subject: Subject, page: &PageParams) -> ApiResult<ApiJson<Page<TimelineEvent>>> {
     let limit = page.limit()?;
-    let before = parse_cursor(&page)?;
+    let before = parse_cursor(page)?;
     let mut conn = state.db.read().await?;
     let mut c = conn.conn();
-    deals::store::get(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("deal"))?;
-    let rows = super::list(&mut c, caller.tenant_id, Subject::Deal(id), before, limit).await?;
+    let exists = match subject {
+        Subject::Counterparty(id) => counterparties::store::get(&mut c, caller.tenant_id, id).await?.is_some(),
+        Subject::Deal(id) => deals::store::get(&mut c, caller.tenant_id, id).await?.is_some(),
+    };
+    if !exists {
+        return Err(ApiError::NotFound(match subject {
+            Subject::Counterparty(_) => "counterparty",
+            Subject::Deal(_) => "deal",
+        }));
+    }
+    let rows = super::list(&mut c, caller.tenant_id, subject, before, limit).await?;
     Ok(ApiJson(page_of(rows, limit)))
 }
