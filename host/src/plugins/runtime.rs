@@ -155,9 +155,8 @@ impl Runtime {
 
     /// Compiles (or loads from the cache) a component and checks it implements `world`.
     pub fn load(&self, sha256: &str, bytes: &[u8], world: World) -> Result<Arc<Compiled>, CallError> {
-        let key = format!("{sha256}/{world}");
-        if let Some(c) = self.compiled.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-            return Ok(c.clone());
+        if let Some(c) = self.cached(sha256, world) {
+            return Ok(c);
         }
         let component = self.component(sha256, bytes)?;
         let pre = self
@@ -178,8 +177,13 @@ impl Runtime {
             World::NotificationChannel => check(bindings::notification_channel::NotificationChannelPre::new(pre), world)?,
         }
         let compiled = Arc::new(compiled);
-        self.compiled.lock().unwrap_or_else(|e| e.into_inner()).insert(key, compiled.clone());
+        self.compiled.lock().unwrap_or_else(|e| e.into_inner()).insert(format!("{sha256}/{world}"), compiled.clone());
         Ok(compiled)
+    }
+
+    /// A component already compiled for `world` in this process, if any.
+    pub fn cached(&self, sha256: &str, world: World) -> Option<Arc<Compiled>> {
+        self.compiled.lock().unwrap_or_else(|e| e.into_inner()).get(&format!("{sha256}/{world}")).cloned()
     }
 
     fn component(&self, sha256: &str, bytes: &[u8]) -> Result<Component, CallError> {

@@ -250,14 +250,16 @@ pub async fn configure(state: &AppState, c: &mut Conn<'_>, tenant: TenantId, act
 }
 
 /// Loads a module's component for a call.
-async fn prepare(state: &AppState, tenant: TenantId, m: &ModuleRow, version: &PluginVersion) -> ApiResult<(Arc<Compiled>, Arc<CallContext>)> {
-    let bytes = tokio::fs::read(component_path(state, &version.sha256))
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context(format!("component of {} {} is missing", m.plugin_id, m.version))))?;
-    let compiled = state.plugins.load(&version.sha256, &bytes, version.world).map_err(|e| ApiError::Upstream(e.to_string()))?;
-    let time_zone = {
-        let mut c = state.db.read().await?;
-        crate::tenancy::store::get_tenant(&mut c.conn(), tenant).await?.map(|t| t.time_zone).unwrap_or_else(|| "Europe/Moscow".into())
+async fn prepare(state: &AppState, tenant: TenantId, m: &ModuleRow, version: &PluginVersion, time_zone: String) -> ApiResult<(Arc<Compiled>, Arc<CallContext>)> {
+    // The component file is read only when this process has not compiled it yet.
+    let compiled = match state.plugins.cached(&version.sha256, version.world) {
+        Some(c) => c,
+        None => {
+            let bytes = tokio::fs::read(component_path(state, &version.sha256)).await.map_err(|e| {
+                ApiError::Internal(anyhow::Error::new(e).context(format!("component of {} {} is missing", m.plugin_id, m.version)))
+            })?;
+            state.plugins.load(&version.sha256, &bytes, version.world).map_err(|e| ApiError::Upstream(e.to_string()))?
+        }
     };
     let ctx = CallContext {
         tenant,
@@ -307,7 +309,7 @@ pub struct Answer<T> {
 
 /// Asks the tenant's enabled inn-enrichment plugin about an ИНН.
 pub async fn lookup(state: &AppState, tenant: TenantId, inn: &str, kpp: Option<&str>) -> ApiResult<Answer<Option<Company>>> {
-    let (module, version) = {
+    let (module, version, time_zone) = {
         let mut conn = state.db.read().await?;
         let mut c = conn.conn();
         let m = store::enabled_for_world(&mut c, tenant, World::InnEnrichment).await?.ok_or_else(|| ApiError::Conflict {
@@ -315,9 +317,10 @@ pub async fn lookup(state: &AppState, tenant: TenantId, inn: &str, kpp: Option<&
             field: None,
         })?;
         let v = store::get_version(&mut c, tenant, &m.plugin_id, &m.version).await?.ok_or(ApiError::NotFound("plugin version"))?;
-        (m, v)
+        let tz = crate::tenancy::store::get_tenant(&mut c, tenant).await?.map(|t| t.time_zone).unwrap_or_else(|| "Europe/Moscow".into());
+        (m, v, tz)
     };
-    let (compiled, ctx) = prepare(state, tenant, &module, &version).await?;
+    let (compiled, ctx) = prepare(state, tenant, &module, &version, time_zone).await?;
     let timer = Timer::start();
     let result = state.plugins.lookup(&compiled, ctx.clone(), inn, kpp).await;
     log_run(state, tenant, &ctx, "enrichment.lookup", &timer, result.as_ref().err()).await;

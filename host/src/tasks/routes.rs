@@ -129,18 +129,7 @@ async fn create_task(State(state): State<AppState>, caller: Caller, ApiJson(mut 
     let links = crate::links::resolve(&mut c, caller.tenant_id, input.links()).await?;
     let assignee = input.assignee_id.unwrap_or(caller.user_id);
     ensure_user(&mut c, caller.tenant_id, "assignee_id", assignee).await?;
-    let row = TaskRow {
-        title: &input.title,
-        description: input.description.as_deref(),
-        status,
-        assignee_id: assignee,
-        due_at: input.due_at,
-        requires_file: input.requires_file,
-        checklist: &input.checklist,
-        counterparty_id: links.counterparty_id,
-        deal_id: links.deal_id,
-        completed_at: None,
-    };
+    let row = TaskRow::new(&input, status, assignee, &links, None);
     let task = store::insert(&mut c, caller.tenant_id, caller.user_id, &row).await?;
     task_event(&mut c, &caller, &task, EventKind::TaskCreated).await?;
     audit::record(&mut c, caller.tenant_id, &Actor::from(&caller), "task", task.id.0, AuditAction::Create, None, &task).await?;
@@ -179,18 +168,7 @@ async fn save(c: &mut Conn<'_>, caller: &Caller, before: &Task, mut input: TaskI
         (true, _) => Some(Utc::now()),
         (false, _) => None,
     };
-    let row = TaskRow {
-        title: &input.title,
-        description: input.description.as_deref(),
-        status,
-        assignee_id: assignee,
-        due_at: input.due_at,
-        requires_file: input.requires_file,
-        checklist: &input.checklist,
-        counterparty_id: links.counterparty_id,
-        deal_id: links.deal_id,
-        completed_at,
-    };
+    let row = TaskRow::new(&input, status, assignee, &links, completed_at);
     let after = store::update(c, caller.tenant_id, before.id, &row).await?;
     if status != before.status
         && let Some(kind) = status_event(status) {

@@ -29,6 +29,31 @@ pub struct TaskRow<'a> {
     pub completed_at: Option<DateTime<Utc>>,
 }
 
+impl<'a> TaskRow<'a> {
+    /// The row for an input, with what the handler decided: status, assignee, resolved
+    /// links and completion time.
+    pub fn new(
+        input: &'a super::model::TaskInput,
+        status: TaskStatus,
+        assignee_id: UserId,
+        links: &crate::links::Links,
+        completed_at: Option<DateTime<Utc>>,
+    ) -> TaskRow<'a> {
+        TaskRow {
+            title: &input.title,
+            description: input.description.as_deref(),
+            status,
+            assignee_id,
+            due_at: input.due_at,
+            requires_file: input.requires_file,
+            checklist: &input.checklist,
+            counterparty_id: links.counterparty_id,
+            deal_id: links.deal_id,
+            completed_at,
+        }
+    }
+}
+
 pub async fn insert(c: &mut Conn<'_>, tenant: TenantId, created_by: UserId, t: &TaskRow<'_>) -> sqlx::Result<Task> {
     let sql = format!(
         "INSERT INTO tasks (tenant_id, id, title, description, status, assignee_id, created_by, due_at, requires_file, checklist, \
