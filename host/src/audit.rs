@@ -134,6 +134,48 @@ pub async fn record<T: Serialize>(
     Ok(())
 }
 
+/// Records many changes of one kind by one actor at once (bulk work such as a sync
+/// creating thousands of cards): `(entity id, before, after)` as API representations.
+pub async fn record_many(
+    c: &mut Conn<'_>,
+    tenant: TenantId,
+    actor: &Actor,
+    entity_type: &str,
+    action: AuditAction,
+    items: &[(Uuid, Option<Value>, Value)],
+) -> sqlx::Result<()> {
+    let empty = Value::Object(Default::default());
+    let rows: Vec<(Uuid, Json<Vec<FieldChange>>)> = items
+        .iter()
+        .map(|(id, before, after)| (*id, Json(diff(before.as_ref().unwrap_or(&empty), after))))
+        .filter(|(_, changes)| !(changes.is_empty() && action == AuditAction::Update))
+        .collect();
+    let now = Utc::now();
+    for chunk in rows.chunks(1000) {
+        let mut sql = String::from(
+            "INSERT INTO audit_log (tenant_id, id, entity_type, entity_id, action, actor_kind, actor_id, actor_label, request_id, changes, at) VALUES ",
+        );
+        // Positional parameters: SQLite binds `?` by position, PostgreSQL numbers them.
+        let pg = matches!(c, Conn::Postgres(_));
+        for i in 0..chunk.len() {
+            let p = |k: usize| if pg { format!("${}", i * 11 + k) } else { "?".to_string() };
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("({})", (1..=11).map(p).collect::<Vec<_>>().join(", ")));
+        }
+        on_conn!(c, c => {
+            let mut q = sqlx::query(&sql);
+            for (id, changes) in chunk {
+                q = q.bind(tenant).bind(Uuid::now_v7()).bind(entity_type).bind(*id).bind(action)
+                    .bind(actor.kind).bind(actor.id).bind(&actor.label).bind(&actor.request_id).bind(changes).bind(now);
+            }
+            q.execute(c).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
 pub async fn list(
     c: &mut Conn<'_>,
     tenant: TenantId,

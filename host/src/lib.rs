@@ -15,6 +15,7 @@ pub mod db;
 pub mod deals;
 pub mod documents;
 pub mod interactions;
+pub mod jobs;
 pub mod legal_entities;
 pub mod links;
 pub mod money;

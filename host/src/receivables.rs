@@ -1,11 +1,24 @@
-//! Groundwork for receivables: pure, storage-free building blocks.
+//! Receivables: what clients owe and since when, synced from the accounting system.
 //!
-//! * [`calendar`] — the Russian federal production calendar (working days, due dates
-//!   moved off non-working days under art. 193 of the Civil Code);
-//! * [`key_rates`] — the Bank of Russia key-rate table, replaceable by data loaded at run time;
-//! * [`penalties`] — contractual penalties, interest under art. 395 of the Civil Code and
-//!   penalties of 1/300 of the key rate, each with a per-period breakdown.
+//! * [`sync`] — the job that pulls counterparties, contracts, sales documents and payments
+//!   through the tenant's `accounting-sync` plugin (1C), page by page, resumably;
+//! * [`allocation`], [`ledger`], [`settle`] — payments allocated to documents (named
+//!   first, then oldest due first), open balances, and their settlement after changes;
+//! * [`rating`] — the 1–5 star payer rating;
+//! * [`aging`] — "Owed to us" by aging bucket, with drill-down and export;
+//! * [`penalties`], [`key_rates`], [`calendar`] — contractual penalties, art. 395 and 1/300
+//!   of the key rate, with per-period breakdowns; the production calendar for due dates;
+//! * [`claim`] — the claim letter (претензия), with [`claim_letter`] rendering it as
+//!   HTML and PDF;
+//! * [`routes`] — the API.
 
+pub mod allocation;
 pub mod calendar;
 pub mod key_rates;
+pub mod ledger;
+pub mod model;
 pub mod penalties;
+pub mod rating;
+pub mod settle;
+pub mod store;
+pub mod sync;

@@ -44,3 +44,8 @@ world_bindings!(notification_channel, "notification-channel", [
 
 pub use crm::plugin::types::Error as WitError;
 pub use inn_enrichment::exports::crm::plugin::enrichment::{Company, CompanyStatus, PartyKind};
+pub use accounting_sync::exports::crm::plugin::accounting::{
+    Allocation as AccountingAllocation, Contract as AccountingContract, Counterparty as AccountingCounterparty, EntityKind,
+    Entry as AccountingEntry, Page as AccountingPage, Payment as AccountingPayment, Rejected as AccountingRejected,
+    SalesDocument as AccountingSalesDocument,
+};

@@ -77,8 +77,7 @@ impl clock::Host for PluginState {
     }
 
     async fn today(&mut self) -> String {
-        let tz: chrono_tz::Tz = self.call.time_zone.parse().unwrap_or(chrono_tz::Europe::Moscow);
-        Utc::now().with_timezone(&tz).format("%Y-%m-%d").to_string()
+        crate::tenancy::access::today_in(&self.call.time_zone).format("%Y-%m-%d").to_string()
     }
 }
 

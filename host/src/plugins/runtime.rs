@@ -17,7 +17,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::tenancy::TenantId;
 
-use super::bindings::{self, Company, WitError};
+use super::bindings::{self, AccountingEntry, AccountingPage, Company, EntityKind, WitError};
 use super::http::HttpLimits;
 use super::manifest::{Manifest, World};
 use super::store::{Grants, Outcome};
@@ -111,6 +111,7 @@ pub struct Compiled {
     pub world: World,
     pre: wasmtime::component::InstancePre<PluginState>,
     enrichment: Option<bindings::inn_enrichment::InnEnrichmentPre<PluginState>>,
+    accounting: Option<bindings::accounting_sync::AccountingSyncPre<PluginState>>,
 }
 
 pub struct Runtime {
@@ -163,7 +164,7 @@ impl Runtime {
             .linker
             .instantiate_pre(&component)
             .map_err(|e| CallError::Load(format!("the component needs imports this host does not provide: {e:#}")))?;
-        let mut compiled = Compiled { world, pre: pre.clone(), enrichment: None };
+        let mut compiled = Compiled { world, pre: pre.clone(), enrichment: None, accounting: None };
         match world {
             World::InnEnrichment => {
                 compiled.enrichment = Some(
@@ -172,7 +173,12 @@ impl Runtime {
                 );
             }
             World::MailLinker => check(bindings::mail_linker::MailLinkerPre::new(pre), world)?,
-            World::AccountingSync => check(bindings::accounting_sync::AccountingSyncPre::new(pre), world)?,
+            World::AccountingSync => {
+                compiled.accounting = Some(
+                    bindings::accounting_sync::AccountingSyncPre::new(pre)
+                        .map_err(|e| CallError::Load(format!("the component does not implement accounting-sync: {e:#}")))?,
+                );
+            }
             World::FeeRule => check(bindings::fee_rule::FeeRulePre::new(pre), world)?,
             World::NotificationChannel => check(bindings::notification_channel::NotificationChannelPre::new(pre), world)?,
         }
@@ -246,6 +252,28 @@ impl Runtime {
             self.check_output(company_size(company))?;
         }
         Ok(result)
+    }
+
+    /// `accounting.fetch-page` on a fresh instance: one page of an accounting system's
+    /// records. The page's size is checked against the output limit.
+    pub async fn fetch_page(
+        &self,
+        compiled: &Compiled,
+        call: Arc<CallContext>,
+        kind: EntityKind,
+        since: Option<&str>,
+        cursor: Option<&str>,
+        page_size: u32,
+    ) -> Result<AccountingPage, CallError> {
+        let pre = compiled.accounting.as_ref().ok_or_else(|| CallError::Load("the plugin does not implement accounting-sync".into()))?;
+        let mut store = self.store(call);
+        let run = async {
+            let instance = pre.instantiate_async(&mut store).await?;
+            instance.crm_plugin_accounting().call_fetch_page(&mut store, kind, since, cursor, page_size).await
+        };
+        let page = self.finish(tokio::time::timeout(self.limits.timeout, run).await)?;
+        self.check_output(page_size_bytes(&page))?;
+        Ok(page)
     }
 
     /// Instantiates a component once, without calling it: an upload is accepted only if
@@ -355,6 +383,30 @@ fn company_size(c: &Company) -> usize {
         + opt(&c.okved)
         + opt(&c.registered_on)
         + opt(&c.liquidated_on)
+}
+
+/// Bytes a page of accounting records carries across the boundary.
+fn page_size_bytes(p: &AccountingPage) -> usize {
+    let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+    let entries: usize = p
+        .entries
+        .iter()
+        .map(|e| match e {
+            AccountingEntry::Counterparty(c) => 16 + c.external_id.len() + c.name.len() + opt(&c.inn) + opt(&c.kpp),
+            AccountingEntry::Contract(c) => 24 + c.external_id.len() + c.counterparty_id.len() + opt(&c.number) + opt(&c.signed_on),
+            AccountingEntry::SalesDocument(d) => {
+                16 + d.external_id.len() + d.number.len() + d.issued_on.len() + d.counterparty_id.len() + opt(&d.contract_id)
+                    + opt(&d.legal_entity_id) + d.amount.len() + d.currency.len()
+            }
+            AccountingEntry::Payment(pay) => {
+                16 + pay.external_id.len() + pay.number.len() + pay.paid_on.len() + pay.counterparty_id.len() + opt(&pay.contract_id)
+                    + pay.amount.len()
+                    + pay.allocations.iter().map(|a| 8 + a.document_id.len() + a.amount.len()).sum::<usize>()
+            }
+        })
+        .sum();
+    let rejected: usize = p.rejected.iter().map(|r| 8 + opt(&r.external_id) + r.reason.len()).sum();
+    entries + rejected + opt(&p.next_cursor)
 }
 
 /// Advances the engine's epoch every 10 ms while the engine lives.

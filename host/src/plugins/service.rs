@@ -20,7 +20,7 @@ use crate::audit::{self, Actor, AuditAction};
 use crate::db::Conn;
 use crate::tenancy::TenantId;
 
-use super::bindings::Company;
+use super::bindings::{AccountingPage, Company, EntityKind};
 use super::http::HttpLimits;
 use super::manifest::{Manifest, World, valid_host};
 use super::runtime::{CallContext, CallError, Compiled, Timer};
@@ -307,19 +307,21 @@ pub struct Answer<T> {
     pub version: String,
 }
 
+/// The tenant's enabled module for `world`, its version and the tenant's time zone; a
+/// conflict saying what to enable (`hint`) when there is none.
+async fn enabled_module(state: &AppState, tenant: TenantId, world: World, hint: &str) -> ApiResult<(ModuleRow, PluginVersion, String)> {
+    let mut conn = state.db.read().await?;
+    let mut c = conn.conn();
+    let m = store::enabled_for_world(&mut c, tenant, world).await?.ok_or_else(|| ApiError::Conflict { detail: hint.to_string(), field: None })?;
+    let v = store::get_version(&mut c, tenant, &m.plugin_id, &m.version).await?.ok_or(ApiError::NotFound("plugin version"))?;
+    let tz = crate::tenancy::store::get_tenant(&mut c, tenant).await?.map(|t| t.time_zone).unwrap_or_else(|| "Europe/Moscow".into());
+    Ok((m, v, tz))
+}
+
 /// Asks the tenant's enabled inn-enrichment plugin about an ИНН.
 pub async fn lookup(state: &AppState, tenant: TenantId, inn: &str, kpp: Option<&str>) -> ApiResult<Answer<Option<Company>>> {
-    let (module, version, time_zone) = {
-        let mut conn = state.db.read().await?;
-        let mut c = conn.conn();
-        let m = store::enabled_for_world(&mut c, tenant, World::InnEnrichment).await?.ok_or_else(|| ApiError::Conflict {
-            detail: "No company-registry (inn-enrichment) plugin is enabled for your tenant; an admin enables one with PUT /api/v1/modules/inn-dadata.".into(),
-            field: None,
-        })?;
-        let v = store::get_version(&mut c, tenant, &m.plugin_id, &m.version).await?.ok_or(ApiError::NotFound("plugin version"))?;
-        let tz = crate::tenancy::store::get_tenant(&mut c, tenant).await?.map(|t| t.time_zone).unwrap_or_else(|| "Europe/Moscow".into());
-        (m, v, tz)
-    };
+    let hint = "No company-registry (inn-enrichment) plugin is enabled for your tenant; an admin enables one with PUT /api/v1/modules/inn-dadata.";
+    let (module, version, time_zone) = enabled_module(state, tenant, World::InnEnrichment, hint).await?;
     let (compiled, ctx) = prepare(state, tenant, &module, &version, time_zone).await?;
     let timer = Timer::start();
     let result = state.plugins.lookup(&compiled, ctx.clone(), inn, kpp).await;
@@ -328,6 +330,41 @@ pub async fn lookup(state: &AppState, tenant: TenantId, inn: &str, kpp: Option<&
         Ok(value) => Ok(Answer { value, plugin_id: module.plugin_id, version: module.version }),
         Err(CallError::Plugin(super::bindings::WitError::NotFound(_))) => Ok(Answer { value: None, plugin_id: module.plugin_id, version: module.version }),
         Err(e) => Err(ApiError::Upstream(format!("The {} plugin failed: {e}", module.plugin_id))),
+    }
+}
+
+/// The tenant's enabled accounting-sync plugin, loaded once for the many page calls of
+/// a sync. Each call is a fresh instance under the usual limits, and goes to the run log.
+pub struct AccountingModule {
+    compiled: Arc<Compiled>,
+    ctx: Arc<CallContext>,
+    pub plugin_id: String,
+    pub version: String,
+}
+
+/// Loads the tenant's enabled accounting-sync plugin.
+pub async fn accounting(state: &AppState, tenant: TenantId) -> ApiResult<AccountingModule> {
+    let hint = "No accounting-sync plugin is enabled for your tenant; an admin enables the 1C module with PUT /api/v1/modules/accounting-1c \
+                (see docs/receivables.md).";
+    let (module, version, time_zone) = enabled_module(state, tenant, World::AccountingSync, hint).await?;
+    let (compiled, ctx) = prepare(state, tenant, &module, &version, time_zone).await?;
+    Ok(AccountingModule { compiled, ctx, plugin_id: module.plugin_id, version: module.version })
+}
+
+impl AccountingModule {
+    /// One page of `kind` from the accounting system.
+    pub async fn fetch_page(
+        &self,
+        state: &AppState,
+        kind: EntityKind,
+        since: Option<&str>,
+        cursor: Option<&str>,
+        page_size: u32,
+    ) -> Result<AccountingPage, CallError> {
+        let timer = Timer::start();
+        let result = state.plugins.fetch_page(&self.compiled, self.ctx.clone(), kind, since, cursor, page_size).await;
+        log_run(state, self.ctx.tenant, &self.ctx, "accounting.fetch-page", &timer, result.as_ref().err()).await;
+        result
     }
 }
 

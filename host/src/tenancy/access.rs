@@ -12,6 +12,8 @@ pub struct Caller {
     pub role: Role,
     pub departments: Vec<Department>,
     pub name: String,
+    /// The tenant's IANA time zone: it decides what "today" is for this caller.
+    pub time_zone: String,
     pub request_id: Option<String>,
 }
 
@@ -75,7 +77,18 @@ impl Caller {
         }
     }
 
+    /// Today in the tenant's time zone.
+    pub fn today(&self) -> chrono::NaiveDate {
+        today_in(&self.time_zone)
+    }
+
     pub fn is_lead(&self) -> bool {
         matches!(self.role, Role::Admin | Role::Head)
     }
+}
+
+/// Today in an IANA time zone (Europe/Moscow when the name is unknown).
+pub fn today_in(time_zone: &str) -> chrono::NaiveDate {
+    let tz: chrono_tz::Tz = time_zone.parse().unwrap_or(chrono_tz::Europe::Moscow);
+    chrono::Utc::now().with_timezone(&tz).date_naive()
 }

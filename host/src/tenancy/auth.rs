@@ -61,6 +61,7 @@ impl FromRequestParts<AppState> for Caller {
             role: owner.role,
             departments: owner.departments.0,
             name: owner.full_name,
+            time_zone: owner.time_zone,
             request_id,
         })
     }

@@ -140,10 +140,11 @@ pub struct TokenOwner {
     pub departments: Json<Vec<Department>>,
     pub full_name: String,
     pub user_archived_at: Option<DateTime<Utc>>,
+    pub time_zone: String,
 }
 
 pub async fn token_owner(c: &mut Conn<'_>, tenant: TenantId, id: TokenId) -> sqlx::Result<Option<TokenOwner>> {
-    let sql = "SELECT t.token_hash, t.revoked_at, u.id AS user_id, u.role, u.departments, u.full_name, u.archived_at AS user_archived_at \
+    let sql = "SELECT t.token_hash, t.revoked_at, u.id AS user_id, u.role, u.departments, u.full_name, u.archived_at AS user_archived_at, tn.time_zone \
                FROM api_tokens t JOIN users u ON u.tenant_id = t.tenant_id AND u.id = t.user_id \
                JOIN tenants tn ON tn.id = t.tenant_id \
                WHERE t.tenant_id = $1 AND t.id = $2 AND tn.archived_at IS NULL";

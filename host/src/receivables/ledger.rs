@@ -1,0 +1,138 @@
+//! One client's receivables worked out from its documents and payments: due dates
+//! from the deferral and the production calendar, the allocation of payments, and
+//! the rating. The settlement stores what this computes; the drill-down, penalties and
+//! rating explanation read it directly, so both always agree.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+
+use super::allocation::{self, Allocation};
+use super::calendar;
+use super::model::{ContractId, Payment, SalesDocument};
+use super::rating::{self, DocHistory, Rating};
+use crate::money::Money;
+
+/// A client's documents and payments, allocated.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    /// Every document (live or not), with its due date recomputed.
+    pub docs: Vec<SalesDocument>,
+    pub payments: Vec<Payment>,
+    /// Indexes into `docs` of the documents that count (posted, not deleted).
+    live_docs: Vec<usize>,
+    /// Indexes into `payments` of the payments that count.
+    live_payments: Vec<usize>,
+    /// For each of `docs`, its position in `live_docs`.
+    live_pos: Vec<Option<usize>>,
+    /// Over the live documents and payments (indexes into `live_docs` / `live_payments`).
+    allocation: Allocation,
+    /// For each live document, its entries in `allocation.applied`.
+    applied_by_doc: Vec<Vec<usize>>,
+}
+
+/// A payment applied to a document.
+#[derive(Debug, Clone, Copy)]
+pub struct AppliedPayment<'a> {
+    pub payment: &'a Payment,
+    pub amount: Money,
+    /// The accounting system named this document.
+    pub named: bool,
+}
+
+impl Ledger {
+    /// Allocates `payments` to `docs`. `deferral` is each contract's deferral (if it has
+    /// one) and `card_deferral` the client's own, used for documents without either.
+    pub fn build(mut docs: Vec<SalesDocument>, payments: Vec<Payment>, deferral: &HashMap<ContractId, Option<i32>>, card_deferral: i32) -> Ledger {
+        for d in &mut docs {
+            let days = d.contract_id.and_then(|c| deferral.get(&c).copied().flatten()).unwrap_or(card_deferral);
+            d.due_on = calendar::due_date(d.issued_on, u32::try_from(days).unwrap_or(0));
+        }
+        let live_docs: Vec<usize> = (0..docs.len()).filter(|&i| docs[i].is_live()).collect();
+        let live_payments: Vec<usize> = (0..payments.len()).filter(|&i| payments[i].is_live()).collect();
+        let named: Vec<Vec<(String, i64)>> = live_payments
+            .iter()
+            .map(|&i| payments[i].allocations.iter().map(|a| (a.document.clone(), a.amount.minor())).collect())
+            .collect();
+        let adocs: Vec<allocation::Doc<'_>> = live_docs
+            .iter()
+            .map(|&i| {
+                let d = &docs[i];
+                allocation::Doc { key: &d.external_id, number: &d.number, contract: d.contract_id.map(|c| c.0), issued_on: d.issued_on, due_on: d.due_on, amount: d.amount.minor() }
+            })
+            .collect();
+        let apays: Vec<allocation::Pay<'_>> = live_payments
+            .iter()
+            .zip(&named)
+            .map(|(&i, named)| {
+                let p = &payments[i];
+                allocation::Pay { key: &p.external_id, number: &p.number, contract: p.contract_id.map(|c| c.0), paid_on: p.paid_on, amount: p.amount.minor(), named }
+            })
+            .collect();
+        let allocation = allocation::allocate(&adocs, &apays);
+        let mut live_pos = vec![None; docs.len()];
+        for (k, &i) in live_docs.iter().enumerate() {
+            live_pos[i] = Some(k);
+        }
+        let mut applied_by_doc = vec![Vec::new(); live_docs.len()];
+        for (n, a) in allocation.applied.iter().enumerate() {
+            applied_by_doc[a.doc].push(n);
+        }
+        Ledger { docs, payments, live_docs, live_payments, live_pos, allocation, applied_by_doc }
+    }
+
+    /// What document `i` (index into `docs`) still owes, and when it was paid off.
+    pub fn balance(&self, i: usize) -> (Money, Option<NaiveDate>) {
+        match self.live_pos[i] {
+            Some(k) => (Money::from_minor(self.allocation.open[k]), self.allocation.settled_on[k]),
+            None => (Money::ZERO, None),
+        }
+    }
+
+    /// Every document's balance: `(index into docs, open, settled on)`.
+    pub fn balances(&self) -> impl Iterator<Item = (usize, Money, Option<NaiveDate>)> + '_ {
+        let mut by_doc: Vec<(Money, Option<NaiveDate>)> = vec![(Money::ZERO, None); self.docs.len()];
+        for (k, &i) in self.live_docs.iter().enumerate() {
+            by_doc[i] = (Money::from_minor(self.allocation.open[k]), self.allocation.settled_on[k]);
+        }
+        by_doc.into_iter().enumerate().map(|(i, (open, settled))| (i, open, settled))
+    }
+
+    /// What each payment left over (an advance): `(index into payments, amount)`.
+    pub fn unapplied(&self) -> impl Iterator<Item = (usize, Money)> + '_ {
+        let mut by_pay = vec![Money::ZERO; self.payments.len()];
+        for (k, &i) in self.live_payments.iter().enumerate() {
+            by_pay[i] = Money::from_minor(self.allocation.unapplied[k]);
+        }
+        by_pay.into_iter().enumerate()
+    }
+
+    /// The payments applied to document `i` (index into `docs`), in the order applied.
+    pub fn applied_to(&self, i: usize) -> Vec<AppliedPayment<'_>> {
+        let Some(k) = self.live_pos[i] else { return Vec::new() };
+        self.applied_by_doc[k]
+            .iter()
+            .map(|&n| &self.allocation.applied[n])
+            .map(|a| AppliedPayment { payment: &self.payments[self.live_payments[a.payment]], amount: Money::from_minor(a.amount), named: a.named })
+            .collect()
+    }
+
+    /// The rating as of `as_of`.
+    pub fn rating(&self, as_of: NaiveDate, window_days: u32) -> Rating {
+        let mut pays: Vec<Vec<(NaiveDate, Money)>> = vec![Vec::new(); self.live_docs.len()];
+        for a in &self.allocation.applied {
+            pays[a.doc].push((self.payments[self.live_payments[a.payment]].paid_on, Money::from_minor(a.amount)));
+        }
+        let histories: Vec<DocHistory> = self
+            .live_docs
+            .iter()
+            .zip(pays)
+            .enumerate()
+            .map(|(k, (&i, payments))| {
+                let d = &self.docs[i];
+                DocHistory { number: d.number.clone(), due_on: d.due_on, amount: d.amount, open: Money::from_minor(self.allocation.open[k]), payments }
+            })
+            .collect();
+        rating::rate(&histories, as_of, window_days)
+    }
+}

@@ -1,0 +1,550 @@
+//! Writing one page from the accounting plugin: every record checked like any other
+//! input (rejected with its reason when bad), matched by the accounting system's id,
+//! written only when new or changed, and its client marked for settlement.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{NaiveDate, Utc};
+use serde_json::json;
+
+use crate::audit::{self, Actor, ActorKind, AuditAction};
+use crate::counterparties::CounterpartyId;
+use crate::counterparties::model::{CounterpartyInput, CounterpartyKind};
+use crate::db::Conn;
+use crate::jobs::runner::JobError;
+use crate::money::Money;
+use crate::plugins::bindings::{
+    AccountingContract, AccountingCounterparty, AccountingEntry, AccountingPayment, AccountingRejected, AccountingSalesDocument, EntityKind,
+};
+use crate::receivables::calendar;
+use crate::receivables::model::{ContractId, NamedAllocation, PaymentId, SalesDocumentId};
+use crate::receivables::store::{self, ContractRow, DocRow, NewCard, PaymentRow, RefRow};
+use crate::tenancy::TenantId;
+
+use super::report::{Progress, entity_one};
+
+/// What every page of one sync shares.
+pub struct Context {
+    pub tenant: TenantId,
+    /// Today in the tenant's time zone.
+    pub today: NaiveDate,
+    /// `<plugin> <version>`, for the audit log.
+    pub plugin: String,
+}
+
+impl Context {
+    fn actor(&self) -> Actor {
+        Actor { kind: ActorKind::Plugin, id: None, label: format!("{} (синхронизация с учётной системой)", self.plugin), request_id: None }
+    }
+}
+
+/// The only currency receivables are kept in.
+pub const CURRENCY: &str = "RUB";
+
+/// Writes one page of `kind`.
+pub async fn page(
+    c: &mut Conn<'_>,
+    ctx: &Context,
+    kind: EntityKind,
+    entries: Vec<AccountingEntry>,
+    rejected: Vec<AccountingRejected>,
+    progress: &mut Progress,
+) -> Result<(), JobError> {
+    let counts = progress.counts(kind);
+    counts.pages += 1;
+    counts.received += (entries.len() + rejected.len()) as u64;
+    for r in rejected {
+        let reason = clip(&r.reason, 500);
+        progress.reject(kind, r.external_id.as_deref().map(|s| clip(s, 100)).as_deref(), format!("the plugin could not read it: {reason}"));
+    }
+    let mut seen = HashSet::new();
+    let (mut cps, mut contracts, mut docs, mut pays) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for e in entries {
+        let (got, id) = match &e {
+            AccountingEntry::Counterparty(x) => (EntityKind::Counterparty, x.external_id.clone()),
+            AccountingEntry::Contract(x) => (EntityKind::Contract, x.external_id.clone()),
+            AccountingEntry::SalesDocument(x) => (EntityKind::SalesDocument, x.external_id.clone()),
+            AccountingEntry::Payment(x) => (EntityKind::Payment, x.external_id.clone()),
+        };
+        if got != kind {
+            progress.reject(kind, Some(&clip(&id, 100)), format!("the plugin returned a {} when asked for {}", entity_one(got), super::report::entity_name(kind)));
+            continue;
+        }
+        if !seen.insert(id.clone()) {
+            progress.reject(kind, Some(&clip(&id, 100)), "the same record came twice in one page; the first was taken".into());
+            continue;
+        }
+        match e {
+            AccountingEntry::Counterparty(x) => cps.push(x),
+            AccountingEntry::Contract(x) => contracts.push(x),
+            AccountingEntry::SalesDocument(x) => docs.push(x),
+            AccountingEntry::Payment(x) => pays.push(x),
+        }
+    }
+    match kind {
+        EntityKind::Counterparty => counterparties(c, ctx, cps, progress).await,
+        EntityKind::Contract => self::contracts(c, ctx, contracts, progress).await,
+        EntityKind::SalesDocument => documents(c, ctx, docs, progress).await,
+        EntityKind::Payment => payments(c, ctx, pays, progress).await,
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Field checks. Each returns the reason a value is refused.
+
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max { s.to_string() } else { format!("{}…", s.chars().take(max).collect::<String>()) }
+}
+
+fn external_id(field: &str, s: &str) -> Result<String, String> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(format!("{field} is empty"));
+    }
+    if t.chars().count() > 100 || t.chars().any(char::is_control) {
+        return Err(format!("{field} `{}` is not an accounting id (at most 100 printable characters)", clip(t, 40)));
+    }
+    Ok(t.to_string())
+}
+
+fn text(field: &str, s: &str, max: usize) -> Result<String, String> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(format!("{field} is empty"));
+    }
+    if t.chars().count() > max {
+        return Err(format!("{field} is longer than {max} characters"));
+    }
+    Ok(t.to_string())
+}
+
+fn date(field: &str, s: &str, today: NaiveDate) -> Result<NaiveDate, String> {
+    let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| format!("{field} `{}` is not a date YYYY-MM-DD", clip(s, 40)))?;
+    let earliest = NaiveDate::from_ymd_opt(1990, 1, 1).unwrap_or(d);
+    if d < earliest || d > today + chrono::Days::new(366) {
+        return Err(format!("{field} {d} is not a plausible date (before 1990 or more than a year ahead)"));
+    }
+    Ok(d)
+}
+
+fn amount(field: &str, s: &str, positive: bool) -> Result<Money, String> {
+    let m: Money = s.parse().map_err(|e| format!("{field} `{}` {e}", clip(s, 40)))?;
+    if m.is_negative() || (positive && m == Money::ZERO) {
+        return Err(format!("{field} {m} must be {}", if positive { "above zero" } else { "zero or more" }));
+    }
+    if m.minor() >= 1_000_000_000_000_000 {
+        return Err(format!("{field} {m} is implausibly large"));
+    }
+    Ok(m)
+}
+
+/// Maps an accounting counterparty id to the client card, or says why not.
+fn card_of(refs: &HashMap<String, RefRow>, ext: &str) -> Result<CounterpartyId, String> {
+    refs.get(ext).map(|r| r.counterparty_id).ok_or_else(|| {
+        format!("its counterparty `{}` is not among the synced counterparties (it was rejected, or is missing in the accounting system)", clip(ext, 40))
+    })
+}
+
+// ---------------------------------------------------------------------------------
+// Counterparties
+
+struct CpIn {
+    ext: String,
+    input: CounterpartyInput,
+    deleted: bool,
+}
+
+fn check_counterparty(x: AccountingCounterparty) -> Result<CpIn, (Option<String>, String)> {
+    let ext = external_id("external-id", &x.external_id).map_err(|e| (None, e))?;
+    let fail = |e: String| (Some(ext.clone()), e);
+    let name = text("name", &x.name, 1000).map_err(fail)?;
+    let inn = x.inn.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let kind = match inn.as_deref().map(str::len) {
+        Some(12) => CounterpartyKind::SoleProprietor,
+        _ => CounterpartyKind::LegalEntity,
+    };
+    let mut input = CounterpartyInput {
+        kind,
+        inn,
+        kpp: x.kpp,
+        ogrn: None,
+        full_name: name,
+        short_name: None,
+        legal_address: None,
+        postal_address: None,
+        bank_name: None,
+        bank_bic: None,
+        bank_account: None,
+        bank_corr_account: None,
+        segment: None,
+        responsible_id: None,
+        payment_deferral_days: 0,
+        tags: vec![],
+    };
+    input.normalize_and_validate().map_err(|e| match e {
+        crate::api::error::ApiError::Validation(errs) => fail(errs.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")),
+        other => fail(other.to_string()),
+    })?;
+    Ok(CpIn { ext, input, deleted: x.deleted })
+}
+
+async fn counterparties(c: &mut Conn<'_>, ctx: &Context, items: Vec<AccountingCounterparty>, progress: &mut Progress) -> Result<(), JobError> {
+    let kind = EntityKind::Counterparty;
+    let mut valid = Vec::new();
+    for x in items {
+        match check_counterparty(x) {
+            Ok(v) => valid.push(v),
+            Err((id, reason)) => progress.reject(kind, id.as_deref(), reason),
+        }
+    }
+    let ids: Vec<&str> = valid.iter().map(|v| v.ext.as_str()).collect();
+    let existing = store::refs(c, ctx.tenant, &ids).await?;
+    let inns: Vec<&str> = valid.iter().filter(|v| !existing.contains_key(&v.ext)).filter_map(|v| v.input.inn.as_deref()).collect();
+    let mut by_inn: HashMap<String, Vec<(CounterpartyId, String)>> = HashMap::new();
+    for (id, inn, kpp) in store::cards_by_inn(c, ctx.tenant, &inns).await? {
+        by_inn.entry(inn).or_default().push((id, kpp.unwrap_or_default()));
+    }
+    let now = Utc::now();
+    let (mut cards, mut refs, mut audits) = (Vec::new(), Vec::new(), Vec::new());
+    for v in valid {
+        let CpIn { ext, input, deleted } = v;
+        if let Some(old) = existing.get(&ext) {
+            let changed = old.name != input.full_name || old.inn != input.inn || old.kpp != input.kpp || old.deleted != deleted;
+            if !changed {
+                progress.counts(kind).skipped += 1;
+                continue;
+            }
+            if old.created_card && old.name != input.full_name {
+                rename_if_untouched(c, ctx, old.counterparty_id, &old.name, &input.full_name).await?;
+            }
+            refs.push(RefRow { external_id: ext, counterparty_id: old.counterparty_id, name: input.full_name, inn: input.inn, kpp: input.kpp, deleted, created_card: old.created_card });
+            progress.counts(kind).updated += 1;
+            continue;
+        }
+        if deleted {
+            // Marked for deletion in 1C and never synced: nothing to keep.
+            progress.counts(kind).skipped += 1;
+            continue;
+        }
+        // An existing live card with the same ИНН and КПП (or the only one with this ИНН
+        // when 1C has no КПП) is linked instead of creating a duplicate.
+        let kpp = input.kpp.clone().unwrap_or_default();
+        let matched = input.inn.as_ref().and_then(|inn| {
+            let found = by_inn.get(inn)?;
+            found.iter().find(|(_, k)| *k == kpp).or_else(|| (kpp.is_empty() && found.len() == 1).then(|| &found[0])).map(|(id, _)| *id)
+        });
+        let (card, created_card) = match matched {
+            Some(id) => (id, false),
+            None => {
+                let id = CounterpartyId::new();
+                if let Some(inn) = &input.inn {
+                    by_inn.entry(inn.clone()).or_default().push((id, kpp));
+                }
+                let search_key = crate::api::pagination::search_key(&[Some(&input.full_name), None, input.inn.as_deref()]);
+                audits.push((id.0, None, json!({"kind": input.kind, "inn": input.inn, "kpp": input.kpp, "full_name": input.full_name, "payment_deferral_days": 0, "tags": []})));
+                cards.push(NewCard { id, kind: input.kind, inn: input.inn.clone(), kpp: input.kpp.clone(), full_name: input.full_name.clone(), search_key });
+                (id, true)
+            }
+        };
+        refs.push(RefRow { external_id: ext, counterparty_id: card, name: input.full_name, inn: input.inn, kpp: input.kpp, deleted, created_card });
+        progress.counts(kind).created += 1;
+    }
+    store::insert_cards(c, ctx.tenant, &cards, now).await?;
+    audit::record_many(c, ctx.tenant, &ctx.actor(), "counterparty", AuditAction::Create, &audits).await?;
+    store::upsert_refs(c, ctx.tenant, &refs, now).await?;
+    Ok(())
+}
+
+/// Renames a card the sync created after 1C renamed the counterparty, unless a person
+/// has renamed the card meanwhile.
+async fn rename_if_untouched(c: &mut Conn<'_>, ctx: &Context, id: CounterpartyId, old: &str, new: &str) -> Result<(), JobError> {
+    let Some(card) = crate::counterparties::store::get(c, ctx.tenant, id).await? else { return Ok(()) };
+    if card.full_name != old || card.manual_fields.iter().any(|f| f == "full_name") {
+        return Ok(());
+    }
+    let key = crate::api::pagination::search_key(&[Some(new), card.short_name.as_deref(), card.inn.as_deref()]);
+    store::rename_card(c, ctx.tenant, id, new, &key).await?;
+    let after = crate::counterparties::store::get(c, ctx.tenant, id).await?;
+    if let Some(after) = after {
+        audit::record(c, ctx.tenant, &ctx.actor(), "counterparty", id.0, AuditAction::Update, Some(&card), &after).await?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------
+// Contracts
+
+async fn contracts(c: &mut Conn<'_>, ctx: &Context, items: Vec<AccountingContract>, progress: &mut Progress) -> Result<(), JobError> {
+    let kind = EntityKind::Contract;
+    let cp_ids: Vec<&str> = items.iter().map(|x| x.counterparty_id.trim()).collect();
+    let refs = store::refs(c, ctx.tenant, &cp_ids).await?;
+    let mut valid = Vec::new();
+    for x in items {
+        let checked = (|| {
+            let ext = external_id("external-id", &x.external_id).map_err(|e| (None, e))?;
+            let fail = |e: String| (Some(ext.clone()), e);
+            let counterparty_id = card_of(&refs, x.counterparty_id.trim()).map_err(fail)?;
+            let number = x.number.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| text("number", s, 200)).transpose().map_err(fail)?;
+            let signed_on = x.signed_on.as_deref().map(|s| date("signed-on", s, ctx.today)).transpose().map_err(fail)?;
+            let deferral_days = match x.deferral_days {
+                Some(d) if d > 3650 => return Err(fail(format!("deferral-days {d} is more than 3650"))),
+                Some(d) => Some(i32::try_from(d).unwrap_or(3650)),
+                None => None,
+            };
+            Ok(ContractRow { id: ContractId::new(), external_id: ext.clone(), counterparty_id, number, signed_on, deferral_days, deleted: x.deleted })
+        })();
+        match checked {
+            Ok(row) => valid.push(row),
+            Err((id, reason)) => progress.reject(kind, id.as_deref(), reason),
+        }
+    }
+    let ids: Vec<&str> = valid.iter().map(|v| v.external_id.as_str()).collect();
+    let existing = store::contracts_by_external(c, ctx.tenant, &ids).await?;
+    let (mut rows, mut dirty) = (Vec::new(), Vec::new());
+    for mut row in valid {
+        match existing.get(&row.external_id) {
+            Some(old) => {
+                row.id = old.id;
+                let before = ContractRow {
+                    id: old.id,
+                    external_id: old.external_id.clone(),
+                    counterparty_id: old.counterparty_id,
+                    number: old.number.clone(),
+                    signed_on: old.signed_on,
+                    deferral_days: old.deferral_days,
+                    deleted: old.deleted,
+                };
+                if before == row {
+                    progress.counts(kind).skipped += 1;
+                    continue;
+                }
+                if before.deferral_days != row.deferral_days || before.counterparty_id != row.counterparty_id {
+                    dirty.extend([before.counterparty_id, row.counterparty_id]);
+                }
+                progress.counts(kind).updated += 1;
+            }
+            None if row.deleted => {
+                progress.counts(kind).skipped += 1;
+                continue;
+            }
+            None => progress.counts(kind).created += 1,
+        }
+        rows.push(row);
+    }
+    store::upsert_contracts(c, ctx.tenant, &rows, Utc::now()).await?;
+    store::mark_dirty(c, ctx.tenant, &dirty).await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------
+// Sales documents
+
+async fn documents(c: &mut Conn<'_>, ctx: &Context, items: Vec<AccountingSalesDocument>, progress: &mut Progress) -> Result<(), JobError> {
+    let kind = EntityKind::SalesDocument;
+    let cp_ids: Vec<&str> = items.iter().map(|x| x.counterparty_id.trim()).collect();
+    let refs = store::refs(c, ctx.tenant, &cp_ids).await?;
+    let contract_ids: Vec<&str> = items.iter().filter_map(|x| x.contract_id.as_deref().map(str::trim)).collect();
+    let contracts = store::contracts_by_external(c, ctx.tenant, &contract_ids).await?;
+    let cards: Vec<CounterpartyId> = refs.values().map(|r| r.counterparty_id).collect();
+    let card_deferral = store::card_deferrals(c, ctx.tenant, &cards).await?;
+    let mut valid = Vec::new();
+    for x in items {
+        let checked = (|| {
+            let ext = external_id("external-id", &x.external_id).map_err(|e| (None, e))?;
+            let fail = |e: String| (Some(ext.clone()), e);
+            let number = text("number", &x.number, 100).map_err(fail)?;
+            let issued_on = date("issued-on", &x.issued_on, ctx.today).map_err(fail)?;
+            let counterparty_id = card_of(&refs, x.counterparty_id.trim()).map_err(fail)?;
+            let amount = amount("amount", &x.amount, false).map_err(fail)?;
+            let currency = x.currency.trim().to_ascii_uppercase();
+            if currency != CURRENCY {
+                return Err(fail(format!(
+                    "currency `{}`: receivables are kept in rubles (RUB); documents in other currencies are not taken",
+                    clip(&currency, 10)
+                )));
+            }
+            let legal_entity_ref = x.legal_entity_id.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| external_id("legal-entity-id", s)).transpose().map_err(fail)?;
+            let mut warning = None;
+            let contract = match x.contract_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+                None => None,
+                Some(k) => match contracts.get(k) {
+                    Some(k) if k.counterparty_id == counterparty_id => Some(k),
+                    Some(_) => {
+                        warning = Some(format!("№ {number}: its contract belongs to another counterparty; taken without the contract"));
+                        None
+                    }
+                    None => {
+                        warning = Some(format!("№ {number}: contract `{}` is not among the synced contracts; taken without it (the client's own deferral applies)", clip(k, 40)));
+                        None
+                    }
+                },
+            };
+            let deferral = contract.and_then(|k| k.deferral_days).unwrap_or_else(|| card_deferral.get(&counterparty_id).copied().unwrap_or(0));
+            let due_on = calendar::due_date(issued_on, u32::try_from(deferral).unwrap_or(0));
+            let live = x.posted && !x.deleted;
+            let row = DocRow {
+                id: SalesDocumentId::new(),
+                external_id: ext.clone(),
+                counterparty_id,
+                contract_id: contract.map(|k| k.id),
+                legal_entity_ref,
+                number,
+                issued_on,
+                due_on,
+                amount: amount.minor(),
+                currency,
+                posted: x.posted,
+                deleted: x.deleted,
+                open_amount: if live { amount.minor() } else { 0 },
+            };
+            Ok((row, warning))
+        })();
+        match checked {
+            Ok((row, warning)) => {
+                if let Some(w) = warning {
+                    progress.warn(kind, Some(&row.external_id), w);
+                }
+                valid.push(row);
+            }
+            Err((id, reason)) => progress.reject(kind, id.as_deref(), reason),
+        }
+    }
+    let ids: Vec<&str> = valid.iter().map(|v| v.external_id.as_str()).collect();
+    let existing = store::documents_by_external(c, ctx.tenant, &ids).await?;
+    let (mut rows, mut dirty) = (Vec::new(), Vec::new());
+    for mut row in valid {
+        match existing.get(&row.external_id) {
+            Some(old) => {
+                let same = old.counterparty_id == row.counterparty_id
+                    && old.contract_id == row.contract_id
+                    && old.legal_entity_ref == row.legal_entity_ref
+                    && old.number == row.number
+                    && old.issued_on == row.issued_on
+                    && old.amount.minor() == row.amount
+                    && old.currency == row.currency
+                    && old.posted == row.posted
+                    && old.deleted == row.deleted;
+                if same {
+                    progress.counts(kind).skipped += 1;
+                    continue;
+                }
+                row.id = old.id;
+                row.open_amount = old.open_amount.minor();
+                dirty.push(old.counterparty_id);
+                progress.counts(kind).updated += 1;
+            }
+            None if row.deleted => {
+                progress.counts(kind).skipped += 1;
+                continue;
+            }
+            None => progress.counts(kind).created += 1,
+        }
+        dirty.push(row.counterparty_id);
+        rows.push(row);
+    }
+    store::upsert_documents(c, ctx.tenant, &rows, Utc::now()).await?;
+    store::mark_dirty(c, ctx.tenant, &dirty).await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------
+// Payments
+
+async fn payments(c: &mut Conn<'_>, ctx: &Context, items: Vec<AccountingPayment>, progress: &mut Progress) -> Result<(), JobError> {
+    let kind = EntityKind::Payment;
+    let cp_ids: Vec<&str> = items.iter().map(|x| x.counterparty_id.trim()).collect();
+    let refs = store::refs(c, ctx.tenant, &cp_ids).await?;
+    let contract_ids: Vec<&str> = items.iter().filter_map(|x| x.contract_id.as_deref().map(str::trim)).collect();
+    let contracts = store::contracts_by_external(c, ctx.tenant, &contract_ids).await?;
+    let mut valid = Vec::new();
+    for x in items {
+        let checked = (|| {
+            let ext = external_id("external-id", &x.external_id).map_err(|e| (None, e))?;
+            let fail = |e: String| (Some(ext.clone()), e);
+            let number = text("number", &x.number, 100).map_err(fail)?;
+            let paid_on = date("paid-on", &x.paid_on, ctx.today).map_err(fail)?;
+            let counterparty_id = card_of(&refs, x.counterparty_id.trim()).map_err(fail)?;
+            let total = amount("amount", &x.amount, true).map_err(fail)?;
+            let mut allocations = Vec::new();
+            let mut named: i64 = 0;
+            for (i, a) in x.allocations.iter().enumerate() {
+                let document = external_id(&format!("allocations[{i}].document-id"), &a.document_id).map_err(fail)?;
+                let amount = amount(&format!("allocations[{i}].amount"), &a.amount, true).map_err(fail)?;
+                named = named.saturating_add(amount.minor());
+                allocations.push(NamedAllocation { document, amount });
+            }
+            if named > total.minor() {
+                return Err(fail(format!("№ {number}: its lines name {} in documents, more than the payment's {total}", Money::from_minor(named))));
+            }
+            let mut warning = None;
+            let contract_id = match x.contract_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+                None => None,
+                Some(k) => match contracts.get(k) {
+                    Some(k) if k.counterparty_id == counterparty_id => Some(k.id),
+                    _ => {
+                        warning = Some(format!("№ {number}: contract `{}` is not one of the payer's synced contracts; taken without it", clip(k, 40)));
+                        None
+                    }
+                },
+            };
+            let row = PaymentRow {
+                id: PaymentId::new(),
+                external_id: ext.clone(),
+                counterparty_id,
+                contract_id,
+                number,
+                paid_on,
+                amount: total.minor(),
+                allocations,
+                posted: x.posted,
+                deleted: x.deleted,
+                unapplied: if x.posted && !x.deleted { total.minor() } else { 0 },
+            };
+            Ok((row, warning))
+        })();
+        match checked {
+            Ok((row, warning)) => {
+                if let Some(w) = warning {
+                    progress.warn(kind, Some(&row.external_id), w);
+                }
+                valid.push(row);
+            }
+            Err((id, reason)) => progress.reject(kind, id.as_deref(), reason),
+        }
+    }
+    let ids: Vec<&str> = valid.iter().map(|v| v.external_id.as_str()).collect();
+    let existing = store::payments_by_external(c, ctx.tenant, &ids).await?;
+    let (mut rows, mut dirty) = (Vec::new(), Vec::new());
+    for mut row in valid {
+        match existing.get(&row.external_id) {
+            Some(old) => {
+                let same = old.counterparty_id == row.counterparty_id
+                    && old.contract_id == row.contract_id
+                    && old.number == row.number
+                    && old.paid_on == row.paid_on
+                    && old.amount.minor() == row.amount
+                    && old.allocations.0 == row.allocations
+                    && old.posted == row.posted
+                    && old.deleted == row.deleted;
+                if same {
+                    progress.counts(kind).skipped += 1;
+                    continue;
+                }
+                row.id = old.id;
+                row.unapplied = old.unapplied.minor();
+                dirty.push(old.counterparty_id);
+                progress.counts(kind).updated += 1;
+            }
+            None if row.deleted => {
+                progress.counts(kind).skipped += 1;
+                continue;
+            }
+            None => progress.counts(kind).created += 1,
+        }
+        dirty.push(row.counterparty_id);
+        rows.push(row);
+    }
+    store::upsert_payments(c, ctx.tenant, &rows, Utc::now()).await?;
+    store::mark_dirty(c, ctx.tenant, &dirty).await?;
+    Ok(())
+}

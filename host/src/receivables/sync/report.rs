@@ -1,0 +1,121 @@
+//! A sync's progress while it runs and its report when it ends (the job's `progress`).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::plugins::bindings::EntityKind;
+
+/// Rejections and warnings kept in the report (the counts are always complete).
+pub const KEEP_NOTES: usize = 1000;
+
+/// What happened to one kind of record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Counts {
+    /// Pages read.
+    pub pages: u64,
+    /// Records received from the accounting system (rejected ones included).
+    pub received: u64,
+    pub created: u64,
+    pub updated: u64,
+    /// Unchanged since the last sync, or marked for deletion and never synced.
+    pub skipped: u64,
+    pub rejected: u64,
+}
+
+/// A record that was rejected, or taken with a caveat, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Note {
+    /// `counterparty`, `contract`, `sales_document` or `payment`.
+    pub entity: String,
+    /// The accounting system's id, when known.
+    pub external_id: Option<String>,
+    pub reason: String,
+}
+
+/// The settlement phase.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Settlement {
+    /// Clients waiting to be settled when it started.
+    pub pending: i64,
+    pub settled: usize,
+    pub documents_changed: usize,
+    pub ratings_changed: usize,
+}
+
+/// A sync's progress and report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Progress {
+    /// `counterparties`, `contracts`, `sales_documents`, `payments`, `settlement`, `done`.
+    pub phase: String,
+    /// The plugin and version that read the accounting system.
+    pub plugin: String,
+    /// Records changed since this time were asked for; `null`: everything.
+    pub since: Option<String>,
+    pub full: bool,
+    pub counterparties: Counts,
+    pub contracts: Counts,
+    pub sales_documents: Counts,
+    pub payments: Counts,
+    pub settlement: Settlement,
+    pub rejected_total: u64,
+    /// The first rejections, with reasons.
+    pub rejections: Vec<Note>,
+    pub warnings_total: u64,
+    /// Records taken with a caveat (e.g. a document naming an unknown contract).
+    pub warnings: Vec<Note>,
+}
+
+/// The report's name of an entity kind.
+pub fn entity_name(kind: EntityKind) -> &'static str {
+    match kind {
+        EntityKind::Counterparty => "counterparties",
+        EntityKind::Contract => "contracts",
+        EntityKind::SalesDocument => "sales_documents",
+        EntityKind::Payment => "payments",
+    }
+}
+
+/// The singular, as notes name it.
+pub fn entity_one(kind: EntityKind) -> &'static str {
+    match kind {
+        EntityKind::Counterparty => "counterparty",
+        EntityKind::Contract => "contract",
+        EntityKind::SalesDocument => "sales_document",
+        EntityKind::Payment => "payment",
+    }
+}
+
+impl Progress {
+    pub fn new(plugin: &str, version: &str, since: Option<String>, full: bool) -> Progress {
+        Progress { phase: "counterparties".into(), plugin: format!("{plugin} {version}"), since, full, ..Default::default() }
+    }
+
+    pub fn counts(&mut self, kind: EntityKind) -> &mut Counts {
+        match kind {
+            EntityKind::Counterparty => &mut self.counterparties,
+            EntityKind::Contract => &mut self.contracts,
+            EntityKind::SalesDocument => &mut self.sales_documents,
+            EntityKind::Payment => &mut self.payments,
+        }
+    }
+
+    pub fn reject(&mut self, kind: EntityKind, external_id: Option<&str>, reason: String) {
+        self.counts(kind).rejected += 1;
+        self.rejected_total += 1;
+        if self.rejections.len() < KEEP_NOTES {
+            self.rejections.push(Note { entity: entity_one(kind).into(), external_id: external_id.map(str::to_owned), reason });
+        }
+    }
+
+    pub fn warn(&mut self, kind: EntityKind, external_id: Option<&str>, reason: String) {
+        self.warnings_total += 1;
+        if self.warnings.len() < KEEP_NOTES {
+            self.warnings.push(Note { entity: entity_one(kind).into(), external_id: external_id.map(str::to_owned), reason });
+        }
+    }
+
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
