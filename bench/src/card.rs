@@ -38,6 +38,7 @@ use crm_host::contacts::model::{Contact, ContactInput};
 use crm_host::counterparties::CounterpartyId;
 use crm_host::counterparties::model::{Counterparty, CounterpartyCard, CounterpartyInput, CounterpartyKind};
 use crm_host::db::{Conn, Db, DbOptions, Engine};
+use crm_host::receivables::model::{DebtSummary, DebtSums, RatingBrief};
 use crm_host::tenancy::UserId;
 use crm_host::tenancy::service::create_tenant;
 use crm_host::{AppState, Config, on_conn};
@@ -407,9 +408,16 @@ const CONTACTS_SQL: &str = "SELECT id, counterparty_id, full_name, position, pho
     archived_at FROM contacts WHERE tenant_id = $1 AND counterparty_id = $2 AND archived_at IS NULL ORDER BY id LIMIT 200";
 const OPEN_DEALS_SQL: &str = "SELECT COUNT(*) FROM deals d JOIN stages s ON s.tenant_id = d.tenant_id AND s.id = d.stage_id \
     WHERE d.tenant_id = $1 AND d.counterparty_id = $2 AND d.archived_at IS NULL AND s.kind = 'open'";
+/// What the client owes (its open documents) and its advance and rating.
+const DEBT_SQL: &str = "SELECT CAST(SUM(open_amount) AS BIGINT) AS total, CAST(SUM(CASE WHEN due_on < $3 THEN open_amount ELSE 0 END) AS BIGINT) AS overdue, \
+    COUNT(*) AS open_documents, CAST(SUM(CASE WHEN due_on < $3 THEN 1 ELSE 0 END) AS BIGINT) AS overdue_documents, \
+    MIN(CASE WHEN due_on < $3 THEN due_on END) AS oldest_overdue_due_on, \
+    (SELECT CAST(SUM(unapplied) AS BIGINT) FROM payments WHERE tenant_id = $1 AND counterparty_id = $2 AND unapplied > 0) AS advance \
+    FROM sales_documents WHERE tenant_id = $1 AND counterparty_id = $2 AND open_amount > 0";
+const RATING_SQL: &str = "SELECT stars, weighted_delay_days, on_time_share, as_of FROM payer_ratings WHERE tenant_id = $1 AND counterparty_id = $2";
 
 /// The card without auth or middleware: one pooled connection (`Db::read` is a plain
-/// `pool.acquire()`), three sqlx queries, `axum::Json`.
+/// `pool.acquire()`), five sqlx queries, `axum::Json`.
 async fn bare_card(State(s): State<BareState>, Path(id): Path<Uuid>) -> Result<axum::Json<CounterpartyCard>, StatusCode> {
     let internal = |_| StatusCode::INTERNAL_SERVER_ERROR;
     let mut read = s.db.read().await.map_err(internal)?;
@@ -421,8 +429,13 @@ async fn bare_card(State(s): State<BareState>, Path(id): Path<Uuid>) -> Result<a
         .map_err(internal)?;
     let open_deals_count: i64 =
         on_conn!(c, c => sqlx::query_scalar(OPEN_DEALS_SQL).bind(s.tenant).bind(id).fetch_one(c).await).map_err(internal)?;
+    let today = crm_host::tenancy::access::today_in("Europe/Moscow");
+    let sums: DebtSums = on_conn!(c, c => sqlx::query_as(DEBT_SQL).bind(s.tenant).bind(id).bind(today).fetch_one(c).await).map_err(internal)?;
+    let payer_rating: Option<RatingBrief> =
+        on_conn!(c, c => sqlx::query_as(RATING_SQL).bind(s.tenant).bind(id).fetch_optional(c).await).map_err(internal)?;
     let registry_warning = crm_host::counterparties::model::registry_warning(&counterparty);
-    Ok(axum::Json(CounterpartyCard { counterparty, contacts, open_deals_count, registry_warning }))
+    let debt = DebtSummary::from_sums(&sums, today);
+    Ok(axum::Json(CounterpartyCard { counterparty, contacts, open_deals_count, registry_warning, debt, payer_rating }))
 }
 
 // ---------------------------------------------------------------------------------------

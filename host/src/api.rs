@@ -51,6 +51,8 @@ const JSON_BODY_LIMIT: usize = 1024 * 1024;
         (name = "timeline", description = "What happened on a counterparty or deal"),
         (name = "audit", description = "Who changed what"),
         (name = "plugins", description = "Plugin registry, per-tenant modules and the plugin run log"),
+        (name = "receivables", description = "Debts synced from the accounting system (1C): \"Owed to us\", payer ratings, penalties, claim letters"),
+        (name = "jobs", description = "Background jobs such as the 1C sync: progress and reports"),
     )
 )]
 struct ApiDoc;
@@ -82,6 +84,8 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::timeline::routes::router())
         .merge(crate::audit::routes::router())
         .merge(crate::plugins::routes::router())
+        .merge(crate::receivables::routes::router())
+        .merge(crate::jobs::routes::router())
 }
 
 /// The OpenAPI document of the API.

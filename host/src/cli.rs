@@ -86,6 +86,25 @@ pub enum AdminCommand {
         #[arg(long)]
         token: TokenId,
     },
+    /// Add (or correct) a Bank of Russia key-rate decision, used by penalty calculations
+    /// of every tenant. The rate applies from `--from` until the next decision.
+    SetKeyRate {
+        /// The first day the rate applies, YYYY-MM-DD.
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// Percent per annum, e.g. 16.5.
+        #[arg(long)]
+        rate: rust_decimal::Decimal,
+    },
+    /// Queue a sync from the accounting system (1C) for a tenant and run it here, printing
+    /// its progress; the same job the daily schedule and `POST /receivables/sync` queue.
+    Sync {
+        #[arg(long)]
+        tenant: TenantId,
+        /// Read everything, not only what changed since the last successful sync.
+        #[arg(long)]
+        full: bool,
+    },
     /// Upload a plugin version for a tenant: its plugin.toml and its .wasm component.
     UploadPlugin {
         #[arg(long)]
@@ -181,6 +200,39 @@ async fn admin(state: &crate::AppState, cmd: AdminCommand) -> anyhow::Result<()>
             tx.commit().await?;
             println!("plugin {} {} ({}) registered, sha256 {}", v.plugin_id, v.version, v.world, v.sha256);
             println!("enable it: PUT /api/v1/modules/{} with {{\"version\": \"{}\", ...}}", v.plugin_id, v.version);
+        }
+        AdminCommand::SetKeyRate { from, rate } => {
+            if rate.is_sign_negative() || rate > rust_decimal::Decimal::from(100) {
+                bail!("--rate must be a percent per annum between 0 and 100");
+            }
+            let mut tx = state.db.begin().await?;
+            crate::receivables::store::set_key_rate(&mut tx.conn(), from, &rate.normalize().to_string()).await?;
+            tx.commit().await?;
+            println!("key rate {rate} % from {from} saved");
+        }
+        AdminCommand::Sync { tenant, full } => {
+            let job = {
+                let mut tx = state.db.begin().await?;
+                ensure_tenant(&mut tx.conn(), tenant).await?;
+                crate::plugins::service::accounting(state, tenant).await.map_err(api_to_anyhow)?;
+                let new = crate::jobs::store::NewJob {
+                    kind: crate::jobs::JobKind::ReceivablesSync,
+                    params: serde_json::json!({ "full": full }),
+                    requested_by: None,
+                    dedupe_key: None,
+                };
+                let job = crate::jobs::store::enqueue(&mut tx.conn(), tenant, &new).await?;
+                tx.commit().await?;
+                job.context("a sync is already queued or running for this tenant (GET /api/v1/jobs shows it)")?
+            };
+            println!("sync job {} queued; running it", job.id);
+            let done = crate::jobs::runner::run_pending(state, crate::jobs::runner::RunnerOptions::default()).await?;
+            for j in done {
+                println!("job {} {}: {}", j.id, j.status, serde_json::to_string_pretty(&j.progress.0)?);
+                if let Some(e) = j.error {
+                    println!("error: {e}");
+                }
+            }
         }
         AdminCommand::RevokeToken { tenant, token } => {
             let mut tx = state.db.begin().await?;

@@ -13,6 +13,7 @@ use crate::contacts::ContactId;
 use crate::counterparties::CounterpartyId;
 use crate::db::{Conn, on_conn};
 use crate::deals::DealId;
+use crate::receivables::model::SalesDocumentId;
 use crate::id_type;
 use crate::tenancy::model::str_enum;
 use crate::tenancy::{TenantId, UserId};
@@ -55,6 +56,8 @@ pub struct Interaction {
     pub counterparty_id: Option<CounterpartyId>,
     pub deal_id: Option<DealId>,
     pub contact_id: Option<ContactId>,
+    /// The debt (sales document) it was about.
+    pub sales_document_id: Option<SalesDocumentId>,
     pub author_id: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -74,6 +77,8 @@ pub struct InteractionInput {
     pub counterparty_id: Option<CounterpartyId>,
     pub deal_id: Option<DealId>,
     pub contact_id: Option<ContactId>,
+    /// The debt (sales document) it was about; implies its counterparty.
+    pub sales_document_id: Option<SalesDocumentId>,
 }
 
 impl InteractionInput {
@@ -92,6 +97,7 @@ impl InteractionInput {
             counterparty_id: self.counterparty_id,
             deal_id: self.deal_id,
             contact_id: self.contact_id,
+            sales_document_id: self.sales_document_id,
             ..Default::default()
         }
     }
@@ -107,31 +113,32 @@ impl From<&Interaction> for InteractionInput {
             counterparty_id: i.counterparty_id,
             deal_id: i.deal_id,
             contact_id: i.contact_id,
+            sales_document_id: i.sales_document_id,
         }
     }
 }
 
-const COLS: &str = "id, kind, subject, body, occurred_at, counterparty_id, deal_id, contact_id, author_id, created_at, updated_at, archived_at";
+const COLS: &str = "id, kind, subject, body, occurred_at, counterparty_id, deal_id, contact_id, sales_document_id, author_id, created_at, updated_at, archived_at";
 
 pub async fn insert(c: &mut Conn<'_>, tenant: TenantId, author: UserId, i: &InteractionInput, occurred_at: DateTime<Utc>) -> sqlx::Result<Interaction> {
     let sql = format!(
-        "INSERT INTO interactions (tenant_id, id, kind, subject, body, occurred_at, counterparty_id, deal_id, contact_id, author_id, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING {COLS}"
+        "INSERT INTO interactions (tenant_id, id, kind, subject, body, occurred_at, counterparty_id, deal_id, contact_id, author_id, created_at, updated_at, sales_document_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12) RETURNING {COLS}"
     );
     on_conn!(c, c => sqlx::query_as::<_, Interaction>(&sql)
         .bind(tenant).bind(InteractionId::new()).bind(i.kind).bind(&i.subject).bind(&i.body).bind(occurred_at)
-        .bind(i.counterparty_id).bind(i.deal_id).bind(i.contact_id).bind(author).bind(Utc::now())
+        .bind(i.counterparty_id).bind(i.deal_id).bind(i.contact_id).bind(author).bind(Utc::now()).bind(i.sales_document_id)
         .fetch_one(c).await)
 }
 
 pub async fn update(c: &mut Conn<'_>, tenant: TenantId, id: InteractionId, i: &InteractionInput, occurred_at: DateTime<Utc>) -> sqlx::Result<Interaction> {
     let sql = format!(
-        "UPDATE interactions SET kind = $3, subject = $4, body = $5, occurred_at = $6, counterparty_id = $7, deal_id = $8, contact_id = $9, updated_at = $10 \
+        "UPDATE interactions SET kind = $3, subject = $4, body = $5, occurred_at = $6, counterparty_id = $7, deal_id = $8, contact_id = $9, updated_at = $10, sales_document_id = $11 \
          WHERE tenant_id = $1 AND id = $2 RETURNING {COLS}"
     );
     on_conn!(c, c => sqlx::query_as::<_, Interaction>(&sql)
         .bind(tenant).bind(id).bind(i.kind).bind(&i.subject).bind(&i.body).bind(occurred_at)
-        .bind(i.counterparty_id).bind(i.deal_id).bind(i.contact_id).bind(Utc::now())
+        .bind(i.counterparty_id).bind(i.deal_id).bind(i.contact_id).bind(Utc::now()).bind(i.sales_document_id)
         .fetch_one(c).await)
 }
 
@@ -156,6 +163,7 @@ pub struct Filter {
     pub counterparty_id: Option<CounterpartyId>,
     pub deal_id: Option<DealId>,
     pub contact_id: Option<ContactId>,
+    pub sales_document_id: Option<SalesDocumentId>,
     pub kind: Option<InteractionKind>,
     pub author_id: Option<UserId>,
     pub include_archived: bool,
@@ -165,10 +173,10 @@ pub async fn list(c: &mut Conn<'_>, tenant: TenantId, f: &Filter, after: Uuid, l
     let sql = format!(
         "SELECT {COLS} FROM interactions WHERE tenant_id = $1 AND id < $2 AND ($3 IS NULL OR counterparty_id = $3) \
          AND ($4 IS NULL OR deal_id = $4) AND ($5 IS NULL OR contact_id = $5) AND ($6 IS NULL OR kind = $6) \
-         AND ($7 IS NULL OR author_id = $7) AND ($8 OR archived_at IS NULL) ORDER BY id DESC LIMIT $9"
+         AND ($7 IS NULL OR author_id = $7) AND ($8 OR archived_at IS NULL) AND ($10 IS NULL OR sales_document_id = $10) ORDER BY id DESC LIMIT $9"
     );
     on_conn!(c, c => sqlx::query_as::<_, Interaction>(&sql)
         .bind(tenant).bind(after).bind(f.counterparty_id).bind(f.deal_id).bind(f.contact_id).bind(f.kind).bind(f.author_id)
-        .bind(f.include_archived).bind(i64::from(limit) + 1)
+        .bind(f.include_archived).bind(i64::from(limit) + 1).bind(f.sales_document_id)
         .fetch_all(c).await)
 }

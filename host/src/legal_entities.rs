@@ -33,6 +33,9 @@ pub struct LegalEntity {
     pub bank_bic: Option<String>,
     pub bank_account: Option<String>,
     pub bank_corr_account: Option<String>,
+    /// Its id in the accounting system (1C: the `Организация` reference), which links
+    /// synced sales documents to it.
+    pub accounting_ref: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub archived_at: Option<DateTime<Utc>>,
@@ -54,11 +57,14 @@ pub struct LegalEntityInput {
     pub bank_bic: Option<String>,
     pub bank_account: Option<String>,
     pub bank_corr_account: Option<String>,
+    /// Its id in the accounting system (1C: the `Организация` reference, a GUID).
+    #[schema(example = "6d1e2a4c-0f3b-11ef-8c21-005056a1b2c3")]
+    pub accounting_ref: Option<String>,
 }
 
 impl LegalEntityInput {
     pub fn validate(&mut self) -> ApiResult<()> {
-        for f in [&mut self.short_name, &mut self.kpp, &mut self.ogrn, &mut self.legal_address, &mut self.bank_name, &mut self.bank_bic, &mut self.bank_account, &mut self.bank_corr_account] {
+        for f in [&mut self.short_name, &mut self.kpp, &mut self.ogrn, &mut self.legal_address, &mut self.bank_name, &mut self.bank_bic, &mut self.bank_account, &mut self.bank_corr_account, &mut self.accounting_ref] {
             if f.as_deref().is_some_and(|s| s.trim().is_empty()) {
                 *f = None;
             }
@@ -96,31 +102,34 @@ impl From<&LegalEntity> for LegalEntityInput {
             bank_bic: e.bank_bic.clone(),
             bank_account: e.bank_account.clone(),
             bank_corr_account: e.bank_corr_account.clone(),
+            accounting_ref: e.accounting_ref.clone(),
         }
     }
 }
 
-const COLS: &str = "id, full_name, short_name, inn, kpp, ogrn, legal_address, bank_name, bank_bic, bank_account, bank_corr_account, created_at, updated_at, archived_at";
+const COLS: &str = "id, full_name, short_name, inn, kpp, ogrn, legal_address, bank_name, bank_bic, bank_account, bank_corr_account, accounting_ref, created_at, updated_at, archived_at";
 
 pub async fn insert(c: &mut Conn<'_>, tenant: TenantId, i: &LegalEntityInput) -> sqlx::Result<LegalEntity> {
     let sql = format!(
         "INSERT INTO our_legal_entities (tenant_id, id, full_name, short_name, inn, kpp, ogrn, legal_address, bank_name, bank_bic, bank_account, \
-         bank_corr_account, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING {COLS}"
+         bank_corr_account, created_at, updated_at, accounting_ref) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14) RETURNING {COLS}"
     );
     on_conn!(c, c => sqlx::query_as::<_, LegalEntity>(&sql)
         .bind(tenant).bind(LegalEntityId::new()).bind(&i.full_name).bind(&i.short_name).bind(&i.inn).bind(&i.kpp).bind(&i.ogrn)
         .bind(&i.legal_address).bind(&i.bank_name).bind(&i.bank_bic).bind(&i.bank_account).bind(&i.bank_corr_account).bind(Utc::now())
+        .bind(&i.accounting_ref)
         .fetch_one(c).await)
 }
 
 pub async fn update(c: &mut Conn<'_>, tenant: TenantId, id: LegalEntityId, i: &LegalEntityInput) -> sqlx::Result<LegalEntity> {
     let sql = format!(
         "UPDATE our_legal_entities SET full_name = $3, short_name = $4, inn = $5, kpp = $6, ogrn = $7, legal_address = $8, bank_name = $9, \
-         bank_bic = $10, bank_account = $11, bank_corr_account = $12, updated_at = $13 WHERE tenant_id = $1 AND id = $2 RETURNING {COLS}"
+         bank_bic = $10, bank_account = $11, bank_corr_account = $12, updated_at = $13, accounting_ref = $14 WHERE tenant_id = $1 AND id = $2 RETURNING {COLS}"
     );
     on_conn!(c, c => sqlx::query_as::<_, LegalEntity>(&sql)
         .bind(tenant).bind(id).bind(&i.full_name).bind(&i.short_name).bind(&i.inn).bind(&i.kpp).bind(&i.ogrn)
         .bind(&i.legal_address).bind(&i.bank_name).bind(&i.bank_bic).bind(&i.bank_account).bind(&i.bank_corr_account).bind(Utc::now())
+        .bind(&i.accounting_ref)
         .fetch_one(c).await)
 }
 

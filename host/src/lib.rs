@@ -2,7 +2,7 @@
 //!
 //! Layout: one module per domain concept (`tenancy`, `counterparties`, `contacts`,
 //! `deals`, `interactions`, `tasks`, `documents`, `timeline`, `audit`,
-//! `legal_entities`), each owning its model, queries and routes; `api` assembles the
+//! `legal_entities`, `receivables`, `jobs`), each owning its model, queries and routes; `api` assembles the
 //! router and the OpenAPI document; `db` hides the two engines behind one API.
 
 pub mod api;
@@ -43,6 +43,8 @@ pub struct AppState {
     pub plugins: Arc<plugins::Runtime>,
     /// Seals plugin secrets at rest.
     pub secrets: plugins::secrets::SecretBox,
+    /// Wakes this process's job worker when a job is queued (it also polls).
+    pub jobs_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -56,6 +58,6 @@ impl AppState {
     pub fn with_runtime(db: Db, config: Config, plugins: Arc<plugins::Runtime>) -> anyhow::Result<AppState> {
         let blobs = documents::BlobStore::new(config.data_dir.join("blobs"));
         let secrets = plugins::secrets::SecretBox::load_or_create(&config.data_dir)?;
-        Ok(AppState { db, config: Arc::new(config), blobs, plugins, secrets })
+        Ok(AppState { db, config: Arc::new(config), blobs, plugins, secrets, jobs_wake: Arc::new(tokio::sync::Notify::new()) })
     }
 }

@@ -8,6 +8,7 @@ use crate::counterparties::CounterpartyId;
 use crate::db::Conn;
 use crate::deals::DealId;
 use crate::interactions::InteractionId;
+use crate::receivables::model::SalesDocumentId;
 use crate::tasks::TaskId;
 use crate::tenancy::TenantId;
 
@@ -18,6 +19,8 @@ pub struct Links {
     pub contact_id: Option<ContactId>,
     pub task_id: Option<TaskId>,
     pub interaction_id: Option<InteractionId>,
+    /// A sales document (a debt): the work is about it.
+    pub sales_document_id: Option<SalesDocumentId>,
 }
 
 /// Checks every link and fills in the counterparty of a linked deal (or contact).
@@ -47,6 +50,16 @@ pub async fn resolve(c: &mut Conn<'_>, tenant: TenantId, mut l: Links) -> ApiRes
             },
         }
     }
+    if let Some(id) = l.sales_document_id {
+        match crate::receivables::store::document_exists(c, tenant, id).await? {
+            None => v.add("sales_document_id", "no such sales document in your tenant"),
+            Some(cp) => match l.counterparty_id {
+                None => l.counterparty_id = Some(cp),
+                Some(other) if other != cp => v.add("sales_document_id", "this document is another counterparty's"),
+                Some(_) => {}
+            },
+        }
+    }
     if let Some(id) = l.task_id {
         v.check(crate::tasks::store::exists(c, tenant, id).await?, "task_id", missing);
     }
@@ -59,6 +72,11 @@ pub async fn resolve(c: &mut Conn<'_>, tenant: TenantId, mut l: Links) -> ApiRes
 
 /// At least one link must be given.
 pub fn require_any(l: &Links, field: &str, what: &str) -> ApiResult<()> {
-    let any = l.counterparty_id.is_some() || l.deal_id.is_some() || l.contact_id.is_some() || l.task_id.is_some() || l.interaction_id.is_some();
+    let any = l.counterparty_id.is_some()
+        || l.deal_id.is_some()
+        || l.contact_id.is_some()
+        || l.task_id.is_some()
+        || l.interaction_id.is_some()
+        || l.sales_document_id.is_some();
     if any { Ok(()) } else { Err(ApiError::field(field, what)) }
 }

@@ -12,13 +12,18 @@
 //!   HTML and PDF;
 //! * [`routes`] — the API.
 
+pub mod aging;
 pub mod allocation;
 pub mod calendar;
+pub mod claim;
+pub mod claim_letter;
+pub mod export;
 pub mod key_rates;
 pub mod ledger;
 pub mod model;
 pub mod penalties;
 pub mod rating;
+pub mod routes;
 pub mod settle;
 pub mod store;
 pub mod sync;

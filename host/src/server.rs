@@ -20,11 +20,17 @@ pub async fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<()>
     let addr = listener.local_addr()?;
     tracing::info!(%addr, engine = ?state.db.engine(), "listening; API docs at http://{addr}/api/v1/docs");
     let db = state.db.clone();
+    // Background jobs (the daily 1C sync) run beside the API until shutdown; an
+    // interrupted job is resumed by the next worker once its lease runs out.
+    let stop_jobs = tokio_util::sync::CancellationToken::new();
+    let jobs = crate::jobs::runner::spawn(state.clone(), crate::jobs::runner::RunnerOptions::default(), stop_jobs.clone());
     axum::serve(listener, crate::app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving HTTP")?;
     tracing::info!("shutting down");
+    stop_jobs.cancel();
+    let _ = jobs.await;
     db.close().await;
     Ok(())
 }

@@ -170,6 +170,12 @@ impl TestApp {
         }
     }
 
+    /// Runs every background job that is due (syncs), as the server's worker would, with
+    /// a short lease and no wait before retries. Returns the jobs as they ended.
+    pub async fn run_jobs(&self) -> Vec<crm_host::jobs::Job> {
+        crm_host::jobs::runner::run_pending(&self.state, test_runner()).await.expect("running jobs")
+    }
+
     pub fn client(&self, token: &str) -> Client {
         Client { router: self.router.clone(), token: Some(token.to_string()) }
     }
@@ -192,6 +198,16 @@ fn pg_unreachable(url: &str, why: &str) -> Option<TestApp> {
         );
     });
     None
+}
+
+/// Job worker options for tests: a lease of a second (a killed worker's job is taken
+/// over quickly) and retries without waiting.
+pub fn test_runner() -> crm_host::jobs::runner::RunnerOptions {
+    crm_host::jobs::runner::RunnerOptions {
+        lease: Duration::from_secs(1),
+        retry_after: Duration::ZERO,
+        ..Default::default()
+    }
 }
 
 /// A tenant with its admin.
@@ -225,6 +241,19 @@ impl TestTenant {
 
     pub fn pipeline_id(&self) -> String {
         self.pipeline["id"].as_str().expect("pipeline id").to_string()
+    }
+
+    /// Enables the built-in 1C module against a (fake) 1C base on loopback, allowed as a
+    /// private host.
+    pub async fn enable_1c(&self, base_url: &str, host: &str) {
+        self.admin
+            .put(
+                "/api/v1/modules/accounting-1c",
+                json!({"version": "0.1.0", "settings": {"base_url": base_url, "username": "odata"}, "secrets": {"password": "secret"},
+                       "grants": {"http_hosts": [host], "private_hosts": [host]}}),
+            )
+            .await
+            .ok();
     }
 
     /// Creates a legal-entity counterparty with a valid ИНН and returns its JSON.

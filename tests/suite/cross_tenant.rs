@@ -19,7 +19,7 @@ struct Seed {
     admin_id: String,
 }
 
-async fn seed(t: &TestTenant) -> Seed {
+async fn seed(app: &TestApp, t: &TestTenant, fake: &crm_fake_1c::FakeOneC) -> Seed {
     let (_, manager_id) = t.user("manager").await;
     let s = |v: &Value| v.as_str().unwrap().to_string();
     let cp = t.counterparty("ООО Клиент").await;
@@ -41,6 +41,18 @@ async fn seed(t: &TestTenant) -> Seed {
     let plugin = t.admin.upload_plugin(&echo_manifest, &crm_tests::guest("echo")).await.created().body;
     let plugin_id = s(&plugin["plugin_id"]);
     t.admin.put(&format!("/api/v1/modules/{plugin_id}"), json!({"version": "0.1.0"})).await.ok();
+    // Receivables synced from the (same) fake 1C base: the other tenant has records with
+    // the very same 1C ids, which must not matter.
+    t.enable_1c(&fake.base_url, &fake.host).await;
+    let job = t.admin.post("/api/v1/receivables/sync", json!({})).await.expect(axum::http::StatusCode::ACCEPTED).body;
+    app.run_jobs().await;
+    let first = |path: &str| {
+        let path = path.to_string();
+        async move { s(&t.admin.get(&path).await.ok().body["items"][0]["id"]) }
+    };
+    let contract = first("/api/v1/contracts").await;
+    let document = first("/api/v1/sales-documents").await;
+    let payment = first("/api/v1/payments").await;
     let tokens = t.admin.get("/api/v1/tokens").await.ok().body;
     let token = tokens.as_array().unwrap().iter().find(|x| x["user_id"] == json!(manager_id)).unwrap()["id"].clone();
     let ids = BTreeMap::from([
@@ -58,6 +70,10 @@ async fn seed(t: &TestTenant) -> Seed {
         ("legal-entities", s(&entity["id"])),
         ("plugins", plugin_id.clone()),
         ("modules", plugin_id),
+        ("contracts", contract),
+        ("sales-documents", document),
+        ("payments", payment),
+        ("jobs", s(&job["id"])),
     ]);
     Seed { ids, admin_id: t.admin_id.to_string() }
 }
@@ -134,6 +150,8 @@ fn create_probe(op_id: &str, a: &Seed) -> Option<CreateProbe> {
     let id = |k: &str| a.ids[k].clone();
     Some(match op_id {
         "create_user" | "create_pipeline" | "create_entity" | "upload_plugin" => CreateProbe::NoReferences,
+        // `{"full": …}`: nothing of another tenant to name.
+        "start_sync" => CreateProbe::NoReferences,
         // The ИНН is data, not a reference; the body names no other tenant's record.
         "create_by_inn" => CreateProbe::NoReferences,
         "create_token" => CreateProbe::Json(json!({"user_id": id("users"), "name": "probe"})),
@@ -162,8 +180,11 @@ async fn snapshot(client: &Client, ops: &[Op], seed: &Seed) -> BTreeMap<String, 
 async fn another_tenants_ids_are_404_on_every_route_and_change_nothing(app: TestApp) {
     let a = app.tenant("Тенант А").await;
     let b = app.tenant("Тенант Б").await;
-    let seed_a = seed(&a).await;
-    let seed_b = seed(&b).await;
+    let fake = crm_fake_1c::FakeOneC::start(std::sync::Arc::new(crm_fake_1c::demo(crm_host::tenancy::access::today_in("Europe/Moscow"))), Default::default())
+        .await
+        .unwrap();
+    let seed_a = seed(&app, &a, &fake).await;
+    let seed_b = seed(&app, &b, &fake).await;
     let ops = operations();
     let mut failures = Vec::new();
     for op in &ops {

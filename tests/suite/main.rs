@@ -9,6 +9,7 @@ mod cross_tenant;
 mod deals;
 mod documents_tasks;
 mod plugins;
+mod receivables;
 mod schema;
 mod tenancy;
 mod timeline_audit;

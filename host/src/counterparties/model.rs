@@ -241,6 +241,12 @@ pub struct CounterpartyCard {
     /// Set when the registry says the company is being or has been wound up: the pages
     /// show it in red.
     pub registry_warning: Option<String>,
+    /// What the client owes today; `debt.severity` other than `none` (and `debt.warning`)
+    /// is shown in red.
+    pub debt: crate::receivables::model::DebtSummary,
+    /// The payer rating (1–5 stars), once the client has a payment history; the inputs
+    /// are at `GET /counterparties/{id}/rating`.
+    pub payer_rating: Option<crate::receivables::model::RatingBrief>,
 }
 
 /// What the registry says that managers must not miss.

@@ -110,7 +110,8 @@ async fn create_counterparty(
     Ok((StatusCode::CREATED, ApiJson(cp)))
 }
 
-/// The client card: requisites, contacts and the number of open deals.
+/// The client card: requisites, contacts, the number of open deals, what the client
+/// owes (the overdue part flagged for red) and its payer rating.
 #[utoipa::path(get, path = "/counterparties/{id}", tag = "counterparties", params(("id" = CounterpartyId, Path)),
     responses((status = 200, body = CounterpartyCard), (status = 404, body = Problem)))]
 async fn get_counterparty(
@@ -120,11 +121,18 @@ async fn get_counterparty(
 ) -> ApiResult<ApiJson<CounterpartyCard>> {
     let mut conn = state.db.read().await?;
     let mut c = conn.conn();
-    let store::CardRow { counterparty, open_deals_count } =
-        store::get_card(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("counterparty"))?;
+    let today = caller.today();
+    let row = store::get_card(&mut c, caller.tenant_id, id, today).await?.ok_or(ApiError::NotFound("counterparty"))?;
     let contacts = crate::contacts::store::list_for_counterparty(&mut c, caller.tenant_id, id).await?;
-    let registry_warning = super::model::registry_warning(&counterparty);
-    Ok(ApiJson(CounterpartyCard { counterparty, contacts, open_deals_count, registry_warning }))
+    let registry_warning = super::model::registry_warning(&row.counterparty);
+    let debt = crate::receivables::model::DebtSummary::from_sums(&row.debt, today);
+    let payer_rating = match (row.rating_delay, row.rating_on_time, row.rating_as_of) {
+        (Some(weighted_delay_days), Some(on_time_share), Some(as_of)) => {
+            Some(crate::receivables::model::RatingBrief { stars: row.rating_stars, weighted_delay_days, on_time_share, as_of })
+        }
+        _ => None,
+    };
+    Ok(ApiJson(CounterpartyCard { counterparty: row.counterparty, contacts, open_deals_count: row.open_deals_count, registry_warning, debt, payer_rating }))
 }
 
 /// Change a counterparty: a JSON merge patch (send the fields to change; `null` clears).
@@ -154,6 +162,12 @@ async fn update_counterparty(
         after.manual_fields = sqlx::types::Json(manual);
     }
     audit::record(&mut tx.conn(), caller.tenant_id, &Actor::from(&caller), "counterparty", id.0, AuditAction::Update, Some(&before), &after).await?;
+    if after.payment_deferral_days != before.payment_deferral_days {
+        // Documents without a contract deferral fall due by the client's own: their due
+        // dates, balances and the rating follow the edit at once.
+        let window = crate::receivables::store::settings(&mut tx.conn(), caller.tenant_id).await?.rating_window_days;
+        crate::receivables::settle::settle(&mut tx.conn(), caller.tenant_id, &[id], caller.today(), u32::try_from(window).unwrap_or(365)).await?;
+    }
     tx.commit().await?;
     Ok(ApiJson(after))
 }

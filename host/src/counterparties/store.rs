@@ -131,19 +131,37 @@ pub async fn list(c: &mut Conn<'_>, tenant: TenantId, f: &Filter<'_>, after: Uui
         .fetch_all(c).await)
 }
 
-/// The card's counterparty row with its number of open deals, in one round trip.
+/// The card's counterparty row with its number of open deals, its debt and its payer
+/// rating, in one round trip.
 #[derive(Debug, sqlx::FromRow)]
 pub struct CardRow {
     #[sqlx(flatten)]
     pub counterparty: Counterparty,
     pub open_deals_count: i64,
+    #[sqlx(flatten)]
+    pub debt: crate::receivables::model::DebtSums,
+    pub rating_stars: Option<i32>,
+    pub rating_delay: Option<String>,
+    pub rating_on_time: Option<String>,
+    pub rating_as_of: Option<chrono::NaiveDate>,
 }
 
-pub async fn get_card(c: &mut Conn<'_>, tenant: TenantId, id: CounterpartyId) -> sqlx::Result<Option<CardRow>> {
+/// `today` (the tenant's) decides what is overdue.
+pub async fn get_card(c: &mut Conn<'_>, tenant: TenantId, id: CounterpartyId, today: chrono::NaiveDate) -> sqlx::Result<Option<CardRow>> {
     let sql = format!(
         "SELECT {COLS}, (SELECT COUNT(*) FROM deals d JOIN stages s ON s.tenant_id = d.tenant_id AND s.id = d.stage_id \
-         WHERE d.tenant_id = $1 AND d.counterparty_id = $2 AND d.archived_at IS NULL AND s.kind = 'open') AS open_deals_count \
-         FROM counterparties WHERE tenant_id = $1 AND id = $2"
+         WHERE d.tenant_id = $1 AND d.counterparty_id = $2 AND d.archived_at IS NULL AND s.kind = 'open') AS open_deals_count, \
+         debt.total, debt.overdue, debt.open_documents, debt.overdue_documents, debt.oldest_overdue_due_on, \
+         (SELECT CAST(SUM(p.unapplied) AS BIGINT) FROM payments p WHERE p.tenant_id = $1 AND p.counterparty_id = $2 AND p.unapplied > 0) AS advance, \
+         r.stars AS rating_stars, r.weighted_delay_days AS rating_delay, r.on_time_share AS rating_on_time, r.as_of AS rating_as_of \
+         FROM counterparties \
+         CROSS JOIN (SELECT CAST(SUM(open_amount) AS BIGINT) AS total, \
+                CAST(SUM(CASE WHEN due_on < $3 THEN open_amount ELSE 0 END) AS BIGINT) AS overdue, COUNT(*) AS open_documents, \
+                CAST(SUM(CASE WHEN due_on < $3 THEN 1 ELSE 0 END) AS BIGINT) AS overdue_documents, \
+                MIN(CASE WHEN due_on < $3 THEN due_on END) AS oldest_overdue_due_on \
+             FROM sales_documents WHERE tenant_id = $1 AND counterparty_id = $2 AND open_amount > 0) debt \
+         LEFT JOIN payer_ratings r ON r.tenant_id = $1 AND r.counterparty_id = $2 \
+         WHERE counterparties.tenant_id = $1 AND counterparties.id = $2"
     );
-    on_conn!(c, c => sqlx::query_as::<_, CardRow>(&sql).bind(tenant).bind(id).fetch_optional(c).await)
+    on_conn!(c, c => sqlx::query_as::<_, CardRow>(&sql).bind(tenant).bind(id).bind(today).fetch_optional(c).await)
 }

@@ -15,6 +15,7 @@ use crate::audit::{self, Actor, AuditAction};
 use crate::contacts::ContactId;
 use crate::counterparties::CounterpartyId;
 use crate::deals::DealId;
+use crate::receivables::model::SalesDocumentId;
 use crate::tenancy::{Action, Caller, UserId};
 use crate::timeline::{self, EventKind, NewEvent};
 
@@ -34,6 +35,8 @@ pub struct InteractionFilter {
     pub counterparty_id: Option<CounterpartyId>,
     pub deal_id: Option<DealId>,
     pub contact_id: Option<ContactId>,
+    /// Interactions about this debt (sales document).
+    pub sales_document_id: Option<SalesDocumentId>,
     pub kind: Option<InteractionKind>,
     pub author_id: Option<UserId>,
     #[serde(default)]
@@ -54,6 +57,7 @@ async fn list_interactions(
         counterparty_id: f.counterparty_id,
         deal_id: f.deal_id,
         contact_id: f.contact_id,
+        sales_document_id: f.sales_document_id,
         kind: f.kind,
         author_id: f.author_id,
         include_archived: f.include_archived,
@@ -119,7 +123,9 @@ async fn update_interaction(
     caller.ensure_owns(&[Some(before.author_id)], "interaction")?;
     let mut input: InteractionInput = apply_patch(&InteractionInput::from(&before), &patch)?;
     input.validate()?;
-    if (input.counterparty_id, input.deal_id, input.contact_id) != (before.counterparty_id, before.deal_id, before.contact_id) {
+    if (input.counterparty_id, input.deal_id, input.contact_id, input.sales_document_id)
+        != (before.counterparty_id, before.deal_id, before.contact_id, before.sales_document_id)
+    {
         let links = crate::links::resolve(&mut c, caller.tenant_id, input.links()).await?;
         input.counterparty_id = links.counterparty_id;
     }

@@ -26,11 +26,20 @@ pub struct RunnerOptions {
     pub max_attempts: i32,
     /// How often the daily schedule is checked.
     pub schedule_every: Duration,
+    /// The first retry of a transient failure waits this long; each further one four
+    /// times longer.
+    pub retry_after: Duration,
 }
 
 impl Default for RunnerOptions {
     fn default() -> Self {
-        RunnerOptions { poll: Duration::from_secs(1), lease: Duration::from_secs(300), max_attempts: 3, schedule_every: Duration::from_secs(30) }
+        RunnerOptions {
+            poll: Duration::from_secs(1),
+            lease: Duration::from_secs(300),
+            max_attempts: 3,
+            schedule_every: Duration::from_secs(30),
+            retry_after: Duration::from_secs(30),
+        }
     }
 }
 
@@ -119,7 +128,8 @@ pub async fn run_once(state: &AppState, owner: &str, opts: RunnerOptions) -> any
         }
         Err(JobError::LeaseLost) => tracing::warn!(tenant = %tenant, job = %job.id, "job taken over by another worker"),
         Err(JobError::Retry(msg)) if job.attempts < opts.max_attempts => {
-            let wait = chrono::Duration::seconds(30 * 4_i64.pow(u32::try_from(job.attempts - 1).unwrap_or(0).min(4)));
+            let factor = 4_u32.pow(u32::try_from(job.attempts - 1).unwrap_or(0).min(4));
+            let wait = chrono::Duration::from_std(opts.retry_after * factor).unwrap_or(chrono::Duration::seconds(30));
             let note = format!("{msg}. Attempt {} of {}; it resumes where it stopped at {}.", job.attempts, opts.max_attempts, (Utc::now() + wait).format("%H:%M:%S UTC"));
             store::retry_later(&mut c, tenant, job.id, owner, Utc::now() + wait, &note).await?;
             tracing::warn!(tenant = %tenant, job = %job.id, error = %msg, "job will be retried");
@@ -210,6 +220,7 @@ pub fn spawn(state: AppState, opts: RunnerOptions, shutdown: CancellationToken) 
             }
             tokio::select! {
                 () = tokio::time::sleep(opts.poll) => {}
+                () = state.jobs_wake.notified() => {}
                 () = shutdown.cancelled() => break,
             }
         }

@@ -31,7 +31,7 @@ pub async fn enqueue(c: &mut Conn<'_>, tenant: TenantId, j: &NewJob<'_>) -> sqlx
     let now = Utc::now();
     let params = Json(&j.params);
     on_conn!(c, c => sqlx::query_as::<_, Job>(&sql)
-        .bind(tenant).bind(JobId::new()).bind(j.kind).bind(&params).bind(j.dedupe_key).bind(j.requested_by).bind(now)
+        .bind(tenant).bind(JobId::new()).bind(j.kind).bind(params).bind(j.dedupe_key).bind(j.requested_by).bind(now)
         .fetch_optional(c).await)
 }
 
@@ -92,7 +92,7 @@ pub async fn save(c: &mut Conn<'_>, tenant: TenantId, id: JobId, owner: &str, st
     let sql = "UPDATE jobs SET state = $4, progress = $5, lease_until = $6, updated_at = $7 \
                WHERE tenant_id = $1 AND id = $2 AND lease_owner = $3 AND status = 'running'";
     let (state, progress) = (Json(state), Json(progress));
-    let n = on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(id).bind(owner).bind(&state).bind(&progress).bind(lease_until).bind(Utc::now())
+    let n = on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(id).bind(owner).bind(state).bind(progress).bind(lease_until).bind(Utc::now())
         .execute(c).await.map(|r| r.rows_affected()))?;
     Ok(n == 1)
 }
@@ -102,7 +102,7 @@ pub async fn finish(c: &mut Conn<'_>, tenant: TenantId, id: JobId, owner: &str, 
     let sql = "UPDATE jobs SET status = $4, progress = $5, error = $6, finished_at = $7, updated_at = $7, lease_owner = NULL, lease_until = NULL \
                WHERE tenant_id = $1 AND id = $2 AND lease_owner = $3";
     let progress = Json(progress);
-    let n = on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(id).bind(owner).bind(status).bind(&progress).bind(error).bind(Utc::now())
+    let n = on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(id).bind(owner).bind(status).bind(progress).bind(error).bind(Utc::now())
         .execute(c).await.map(|r| r.rows_affected()))?;
     Ok(n == 1)
 }

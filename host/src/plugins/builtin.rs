@@ -3,7 +3,13 @@
 
 use super::service::Builtin;
 
-pub const BUILTINS: &[Builtin] = &[Builtin {
-    manifest: include_str!("../../../plugins/inn-dadata/plugin.toml"),
-    component: include_bytes!(concat!(env!("OUT_DIR"), "/inn_dadata.wasm")),
-}];
+pub const BUILTINS: &[Builtin] = &[
+    Builtin {
+        manifest: include_str!("../../../plugins/inn-dadata/plugin.toml"),
+        component: include_bytes!(concat!(env!("OUT_DIR"), "/inn_dadata.wasm")),
+    },
+    Builtin {
+        manifest: include_str!("../../../plugins/accounting-1c/plugin.toml"),
+        component: include_bytes!(concat!(env!("OUT_DIR"), "/accounting_1c.wasm")),
+    },
+];

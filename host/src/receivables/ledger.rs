@@ -136,3 +136,18 @@ impl Ledger {
         rating::rate(&histories, as_of, window_days)
     }
 }
+
+/// Loads one client's documents, payments and contracts and allocates them.
+pub async fn load(
+    c: &mut crate::db::Conn<'_>,
+    tenant: crate::tenancy::TenantId,
+    cp: crate::counterparties::CounterpartyId,
+) -> sqlx::Result<(Ledger, HashMap<ContractId, super::model::Contract>)> {
+    use super::store;
+    let card_deferral = store::card_deferrals(c, tenant, &[cp]).await?.get(&cp).copied().unwrap_or(0);
+    let contracts: HashMap<ContractId, super::model::Contract> = store::contracts_of(c, tenant, &[cp]).await?.into_iter().map(|k| (k.id, k)).collect();
+    let deferral: HashMap<ContractId, Option<i32>> = contracts.iter().map(|(id, k)| (*id, k.deferral_days)).collect();
+    let docs = store::documents_of(c, tenant, &[cp]).await?;
+    let payments = store::payments_of(c, tenant, &[cp]).await?;
+    Ok((Ledger::build(docs, payments, &deferral, card_deferral), contracts))
+}

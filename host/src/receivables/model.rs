@@ -37,8 +37,10 @@ pub enum PenaltyKind {
     Contractual,
     /// Interest under art. 395 of the Civil Code (the key rate per annum): what the law
     /// gives when the contract sets no penalty. The default.
+    #[serde(rename = "art_395")]
     Art395,
     /// 1/300 of the key rate per day.
+    #[serde(rename = "key_rate_1_300")]
     KeyRate1300,
 }
 str_enum!(PenaltyKind { None => "none", Contractual => "contractual", Art395 => "art_395", KeyRate1300 => "key_rate_1_300" });
@@ -242,7 +244,7 @@ impl DebtSummary {
         let warning = (severity != Severity::None).then(|| {
             format!(
                 "Просроченная задолженность {} по {} док., старейшая просрочка {} дн.",
-                rubles(overdue),
+                crate::receivables::claim_letter::words::rubles(overdue),
                 s.overdue_documents.unwrap_or(0),
                 days_overdue
             )
@@ -325,9 +327,4 @@ impl Settings {
         v.check((1..=365).contains(&self.claim_deadline_days), "claim_deadline_days", "must be between 1 and 365 days");
         v.finish()
     }
-}
-
-/// `1 234 567,89 руб.` (a stand-in until the claim letter's formatter lands).
-fn rubles(m: Money) -> String {
-    m.to_string()
 }

@@ -108,7 +108,7 @@ pub fn rate(docs: &[DocHistory], as_of: NaiveDate, window_days: u32) -> Rating {
     let weighted: i128 = pieces.iter().map(|p| i128::from(p.amount.minor()) * i128::from(p.delay_days)).sum();
     let on_time: i128 = pieces.iter().filter(|p| p.delay_days == 0).map(|p| i128::from(p.amount.minor())).sum();
     let (delay, share) = if total == 0 {
-        (Decimal::ZERO, Decimal::ZERO)
+        (Decimal::new(0, 1), Decimal::new(0, 3))
     } else {
         (ratio(weighted, total, 1), ratio(on_time, total, 3))
     };
@@ -127,7 +127,11 @@ pub fn rate(docs: &[DocHistory], as_of: NaiveDate, window_days: u32) -> Rating {
 /// `a / b` rounded half-up to `dp` places; both fit a Decimal (kopeck sums × days).
 fn ratio(a: i128, b: i128, dp: u32) -> Decimal {
     match (Decimal::try_from_i128_with_scale(a, 0), Decimal::try_from_i128_with_scale(b, 0)) {
-        (Ok(a), Ok(b)) => (a / b).round_dp_with_strategy(dp, RoundingStrategy::MidpointAwayFromZero),
+        (Ok(a), Ok(b)) => {
+            let mut r = (a / b).round_dp_with_strategy(dp, RoundingStrategy::MidpointAwayFromZero);
+            r.rescale(dp);
+            r
+        }
         _ => Decimal::ZERO,
     }
 }

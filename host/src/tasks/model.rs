@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 use crate::api::error::{ApiResult, Violations};
 use crate::counterparties::CounterpartyId;
 use crate::deals::DealId;
+use crate::receivables::model::SalesDocumentId;
 use crate::id_type;
 use crate::tenancy::UserId;
 use crate::tenancy::model::str_enum;
@@ -57,6 +58,8 @@ pub struct Task {
     pub checklist: Json<Vec<ChecklistItem>>,
     pub counterparty_id: Option<CounterpartyId>,
     pub deal_id: Option<DealId>,
+    /// The debt (sales document) the task is about.
+    pub sales_document_id: Option<SalesDocumentId>,
     pub completed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -81,6 +84,8 @@ pub struct TaskInput {
     pub checklist: Vec<ChecklistItem>,
     pub counterparty_id: Option<CounterpartyId>,
     pub deal_id: Option<DealId>,
+    /// The debt (sales document) the task is about; implies its counterparty.
+    pub sales_document_id: Option<SalesDocumentId>,
 }
 
 impl TaskInput {
@@ -97,7 +102,7 @@ impl TaskInput {
     }
 
     pub fn links(&self) -> crate::links::Links {
-        crate::links::Links { counterparty_id: self.counterparty_id, deal_id: self.deal_id, ..Default::default() }
+        crate::links::Links { counterparty_id: self.counterparty_id, deal_id: self.deal_id, sales_document_id: self.sales_document_id, ..Default::default() }
     }
 }
 
@@ -113,6 +118,7 @@ impl From<&Task> for TaskInput {
             checklist: t.checklist.0.clone(),
             counterparty_id: t.counterparty_id,
             deal_id: t.deal_id,
+            sales_document_id: t.sales_document_id,
         }
     }
 }

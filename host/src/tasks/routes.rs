@@ -15,6 +15,7 @@ use crate::audit::{self, Actor, AuditAction};
 use crate::counterparties::CounterpartyId;
 use crate::db::Conn;
 use crate::deals::DealId;
+use crate::receivables::model::SalesDocumentId;
 use crate::tenancy::service::ensure_user;
 use crate::tenancy::{Action, Caller, UserId};
 use crate::timeline::{self, EventKind, NewEvent};
@@ -42,6 +43,8 @@ pub struct TaskFilter {
     pub status: Option<TaskStatus>,
     pub counterparty_id: Option<CounterpartyId>,
     pub deal_id: Option<DealId>,
+    /// Tasks about this debt (sales document).
+    pub sales_document_id: Option<SalesDocumentId>,
     /// Only open tasks past their due time.
     #[serde(default)]
     pub overdue: bool,
@@ -64,6 +67,7 @@ async fn list_tasks(
         status: f.status,
         counterparty_id: f.counterparty_id,
         deal_id: f.deal_id,
+        sales_document_id: f.sales_document_id,
         overdue_at: f.overdue.then(Utc::now),
         include_archived: f.include_archived,
     };
@@ -151,7 +155,7 @@ async fn save(c: &mut Conn<'_>, caller: &Caller, before: &Task, mut input: TaskI
     input.validate()?;
     let status = input.status.unwrap_or(before.status);
     // Links are checked when they change, so a task on a since-archived deal can still be closed.
-    let links = if (input.counterparty_id, input.deal_id) == (before.counterparty_id, before.deal_id) {
+    let links = if (input.counterparty_id, input.deal_id, input.sales_document_id) == (before.counterparty_id, before.deal_id, before.sales_document_id) {
         input.links()
     } else {
         crate::links::resolve(c, caller.tenant_id, input.links()).await?

@@ -8,12 +8,13 @@ use crate::api::pagination::{like_pattern, search_key};
 use crate::counterparties::CounterpartyId;
 use crate::db::{Conn, on_conn};
 use crate::deals::DealId;
+use crate::receivables::model::SalesDocumentId;
 use crate::tenancy::{TenantId, UserId};
 
 use super::model::{ChecklistItem, Task, TaskId, TaskStatus};
 
 const COLS: &str = "id, title, description, status, assignee_id, created_by, due_at, requires_file, checklist, counterparty_id, deal_id, \
-    completed_at, created_at, updated_at, archived_at";
+    sales_document_id, completed_at, created_at, updated_at, archived_at";
 
 /// The stored, editable fields of a task.
 pub struct TaskRow<'a> {
@@ -26,6 +27,7 @@ pub struct TaskRow<'a> {
     pub checklist: &'a [ChecklistItem],
     pub counterparty_id: Option<CounterpartyId>,
     pub deal_id: Option<DealId>,
+    pub sales_document_id: Option<SalesDocumentId>,
     pub completed_at: Option<DateTime<Utc>>,
 }
 
@@ -49,6 +51,7 @@ impl<'a> TaskRow<'a> {
             checklist: &input.checklist,
             counterparty_id: links.counterparty_id,
             deal_id: links.deal_id,
+            sales_document_id: links.sales_document_id,
             completed_at,
         }
     }
@@ -57,28 +60,28 @@ impl<'a> TaskRow<'a> {
 pub async fn insert(c: &mut Conn<'_>, tenant: TenantId, created_by: UserId, t: &TaskRow<'_>) -> sqlx::Result<Task> {
     let sql = format!(
         "INSERT INTO tasks (tenant_id, id, title, description, status, assignee_id, created_by, due_at, requires_file, checklist, \
-         counterparty_id, deal_id, completed_at, search_key, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING {COLS}"
+         counterparty_id, deal_id, completed_at, search_key, created_at, updated_at, sales_document_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16) RETURNING {COLS}"
     );
     let checklist = Json(t.checklist.to_vec());
     on_conn!(c, c => sqlx::query_as::<_, Task>(&sql)
         .bind(tenant).bind(TaskId::new()).bind(t.title).bind(t.description).bind(t.status).bind(t.assignee_id).bind(created_by)
         .bind(t.due_at).bind(t.requires_file).bind(&checklist).bind(t.counterparty_id).bind(t.deal_id).bind(t.completed_at)
-        .bind(search_key(&[Some(t.title)])).bind(Utc::now())
+        .bind(search_key(&[Some(t.title)])).bind(Utc::now()).bind(t.sales_document_id)
         .fetch_one(c).await)
 }
 
 pub async fn update(c: &mut Conn<'_>, tenant: TenantId, id: TaskId, t: &TaskRow<'_>) -> sqlx::Result<Task> {
     let sql = format!(
         "UPDATE tasks SET title = $3, description = $4, status = $5, assignee_id = $6, due_at = $7, requires_file = $8, checklist = $9, \
-         counterparty_id = $10, deal_id = $11, completed_at = $12, search_key = $13, updated_at = $14 \
+         counterparty_id = $10, deal_id = $11, completed_at = $12, search_key = $13, updated_at = $14, sales_document_id = $15 \
          WHERE tenant_id = $1 AND id = $2 RETURNING {COLS}"
     );
     let checklist = Json(t.checklist.to_vec());
     on_conn!(c, c => sqlx::query_as::<_, Task>(&sql)
         .bind(tenant).bind(id).bind(t.title).bind(t.description).bind(t.status).bind(t.assignee_id).bind(t.due_at)
         .bind(t.requires_file).bind(&checklist).bind(t.counterparty_id).bind(t.deal_id).bind(t.completed_at)
-        .bind(search_key(&[Some(t.title)])).bind(Utc::now())
+        .bind(search_key(&[Some(t.title)])).bind(Utc::now()).bind(t.sales_document_id)
         .fetch_one(c).await)
 }
 
@@ -111,6 +114,7 @@ pub struct Filter<'a> {
     pub status: Option<TaskStatus>,
     pub counterparty_id: Option<CounterpartyId>,
     pub deal_id: Option<DealId>,
+    pub sales_document_id: Option<SalesDocumentId>,
     /// Only open tasks whose due time has passed.
     pub overdue_at: Option<DateTime<Utc>>,
     pub include_archived: bool,
@@ -121,11 +125,11 @@ pub async fn list(c: &mut Conn<'_>, tenant: TenantId, f: &Filter<'_>, after: Uui
         "SELECT {COLS} FROM tasks WHERE tenant_id = $1 AND id < $2 AND ($3 IS NULL OR search_key LIKE $3 ESCAPE '\\') \
          AND ($4 IS NULL OR assignee_id = $4) AND ($5 IS NULL OR status = $5) AND ($6 IS NULL OR counterparty_id = $6) \
          AND ($7 IS NULL OR deal_id = $7) AND ($8 IS NULL OR (due_at < $8 AND status IN ('open', 'in_progress'))) \
-         AND ($9 OR archived_at IS NULL) ORDER BY id DESC LIMIT $10"
+         AND ($9 OR archived_at IS NULL) AND ($11 IS NULL OR sales_document_id = $11) ORDER BY id DESC LIMIT $10"
     );
     let q = f.q.map(like_pattern);
     on_conn!(c, c => sqlx::query_as::<_, Task>(&sql)
         .bind(tenant).bind(after).bind(&q).bind(f.assignee_id).bind(f.status).bind(f.counterparty_id).bind(f.deal_id)
-        .bind(f.overdue_at).bind(f.include_archived).bind(i64::from(limit) + 1)
+        .bind(f.overdue_at).bind(f.include_archived).bind(i64::from(limit) + 1).bind(f.sales_document_id)
         .fetch_all(c).await)
 }

@@ -1,0 +1,601 @@
+//! The receivables API: the sync, settings, "Owed to us" with drill-down and export,
+//! contracts (penalty terms), documents, payments, the payer rating's explanation,
+//! penalties and the claim letter.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::api::error::{ApiError, ApiResult, Problem};
+use crate::api::extract::{Path, Query};
+use crate::api::json::{ApiJson, apply_patch};
+use crate::api::pagination::{Page, PageParams};
+use crate::audit::{self, Actor, AuditAction};
+use crate::counterparties::CounterpartyId;
+use crate::interactions::Interaction;
+use crate::jobs::{Job, JobKind, store as jobs};
+use crate::money::Money;
+use crate::tasks::model::Task;
+use crate::tenancy::{Action, Caller};
+
+use super::aging::{self, AgingParams, AgingReport};
+use super::claim::{self, PenaltyReport};
+use super::ledger;
+use super::model::{Contract, ContractId, DebtSummary, Payment, PaymentId, PenaltyTerms, SalesDocument, SalesDocumentId, Settings};
+use super::rating::{self, Rating};
+use super::store;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(start_sync))
+        .routes(routes!(get_settings, put_settings))
+        .routes(routes!(aging_report))
+        .routes(routes!(aging_export))
+        .routes(routes!(counterparty_receivables))
+        .routes(routes!(counterparty_rating))
+        .routes(routes!(counterparty_penalties))
+        .routes(routes!(claim_letter))
+        .routes(routes!(list_contracts))
+        .routes(routes!(get_contract, update_contract))
+        .routes(routes!(list_documents))
+        .routes(routes!(get_document))
+        .routes(routes!(list_payments))
+        .routes(routes!(get_payment))
+        .routes(routes!(list_key_rates))
+}
+
+// ---------------------------------------------------------------------------------
+// Sync and settings
+
+/// What to sync.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SyncRequest {
+    /// Read everything, not only what changed since the last successful sync.
+    #[serde(default)]
+    pub full: bool,
+}
+
+/// Start a sync from the accounting system now. It runs in the background: follow it
+/// at `GET /jobs/{id}` (progress while it runs, the report when it ends). Admins and heads.
+#[utoipa::path(post, path = "/receivables/sync", tag = "receivables", request_body = SyncRequest,
+    responses((status = 202, body = Job), (status = 403, body = Problem), (status = 409, body = Problem)))]
+async fn start_sync(State(state): State<AppState>, caller: Caller, ApiJson(req): ApiJson<SyncRequest>) -> ApiResult<(StatusCode, ApiJson<Job>)> {
+    if !caller.is_lead() {
+        return Err(ApiError::Forbidden("Only admins and heads start a sync; the daily one runs by itself.".into()));
+    }
+    crate::plugins::service::accounting(&state, caller.tenant_id).await?;
+    let mut tx = state.db.begin().await?;
+    let mut c = tx.conn();
+    let new = jobs::NewJob { kind: JobKind::ReceivablesSync, params: serde_json::json!({"full": req.full}), requested_by: Some(caller.user_id), dedupe_key: None };
+    let Some(job) = jobs::enqueue(&mut c, caller.tenant_id, &new).await? else {
+        let active = jobs::active(&mut c, caller.tenant_id, JobKind::ReceivablesSync).await?;
+        let id = active.map(|j| j.id.to_string()).unwrap_or_default();
+        return Err(ApiError::Conflict { detail: format!("A sync is already queued or running (job {id}); follow it at GET /api/v1/jobs/{id}."), field: None });
+    };
+    tx.commit().await?;
+    state.jobs_wake.notify_one();
+    Ok((StatusCode::ACCEPTED, ApiJson(job)))
+}
+
+/// The tenant's receivables settings: aging buckets, the daily sync time, page size,
+/// the rating window, the claim deadline.
+#[utoipa::path(get, path = "/receivables/settings", tag = "receivables", responses((status = 200, body = Settings)))]
+async fn get_settings(State(state): State<AppState>, caller: Caller) -> ApiResult<ApiJson<Settings>> {
+    let mut c = state.db.read().await?;
+    Ok(ApiJson(store::settings(&mut c.conn(), caller.tenant_id).await?))
+}
+
+/// Change the receivables settings (admins). Send all fields.
+#[utoipa::path(put, path = "/receivables/settings", tag = "receivables", request_body = Settings,
+    responses((status = 200, body = Settings), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn put_settings(State(state): State<AppState>, caller: Caller, ApiJson(mut s): ApiJson<Settings>) -> ApiResult<ApiJson<Settings>> {
+    caller.ensure(Action::Configure)?;
+    s.validate()?;
+    let mut tx = state.db.begin().await?;
+    let mut c = tx.conn();
+    let before = store::settings(&mut c, caller.tenant_id).await?;
+    store::save_settings(&mut c, caller.tenant_id, &s).await?;
+    let id = crate::plugins::service::module_uuid("receivables-settings");
+    audit::record(&mut c, caller.tenant_id, &Actor::from(&caller), "receivables_settings", id, AuditAction::Update, Some(&before), &s).await?;
+    tx.commit().await?;
+    Ok(ApiJson(s))
+}
+
+// ---------------------------------------------------------------------------------
+// "Owed to us"
+
+async fn aging_query<'a>(c: &mut crate::db::Conn<'_>, caller: &Caller, p: &'a AgingParams, settings: &'a Settings, le_ref: &'a mut Option<String>) -> ApiResult<aging::Query<'a>> {
+    if let Some(id) = p.legal_entity_id {
+        let le = crate::legal_entities::get(c, caller.tenant_id, id).await?.ok_or_else(|| ApiError::field("legal_entity_id", "no such legal entity in your tenant"))?;
+        *le_ref = Some(le.accounting_ref.ok_or_else(|| {
+            ApiError::field("legal_entity_id", "this legal entity has no accounting_ref: set its 1C id with PATCH /api/v1/legal-entities/{id}")
+        })?);
+    }
+    Ok(aging::Query {
+        as_of: p.as_of.unwrap_or_else(|| caller.today()),
+        bounds: &settings.aging_buckets.0,
+        legal_entity_ref: le_ref.as_deref(),
+        segment: p.segment.as_deref().filter(|s| !s.trim().is_empty()),
+        responsible_id: p.responsible_id,
+        sort: p.sort,
+        offset: 0,
+        limit: None,
+    })
+}
+
+/// "Owed to us": what each client owes by aging bucket, with totals over everything
+/// the filters let through. `cursor` continues from `next_cursor`.
+#[utoipa::path(get, path = "/receivables/aging", tag = "receivables", params(AgingParams, PageParams),
+    responses((status = 200, body = AgingReport), (status = 422, body = Problem)))]
+async fn aging_report(State(state): State<AppState>, caller: Caller, Query(p): Query<AgingParams>, Query(page): Query<PageParams>) -> ApiResult<ApiJson<AgingReport>> {
+    let limit = page.limit()?;
+    let offset = match page.cursor.as_deref() {
+        None => 0,
+        Some(c) => c.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| ApiError::field("cursor", "is not a cursor returned by this report"))?,
+    };
+    let mut conn = state.db.read().await?;
+    let mut c = conn.conn();
+    let settings = store::settings(&mut c, caller.tenant_id).await?;
+    let mut le = None;
+    let mut q = aging_query(&mut c, &caller, &p, &settings, &mut le).await?;
+    q.offset = offset;
+    q.limit = Some(i64::from(limit));
+    Ok(ApiJson(aging::report(&mut c, caller.tenant_id, &q).await?))
+}
+
+/// Export format.
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    #[default]
+    Xlsx,
+    /// `;`-separated, decimal comma, UTF-8 with BOM: opens as is in Excel with Russian settings.
+    Csv,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportParams {
+    #[serde(default)]
+    pub format: ExportFormat,
+}
+
+/// "Owed to us" as a spreadsheet (every row, with totals): XLSX or CSV.
+#[utoipa::path(get, path = "/receivables/aging/export", tag = "receivables", params(AgingParams, ExportParams),
+    responses((status = 200, description = "The file", content_type = "application/octet-stream"), (status = 422, body = Problem)))]
+async fn aging_export(State(state): State<AppState>, caller: Caller, Query(p): Query<AgingParams>, Query(e): Query<ExportParams>) -> ApiResult<Response> {
+    let report = {
+        let mut conn = state.db.read().await?;
+        let mut c = conn.conn();
+        let settings = store::settings(&mut c, caller.tenant_id).await?;
+        let mut le = None;
+        let q = aging_query(&mut c, &caller, &p, &settings, &mut le).await?;
+        aging::report(&mut c, caller.tenant_id, &q).await?
+    };
+    let name = format!("debitorka-{}", report.as_of);
+    let (bytes, ctype, ext) = match e.format {
+        ExportFormat::Xlsx => {
+            let bytes = tokio::task::spawn_blocking(move || super::export::xlsx(&report))
+                .await
+                .map_err(|e| ApiError::Internal(e.into()))?
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("writing the XLSX: {e}")))?;
+            (bytes, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")
+        }
+        ExportFormat::Csv => (super::export::csv(&report).into_bytes(), "text/csv; charset=utf-8", "csv"),
+    };
+    Ok(file_response(bytes, ctype, &format!("{name}.{ext}")))
+}
+
+fn file_response(bytes: Vec<u8>, content_type: &str, file_name: &str) -> Response {
+    let disposition = format!("attachment; filename=\"{file_name}\"");
+    (StatusCode::OK, [(header::CONTENT_TYPE, content_type.to_string()), (header::CONTENT_DISPOSITION, disposition)], bytes).into_response()
+}
+
+// ---------------------------------------------------------------------------------
+// A client's receivables
+
+/// A payment applied to a document.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AppliedPaymentView {
+    pub payment_id: PaymentId,
+    pub number: String,
+    pub paid_on: NaiveDate,
+    pub amount: Money,
+    /// The accounting system named this document (rather than oldest-due-first).
+    pub named: bool,
+}
+
+/// One debt with the work done on it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DebtDocument {
+    #[serde(flatten)]
+    pub document: SalesDocument,
+    /// `null` without a contract.
+    pub contract: Option<String>,
+    pub paid: Money,
+    pub days_overdue: i64,
+    /// The aging bucket's key (`not_due`, `1_30`, …).
+    pub bucket: String,
+    pub payments: Vec<AppliedPaymentView>,
+    /// Tasks about this document.
+    pub tasks: Vec<Task>,
+    /// Interactions about this document.
+    pub interactions: Vec<Interaction>,
+}
+
+/// A client's debts, each with its payments and the work on it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ClientReceivables {
+    pub counterparty_id: CounterpartyId,
+    pub summary: DebtSummary,
+    /// Open documents, oldest due first (and, with `include_paid`, the paid ones after them).
+    pub documents: Vec<DebtDocument>,
+    /// Payments (or parts) no document took.
+    pub advances: Vec<Payment>,
+    /// Open tasks on the client not tied to one document.
+    pub tasks: Vec<Task>,
+    /// The latest interactions with the client not tied to one document.
+    pub interactions: Vec<Interaction>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReceivablesParams {
+    /// Also list documents already paid.
+    #[serde(default)]
+    pub include_paid: bool,
+    /// Count ages to this day (default: today).
+    pub as_of: Option<NaiveDate>,
+}
+
+fn bucket_key(days: i64, bounds: &[i32]) -> String {
+    if days <= 0 {
+        return "not_due".into();
+    }
+    let mut from = 1;
+    for &to in bounds {
+        if days <= i64::from(to) {
+            return format!("{from}_{to}");
+        }
+        from = to + 1;
+    }
+    format!("over_{}", from - 1)
+}
+
+/// Drill-down of "Owed to us": a client's debts, the payments on each, and the tasks
+/// and interactions on each (and on the client as a whole).
+#[utoipa::path(get, path = "/counterparties/{id}/receivables", tag = "receivables", params(("id" = CounterpartyId, Path), ReceivablesParams),
+    responses((status = 200, body = ClientReceivables), (status = 404, body = Problem)))]
+async fn counterparty_receivables(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<CounterpartyId>,
+    Query(p): Query<ReceivablesParams>,
+) -> ApiResult<ApiJson<ClientReceivables>> {
+    let as_of = p.as_of.unwrap_or_else(|| caller.today());
+    let mut conn = state.db.read().await?;
+    let mut c = conn.conn();
+    crate::counterparties::store::get(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("counterparty"))?;
+    let settings = store::settings(&mut c, caller.tenant_id).await?;
+    let (ledger, contracts) = ledger::load(&mut c, caller.tenant_id, id).await?;
+    let work = WorkOn::load(&mut c, &caller, id).await?;
+    let mut sums = super::model::DebtSums::default();
+    let mut documents = Vec::new();
+    for (i, open, settled_on) in ledger.balances() {
+        let d = &ledger.docs[i];
+        if !d.is_live() || (open == Money::ZERO && !p.include_paid) {
+            continue;
+        }
+        let days_overdue = if open > Money::ZERO { (as_of - d.due_on).num_days().max(0) } else { 0 };
+        if open > Money::ZERO {
+            *sums.total.get_or_insert(0) += open.minor();
+            *sums.open_documents.get_or_insert(0) += 1;
+            if d.due_on < as_of {
+                *sums.overdue.get_or_insert(0) += open.minor();
+                *sums.overdue_documents.get_or_insert(0) += 1;
+                sums.oldest_overdue_due_on = Some(sums.oldest_overdue_due_on.map_or(d.due_on, |x| x.min(d.due_on)));
+            }
+        }
+        let applied = ledger.applied_to(i);
+        let paid = applied.iter().fold(Money::ZERO, |a, x| a.checked_add(x.amount).unwrap_or(a));
+        let mut document = d.clone();
+        document.open_amount = open;
+        document.settled_on = settled_on;
+        documents.push(DebtDocument {
+            contract: d.contract_id.and_then(|k| contracts.get(&k)).map(claim::contract_label),
+            paid,
+            days_overdue,
+            bucket: if open > Money::ZERO { bucket_key((as_of - d.due_on).num_days(), &settings.aging_buckets.0) } else { "paid".into() },
+            payments: applied
+                .iter()
+                .map(|a| AppliedPaymentView { payment_id: a.payment.id, number: a.payment.number.clone(), paid_on: a.payment.paid_on, amount: a.amount, named: a.named })
+                .collect(),
+            tasks: work.tasks.get(&d.id).cloned().unwrap_or_default(),
+            interactions: work.interactions.get(&d.id).cloned().unwrap_or_default(),
+            document,
+        });
+    }
+    documents.sort_by(|a, b| {
+        (a.document.open_amount == Money::ZERO, a.document.due_on, &a.document.number).cmp(&(b.document.open_amount == Money::ZERO, b.document.due_on, &b.document.number))
+    });
+    let mut advances = Vec::new();
+    for (i, left) in ledger.unapplied() {
+        if left > Money::ZERO {
+            let mut pay = ledger.payments[i].clone();
+            pay.unapplied = left;
+            sums.advance = Some(sums.advance.unwrap_or(0) + left.minor());
+            advances.push(pay);
+        }
+    }
+    Ok(ApiJson(ClientReceivables {
+        counterparty_id: id,
+        summary: DebtSummary::from_sums(&sums, as_of),
+        documents,
+        advances,
+        tasks: work.client_tasks,
+        interactions: work.client_interactions,
+    }))
+}
+
+/// Tasks and interactions on a client, by the document they are about.
+struct WorkOn {
+    tasks: HashMap<SalesDocumentId, Vec<Task>>,
+    interactions: HashMap<SalesDocumentId, Vec<Interaction>>,
+    client_tasks: Vec<Task>,
+    client_interactions: Vec<Interaction>,
+}
+
+impl WorkOn {
+    async fn load(c: &mut crate::db::Conn<'_>, caller: &Caller, cp: CounterpartyId) -> ApiResult<WorkOn> {
+        let filter = crate::tasks::store::Filter { counterparty_id: Some(cp), ..Default::default() };
+        let all_tasks = crate::tasks::store::list(c, caller.tenant_id, &filter, uuid::Uuid::max(), 500).await?;
+        let ifilter = crate::interactions::Filter { counterparty_id: Some(cp), ..Default::default() };
+        let all_interactions = crate::interactions::list(c, caller.tenant_id, &ifilter, uuid::Uuid::max(), 200).await?;
+        let mut w = WorkOn { tasks: HashMap::new(), interactions: HashMap::new(), client_tasks: Vec::new(), client_interactions: Vec::new() };
+        for t in all_tasks {
+            match t.sales_document_id {
+                Some(d) => w.tasks.entry(d).or_default().push(t),
+                None if !t.status.is_closed() => w.client_tasks.push(t),
+                None => {}
+            }
+        }
+        for i in all_interactions {
+            match i.sales_document_id {
+                Some(d) => w.interactions.entry(d).or_default().push(i),
+                None if w.client_interactions.len() < 20 => w.client_interactions.push(i),
+                None => {}
+            }
+        }
+        Ok(w)
+    }
+}
+
+/// A payer rating with everything behind it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RatingExplanation {
+    pub counterparty_id: CounterpartyId,
+    #[serde(flatten)]
+    pub rating: Rating,
+    /// Upper bounds of the weighted delay (days) for 5, 4, 3 and 2 stars.
+    pub thresholds: Vec<StarThreshold>,
+    /// The formula in words (Russian).
+    pub formula: String,
+}
+
+/// Up to `max_delay_days` of weighted delay earns `stars`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StarThreshold {
+    pub stars: u8,
+    pub max_delay_days: i64,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AsOfParams {
+    /// The day to compute for (default: today in the tenant's time zone).
+    pub as_of: Option<NaiveDate>,
+}
+
+/// Why a client has the stars it has: every payment and overdue balance that counted,
+/// with its delay, the weighted delay and the thresholds.
+#[utoipa::path(get, path = "/counterparties/{id}/rating", tag = "receivables", params(("id" = CounterpartyId, Path), AsOfParams),
+    responses((status = 200, body = RatingExplanation), (status = 404, body = Problem)))]
+async fn counterparty_rating(State(state): State<AppState>, caller: Caller, Path(id): Path<CounterpartyId>, Query(p): Query<AsOfParams>) -> ApiResult<ApiJson<RatingExplanation>> {
+    let mut conn = state.db.read().await?;
+    let mut c = conn.conn();
+    crate::counterparties::store::get(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("counterparty"))?;
+    let settings = store::settings(&mut c, caller.tenant_id).await?;
+    let (ledger, _) = ledger::load(&mut c, caller.tenant_id, id).await?;
+    let window = u32::try_from(settings.rating_window_days).unwrap_or(365);
+    let rating = ledger.rating(p.as_of.unwrap_or_else(|| caller.today()), window);
+    Ok(ApiJson(RatingExplanation {
+        counterparty_id: id,
+        rating,
+        thresholds: rating::THRESHOLDS.iter().map(|&(stars, max)| StarThreshold { stars, max_delay_days: max }).collect(),
+        formula: format!(
+            "Учитываются оплаты за последние {window} дн. и всё, что просрочено и не оплачено на дату расчёта. Для каждой оплаты задержка — \
+             дней от срока оплаты документа (с учётом индивидуальной отсрочки) до даты оплаты, не меньше нуля; для неоплаченного остатка — \
+             дней от срока до даты расчёта. Средневзвешенная задержка = Σ(сумма × задержка) / Σ сумма. \
+             ★★★★★ — до 1 дня, ★★★★ — до 7, ★★★ — до 30, ★★ — до 90, ★ — больше 90 дней."
+        ),
+    }))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PenaltyParams {
+    /// Penalties run to this day inclusive (default: today in the tenant's time zone).
+    pub as_of: Option<NaiveDate>,
+}
+
+/// Penalties on a client's overdue documents, each by its contract's terms (art. 395
+/// of the Civil Code when a document has no contract), with a breakdown by period.
+#[utoipa::path(get, path = "/counterparties/{id}/penalties", tag = "receivables", params(("id" = CounterpartyId, Path), PenaltyParams),
+    responses((status = 200, body = PenaltyReport), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn counterparty_penalties(State(state): State<AppState>, caller: Caller, Path(id): Path<CounterpartyId>, Query(p): Query<PenaltyParams>) -> ApiResult<ApiJson<PenaltyReport>> {
+    let mut conn = state.db.read().await?;
+    let mut c = conn.conn();
+    crate::counterparties::store::get(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("counterparty"))?;
+    let (ledger, contracts) = ledger::load(&mut c, caller.tenant_id, id).await?;
+    let rates = claim::key_rates_from(&store::key_rates(&mut c).await?)?;
+    Ok(ApiJson(claim::penalties(&ledger, &contracts, &rates, p.as_of.unwrap_or_else(|| caller.today()), None)?))
+}
+
+/// How the claim letter is made.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ClaimParams {
+    /// `pdf` (default) or `html`.
+    pub format: Option<String>,
+    /// The letter's date; penalties run to it (default: today).
+    pub as_of: Option<NaiveDate>,
+    /// Our legal entity that claims; needed when the client's debts are to several.
+    pub legal_entity_id: Option<crate::legal_entities::LegalEntityId>,
+    /// Calendar days to pay (default: the tenant's `claim_deadline_days`).
+    pub deadline_days: Option<u32>,
+    /// Outgoing number printed on the letter.
+    pub number: Option<String>,
+}
+
+/// The claim letter (претензия) for a client's overdue debts: both parties' requisites,
+/// the documents in debt, the penalty breakdown, the demand and the deadline — in
+/// Russian, as PDF or HTML.
+#[utoipa::path(get, path = "/counterparties/{id}/claim-letter", tag = "receivables", params(("id" = CounterpartyId, Path), ClaimParams),
+    responses((status = 200, description = "The letter", content_type = "application/pdf"), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn claim_letter(State(state): State<AppState>, caller: Caller, Path(id): Path<CounterpartyId>, Query(p): Query<ClaimParams>) -> ApiResult<Response> {
+    let html = match p.format.as_deref().unwrap_or("pdf") {
+        "pdf" => false,
+        "html" => true,
+        other => return Err(ApiError::field("format", format!("`{other}` is not a format of the letter; use pdf or html"))),
+    };
+    let as_of = p.as_of.unwrap_or_else(|| caller.today());
+    let letter = super::claim::letter(&state, &caller, id, as_of, &p).await?;
+    if html {
+        return Ok(file_response(super::claim_letter::html::to_html(&letter).into_bytes(), "text/html; charset=utf-8", &format!("pretenziya-{as_of}.html")));
+    }
+    let pdf = tokio::task::spawn_blocking(move || super::claim_letter::pdf::to_pdf(&letter))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("rendering the claim letter: {e}")))?;
+    Ok(file_response(pdf, "application/pdf", &format!("pretenziya-{as_of}.pdf")))
+}
+
+// ---------------------------------------------------------------------------------
+// Contracts, documents, payments, key rates
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ByCounterparty {
+    pub counterparty_id: Option<CounterpartyId>,
+}
+
+/// List contracts (synced from the accounting system), newest first.
+#[utoipa::path(get, path = "/contracts", tag = "receivables", params(ByCounterparty, PageParams), responses((status = 200, body = Page<Contract>)))]
+async fn list_contracts(State(state): State<AppState>, caller: Caller, Query(f): Query<ByCounterparty>, Query(page): Query<PageParams>) -> ApiResult<ApiJson<Page<Contract>>> {
+    let limit = page.limit()?;
+    let mut c = state.db.read().await?;
+    let rows = store::list_contracts(&mut c.conn(), caller.tenant_id, f.counterparty_id, page.after()?, limit).await?;
+    Ok(ApiJson(Page::from_rows(rows, limit, |r| r.id.0)))
+}
+
+/// Read a contract.
+#[utoipa::path(get, path = "/contracts/{id}", tag = "receivables", params(("id" = ContractId, Path)),
+    responses((status = 200, body = Contract), (status = 404, body = Problem)))]
+async fn get_contract(State(state): State<AppState>, caller: Caller, Path(id): Path<ContractId>) -> ApiResult<ApiJson<Contract>> {
+    let mut c = state.db.read().await?;
+    Ok(ApiJson(store::get_contract(&mut c.conn(), caller.tenant_id, id).await?.ok_or(ApiError::NotFound("contract"))?))
+}
+
+/// Set a contract's penalty terms (a JSON merge patch of `penalty_kind`, `penalty_rate`,
+/// `penalty_cap_percent`). Everything else comes from the accounting system.
+#[utoipa::path(patch, path = "/contracts/{id}", tag = "receivables", params(("id" = ContractId, Path)),
+    request_body(content = PenaltyTerms, content_type = "application/merge-patch+json"),
+    responses((status = 200, body = Contract), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn update_contract(State(state): State<AppState>, caller: Caller, Path(id): Path<ContractId>, ApiJson(patch): ApiJson<serde_json::Value>) -> ApiResult<ApiJson<Contract>> {
+    let mut tx = state.db.begin().await?;
+    let mut c = tx.conn();
+    let before = store::get_contract(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("contract"))?;
+    if !caller.is_lead() {
+        return Err(ApiError::Forbidden("Only admins and heads set a contract's penalty terms.".into()));
+    }
+    let mut terms: PenaltyTerms = apply_patch(&PenaltyTerms::from(&before), &patch)?;
+    terms.validate()?;
+    let after = store::set_penalty_terms(&mut c, caller.tenant_id, id, &terms).await?;
+    audit::record(&mut c, caller.tenant_id, &Actor::from(&caller), "contract", id.0, AuditAction::Update, Some(&before), &after).await?;
+    tx.commit().await?;
+    Ok(ApiJson(after))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DocumentFilter {
+    pub counterparty_id: Option<CounterpartyId>,
+    /// Only documents still owed.
+    #[serde(default)]
+    pub open: bool,
+    /// Only documents owed past their due date.
+    #[serde(default)]
+    pub overdue: bool,
+}
+
+/// List sales documents, newest first.
+#[utoipa::path(get, path = "/sales-documents", tag = "receivables", params(DocumentFilter, PageParams), responses((status = 200, body = Page<SalesDocument>)))]
+async fn list_documents(State(state): State<AppState>, caller: Caller, Query(f): Query<DocumentFilter>, Query(page): Query<PageParams>) -> ApiResult<ApiJson<Page<SalesDocument>>> {
+    let limit = page.limit()?;
+    let filter = store::DocFilter { counterparty_id: f.counterparty_id, open: f.open, overdue_on: f.overdue.then(|| caller.today()) };
+    let mut c = state.db.read().await?;
+    let rows = store::list_documents(&mut c.conn(), caller.tenant_id, filter, page.after()?, limit).await?;
+    Ok(ApiJson(Page::from_rows(rows, limit, |r| r.id.0)))
+}
+
+/// Read a sales document.
+#[utoipa::path(get, path = "/sales-documents/{id}", tag = "receivables", params(("id" = SalesDocumentId, Path)),
+    responses((status = 200, body = SalesDocument), (status = 404, body = Problem)))]
+async fn get_document(State(state): State<AppState>, caller: Caller, Path(id): Path<SalesDocumentId>) -> ApiResult<ApiJson<SalesDocument>> {
+    let mut c = state.db.read().await?;
+    Ok(ApiJson(store::get_document(&mut c.conn(), caller.tenant_id, id).await?.ok_or(ApiError::NotFound("sales document"))?))
+}
+
+/// List incoming payments, newest first.
+#[utoipa::path(get, path = "/payments", tag = "receivables", params(ByCounterparty, PageParams), responses((status = 200, body = Page<Payment>)))]
+async fn list_payments(State(state): State<AppState>, caller: Caller, Query(f): Query<ByCounterparty>, Query(page): Query<PageParams>) -> ApiResult<ApiJson<Page<Payment>>> {
+    let limit = page.limit()?;
+    let mut c = state.db.read().await?;
+    let rows = store::list_payments(&mut c.conn(), caller.tenant_id, f.counterparty_id, page.after()?, limit).await?;
+    Ok(ApiJson(Page::from_rows(rows, limit, |r| r.id.0)))
+}
+
+/// Read a payment.
+#[utoipa::path(get, path = "/payments/{id}", tag = "receivables", params(("id" = PaymentId, Path)),
+    responses((status = 200, body = Payment), (status = 404, body = Problem)))]
+async fn get_payment(State(state): State<AppState>, caller: Caller, Path(id): Path<PaymentId>) -> ApiResult<ApiJson<Payment>> {
+    let mut c = state.db.read().await?;
+    Ok(ApiJson(store::get_payment(&mut c.conn(), caller.tenant_id, id).await?.ok_or(ApiError::NotFound("payment"))?))
+}
+
+/// One key-rate decision.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct KeyRate {
+    pub effective_from: NaiveDate,
+    /// Percent per annum.
+    #[schema(example = "16.00")]
+    pub rate: String,
+}
+
+/// The Bank of Russia key-rate table the penalties use (the server's operator adds new
+/// decisions with `crm admin set-key-rate`).
+#[utoipa::path(get, path = "/key-rates", tag = "receivables", responses((status = 200, body = Vec<KeyRate>)))]
+async fn list_key_rates(State(state): State<AppState>, _caller: Caller) -> ApiResult<ApiJson<Vec<KeyRate>>> {
+    let mut c = state.db.read().await?;
+    let rows = store::key_rates(&mut c.conn()).await?;
+    Ok(ApiJson(rows.into_iter().map(|(effective_from, rate)| KeyRate { effective_from, rate }).collect()))
+}
