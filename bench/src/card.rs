@@ -17,41 +17,33 @@
 //!
 //! `cargo run --release -p crm-bench --bin card -- --engine both --counterparties 100000`
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path as FsPath;
 use std::process::ExitCode;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow, bail};
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::{HeaderValue, Request, StatusCode, Uri, header};
-use axum::response::IntoResponse;
+use axum::http::{HeaderValue, StatusCode, Uri};
 use axum::routing::get;
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use clap::{Parser, ValueEnum};
 use crm_host::audit::Actor;
-use crm_host::contacts::model::{Contact, ContactInput};
+use crm_host::contacts::model::ContactInput;
 use crm_host::counterparties::CounterpartyId;
-use crm_host::counterparties::model::{Counterparty, CounterpartyCard, CounterpartyInput, CounterpartyKind};
+use crm_host::counterparties::model::{CounterpartyInput, CounterpartyKind};
 use crm_host::db::{Conn, Db, DbOptions, Engine};
-use crm_host::receivables::model::{DebtSummary, DebtSums, RatingBrief};
 use crm_host::tenancy::UserId;
 use crm_host::tenancy::service::create_tenant;
 use crm_host::{AppState, Config, on_conn};
-use hdrhistogram::Histogram;
-use http_body_util::{BodyExt as _, Empty};
-use hyper::client::conn::http1::SendRequest;
-use hyper_util::rt::TokioIo;
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
-use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::types::Json;
 use tokio::runtime::Runtime;
 use uuid::Uuid;
+
+use crm_bench::{BareState, LoadOpts, Measured, PgScratch, Server, WORKERS, bare_card, get_once, load, static_card};
 
 #[derive(Parser, Debug)]
 #[command(about = "Client-card throughput and latency next to bare-axum baselines measured in the same run")]
@@ -92,8 +84,6 @@ enum EngineArg {
 /// Rows per multi-row INSERT: 500 × 21 counterparty columns stays under both engines'
 /// bind-parameter limits (SQLite 32766, PostgreSQL 65535).
 const CHUNK: usize = 500;
-/// Worker threads of every server runtime and of the load generator.
-const WORKERS: usize = 2;
 /// The p99 the issue asks of the real app.
 const P99_TARGET_MS: f64 = 10.0;
 
@@ -142,7 +132,7 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     }
 
     if matches!(args.engine, EngineArg::Postgres | EngineArg::Both) {
-        match client.block_on(PgScratch::create(&args.pg_url)) {
+        match client.block_on(PgScratch::create(&args.pg_url, "bench_card")) {
             Err(err) => {
                 let line = "!".repeat(100);
                 eprintln!("\n{line}\n!!! PostgreSQL half SKIPPED: cannot reach {} ({err:#})\n{line}\n", crm_host::db::redact_url(&args.pg_url));
@@ -167,16 +157,6 @@ fn run(args: &Args) -> anyhow::Result<bool> {
 
     print_markdown(args, cores, &reports);
     Ok(reports.iter().flat_map(|r| &r.results).all(|m| m.errors == 0))
-}
-
-/// Figures of one target.
-struct Measured {
-    target: &'static str,
-    rps: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    errors: u64,
-    first_error: Option<String>,
 }
 
 /// Figures of one engine: real app, bare static, bare same SQL.
@@ -272,7 +252,7 @@ fn run_engine(args: &Args, client: &Runtime, engine: &'static str, opts: &DbOpti
     let real_uris = paths("/api/v1/counterparties/")?;
     let bare_uris = paths("/card/")?;
     let run_target = |target: &'static str, addr: SocketAddr, uris: Arc<Vec<Uri>>| -> anyhow::Result<Measured> {
-        let m = client.block_on(load(target, addr, uris, auth.clone(), args))?;
+        let m = client.block_on(load(target, addr, uris, auth.clone(), &LoadOpts { connections: args.connections, seconds: args.seconds, warmup: args.warmup }))?;
         println!("  measured {target:<22} {:>9.0} req/s", m.rps);
         Ok(m)
     };
@@ -346,237 +326,6 @@ fn print_markdown(args: &Args, cores: usize, reports: &[Report]) {
     }
 }
 
-// ---------------------------------------------------------------------------------------
-// Servers
-
-/// An HTTP server on 127.0.0.1:0 in a runtime of its own.
-struct Server {
-    addr: SocketAddr,
-    rt: Runtime,
-    db: Option<Db>,
-}
-
-impl Server {
-    /// `make` runs inside the server's runtime, so database pools (and their sockets)
-    /// belong to the runtime that serves the requests.
-    fn start<F, Fut>(name: &str, make: F) -> anyhow::Result<Server>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = anyhow::Result<(Router, Option<Db>)>>,
-    {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(WORKERS)
-            .thread_name(format!("srv-{name}"))
-            .enable_all()
-            .build()?;
-        let (addr, db) = rt.block_on(async {
-            let (router, db) = make().await?;
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-            let addr = listener.local_addr()?;
-            // Served like `crm serve` serves it.
-            tokio::spawn(async move { axum::serve(listener, router).await });
-            anyhow::Ok((addr, db))
-        })?;
-        Ok(Server { addr, rt, db })
-    }
-
-    fn stop(self) {
-        if let Some(db) = &self.db {
-            self.rt.block_on(db.close());
-        }
-        self.rt.shutdown_timeout(Duration::from_secs(1));
-    }
-}
-
-async fn static_card(State(body): State<Bytes>, Path(_id): Path<Uuid>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body)
-}
-
-#[derive(Clone)]
-struct BareState {
-    db: Db,
-    tenant: Uuid,
-}
-
-// The real handler's reads. The counterparty columns come from the host (they grow as
-// the card does); the rest is spelled out, so a change to the host's queries shows up
-// as a gap between the two handlers.
-static CARD_SQL: LazyLock<String> = LazyLock::new(|| {
-    format!("SELECT {} FROM counterparties WHERE tenant_id = $1 AND id = $2", crm_host::counterparties::store::COLS)
-});
-const CONTACTS_SQL: &str = "SELECT id, counterparty_id, full_name, position, phones, emails, note, created_at, updated_at, \
-    archived_at FROM contacts WHERE tenant_id = $1 AND counterparty_id = $2 AND archived_at IS NULL ORDER BY id LIMIT 200";
-const OPEN_DEALS_SQL: &str = "SELECT COUNT(*) FROM deals d JOIN stages s ON s.tenant_id = d.tenant_id AND s.id = d.stage_id \
-    WHERE d.tenant_id = $1 AND d.counterparty_id = $2 AND d.archived_at IS NULL AND s.kind = 'open'";
-/// What the client owes (its open documents) and its advance and rating.
-const DEBT_SQL: &str = "SELECT CAST(SUM(open_amount) AS BIGINT) AS total, CAST(SUM(CASE WHEN due_on < $3 THEN open_amount ELSE 0 END) AS BIGINT) AS overdue, \
-    COUNT(*) AS open_documents, CAST(SUM(CASE WHEN due_on < $3 THEN 1 ELSE 0 END) AS BIGINT) AS overdue_documents, \
-    MIN(CASE WHEN due_on < $3 THEN due_on END) AS oldest_overdue_due_on, \
-    (SELECT CAST(SUM(unapplied) AS BIGINT) FROM payments WHERE tenant_id = $1 AND counterparty_id = $2 AND unapplied > 0) AS advance \
-    FROM sales_documents WHERE tenant_id = $1 AND counterparty_id = $2 AND open_amount > 0";
-const RATING_SQL: &str = "SELECT stars, weighted_delay_days, on_time_share, as_of FROM payer_ratings WHERE tenant_id = $1 AND counterparty_id = $2";
-
-/// The card without auth or middleware: one pooled connection (`Db::read` is a plain
-/// `pool.acquire()`), five sqlx queries, `axum::Json`.
-async fn bare_card(State(s): State<BareState>, Path(id): Path<Uuid>) -> Result<axum::Json<CounterpartyCard>, StatusCode> {
-    let internal = |_| StatusCode::INTERNAL_SERVER_ERROR;
-    let mut read = s.db.read().await.map_err(internal)?;
-    let c = &mut read.conn();
-    let counterparty = on_conn!(c, c => sqlx::query_as::<_, Counterparty>(CARD_SQL.as_str()).bind(s.tenant).bind(id).fetch_optional(c).await)
-        .map_err(internal)?
-        .ok_or(StatusCode::NOT_FOUND)?;
-    let contacts = on_conn!(c, c => sqlx::query_as::<_, Contact>(CONTACTS_SQL).bind(s.tenant).bind(id).fetch_all(c).await)
-        .map_err(internal)?;
-    let open_deals_count: i64 =
-        on_conn!(c, c => sqlx::query_scalar(OPEN_DEALS_SQL).bind(s.tenant).bind(id).fetch_one(c).await).map_err(internal)?;
-    let today = crm_host::tenancy::access::today_in("Europe/Moscow");
-    let sums: DebtSums = on_conn!(c, c => sqlx::query_as(DEBT_SQL).bind(s.tenant).bind(id).bind(today).fetch_one(c).await).map_err(internal)?;
-    let payer_rating: Option<RatingBrief> =
-        on_conn!(c, c => sqlx::query_as(RATING_SQL).bind(s.tenant).bind(id).fetch_optional(c).await).map_err(internal)?;
-    let registry_warning = crm_host::counterparties::model::registry_warning(&counterparty);
-    let debt = DebtSummary::from_sums(&sums, today);
-    Ok(axum::Json(CounterpartyCard { counterparty, contacts, open_deals_count, registry_warning, debt, payer_rating }))
-}
-
-// ---------------------------------------------------------------------------------------
-// Load generator
-
-async fn connect(addr: SocketAddr) -> anyhow::Result<SendRequest<Empty<Bytes>>> {
-    let stream = tokio::net::TcpStream::connect(addr).await?;
-    stream.set_nodelay(true)?;
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(conn);
-    Ok(sender)
-}
-
-fn request(uri: Uri, auth: &HeaderValue) -> anyhow::Result<Request<Empty<Bytes>>> {
-    Ok(Request::get(uri)
-        .header(header::HOST, "127.0.0.1")
-        .header(header::AUTHORIZATION, auth.clone())
-        .body(Empty::new())?)
-}
-
-/// Sends one request and reads the whole body, as a client would.
-async fn exchange(sender: &mut SendRequest<Empty<Bytes>>, req: Request<Empty<Bytes>>) -> Result<(StatusCode, Bytes), hyper::Error> {
-    sender.ready().await?;
-    let res = sender.send_request(req).await?;
-    let status = res.status();
-    Ok((status, res.into_body().collect().await?.to_bytes()))
-}
-
-async fn get_once(addr: SocketAddr, path: &str, auth: &HeaderValue) -> anyhow::Result<(StatusCode, Bytes)> {
-    let mut sender = connect(addr).await?;
-    Ok(exchange(&mut sender, request(path.parse()?, auth)?).await?)
-}
-
-fn fail(stats: &mut ConnStats, what: String) {
-    stats.errors += 1;
-    stats.first_error.get_or_insert(what);
-}
-
-fn histogram() -> Histogram<u64> {
-    // Microseconds, 1 µs to 60 s, 3 significant digits.
-    Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
-}
-
-struct ConnStats {
-    hist: Histogram<u64>,
-    errors: u64,
-    first_error: Option<String>,
-}
-
-/// `--connections` keep-alive connections hitting random seeded cards, each waiting for
-/// its answer before the next request (closed loop).
-async fn load(target: &'static str, addr: SocketAddr, uris: Arc<Vec<Uri>>, auth: HeaderValue, args: &Args) -> anyhow::Result<Measured> {
-    let measure_from = Instant::now() + Duration::from_secs(args.warmup);
-    let until = measure_from + Duration::from_secs(args.seconds);
-    let mut tasks = tokio::task::JoinSet::new();
-    for k in 0..args.connections {
-        tasks.spawn(connection_loop(addr, uris.clone(), auth.clone(), k as u64, measure_from, until));
-    }
-    let (mut hist, mut errors, mut first_error) = (histogram(), 0, None);
-    while let Some(stats) = tasks.join_next().await {
-        let stats = stats?;
-        hist.add(&stats.hist).map_err(|e| anyhow!("merging histograms: {e:?}"))?;
-        errors += stats.errors;
-        first_error = first_error.or(stats.first_error);
-    }
-    let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
-    Ok(Measured {
-        target,
-        rps: hist.len() as f64 / args.seconds as f64,
-        p50_ms: ms(0.50),
-        p99_ms: ms(0.99),
-        errors,
-        first_error,
-    })
-}
-
-async fn connection_loop(addr: SocketAddr, uris: Arc<Vec<Uri>>, auth: HeaderValue, seed: u64, measure_from: Instant, until: Instant) -> ConnStats {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let mut stats = ConnStats { hist: histogram(), errors: 0, first_error: None };
-    while Instant::now() < until {
-        let mut sender = match connect(addr).await {
-            Ok(s) => s,
-            Err(e) => {
-                fail(&mut stats, format!("connect: {e:#}"));
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        while Instant::now() < until {
-            let uri = uris[rng.random_range(0..uris.len())].clone();
-            let req = match request(uri, &auth) {
-                Ok(r) => r,
-                Err(e) => {
-                    fail(&mut stats, format!("request: {e:#}"));
-                    continue;
-                }
-            };
-            let started = Instant::now();
-            match exchange(&mut sender, req).await {
-                Ok((StatusCode::OK, _)) => {
-                    if started >= measure_from {
-                        stats.hist.saturating_record(started.elapsed().as_micros() as u64);
-                    }
-                }
-                Ok((status, body)) => fail(&mut stats, format!("{status}: {}", String::from_utf8_lossy(&body))),
-                Err(e) => {
-                    fail(&mut stats, format!("transport: {e}"));
-                    break; // reconnect
-                }
-            }
-        }
-    }
-    stats
-}
-
-// ---------------------------------------------------------------------------------------
-// PostgreSQL scratch schema
-
-struct PgScratch {
-    admin: PgPool,
-    schema: String,
-}
-
-impl PgScratch {
-    async fn create(url: &str) -> anyhow::Result<PgScratch> {
-        let admin = PgPoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect(url)
-            .await?;
-        let schema = format!("bench_card_{}_{}", std::process::id(), Utc::now().timestamp());
-        sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&admin).await?;
-        Ok(PgScratch { admin, schema })
-    }
-
-    async fn drop(self) -> anyhow::Result<()> {
-        sqlx::query(&format!("DROP SCHEMA {} CASCADE", self.schema)).execute(&self.admin).await?;
-        self.admin.close().await;
-        Ok(())
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // Seeding

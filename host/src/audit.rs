@@ -152,26 +152,42 @@ pub async fn record_many(
         .collect();
     let now = Utc::now();
     for chunk in rows.chunks(1000) {
-        let mut sql = String::from(
-            "INSERT INTO audit_log (tenant_id, id, entity_type, entity_id, action, actor_kind, actor_id, actor_label, request_id, changes, at) VALUES ",
-        );
-        // Positional parameters: SQLite binds `?` by position, PostgreSQL numbers them.
-        let pg = matches!(c, Conn::Postgres(_));
-        for i in 0..chunk.len() {
-            let p = |k: usize| if pg { format!("${}", i * 11 + k) } else { "?".to_string() };
-            if i > 0 {
-                sql.push_str(", ");
+        match c {
+            Conn::Postgres(c) => {
+                // One array per column: a 1 000-row VALUES list would be 11 000 parameters to plan.
+                let sql = "INSERT INTO audit_log (tenant_id, id, entity_type, entity_id, action, actor_kind, actor_id, actor_label, request_id, changes, at) \
+                           SELECT $1, u.id, $2, u.entity_id, $3, $4, $5, $6, $7, u.changes::jsonb, $8 \
+                           FROM UNNEST($9::uuid[], $10::uuid[], $11::text[]) AS u(id, entity_id, changes)";
+                sqlx::query(sql)
+                    .bind(tenant)
+                    .bind(entity_type)
+                    .bind(action)
+                    .bind(actor.kind)
+                    .bind(actor.id)
+                    .bind(&actor.label)
+                    .bind(&actor.request_id)
+                    .bind(now)
+                    .bind(chunk.iter().map(|_| Uuid::now_v7()).collect::<Vec<_>>())
+                    .bind(chunk.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+                    .bind(chunk.iter().map(|(_, ch)| serde_json::to_string(&ch.0).unwrap_or_else(|_| "[]".into())).collect::<Vec<_>>())
+                    .execute(&mut **c)
+                    .await?;
             }
-            sql.push_str(&format!("({})", (1..=11).map(p).collect::<Vec<_>>().join(", ")));
+            Conn::Sqlite(c) => {
+                // Positional `?`: sqlx looks `$n` up by name on SQLite, slow for thousands.
+                let one = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+                let sql = format!(
+                    "INSERT INTO audit_log (tenant_id, id, entity_type, entity_id, action, actor_kind, actor_id, actor_label, request_id, changes, at) VALUES {}",
+                    vec![one; chunk.len()].join(", ")
+                );
+                let mut q = sqlx::query(&sql);
+                for (id, changes) in chunk {
+                    q = q.bind(tenant).bind(Uuid::now_v7()).bind(entity_type).bind(*id).bind(action)
+                        .bind(actor.kind).bind(actor.id).bind(&actor.label).bind(&actor.request_id).bind(changes).bind(now);
+                }
+                q.execute(&mut **c).await?;
+            }
         }
-        on_conn!(c, c => {
-            let mut q = sqlx::query(&sql);
-            for (id, changes) in chunk {
-                q = q.bind(tenant).bind(Uuid::now_v7()).bind(entity_type).bind(*id).bind(action)
-                    .bind(actor.kind).bind(actor.id).bind(&actor.label).bind(&actor.request_id).bind(changes).bind(now);
-            }
-            q.execute(c).await.map(|_| ())
-        })?;
     }
     Ok(())
 }

@@ -45,8 +45,7 @@ CREATE TABLE contracts (
 CREATE UNIQUE INDEX contracts_external ON contracts (tenant_id, external_id);
 CREATE INDEX contracts_counterparty ON contracts (tenant_id, counterparty_id);
 
--- Shipments / invoices. Amounts in kopecks. `open_amount` is what is still owed after
--- payments are allocated (0 for documents that are not posted or are deleted).
+-- Shipments / invoices, as the accounting system has them. Amounts in kopecks.
 CREATE TABLE sales_documents (
     tenant_id        BLOB NOT NULL,
     id               BLOB NOT NULL,
@@ -62,8 +61,6 @@ CREATE TABLE sales_documents (
     currency         TEXT NOT NULL,
     posted           INTEGER NOT NULL,
     deleted          INTEGER NOT NULL,
-    open_amount      INTEGER NOT NULL,
-    settled_on       TEXT,
     created_at       TEXT NOT NULL,
     updated_at       TEXT NOT NULL,
     PRIMARY KEY (tenant_id, id),
@@ -72,9 +69,22 @@ CREATE TABLE sales_documents (
 );
 CREATE UNIQUE INDEX sales_documents_external ON sales_documents (tenant_id, external_id);
 CREATE INDEX sales_documents_counterparty ON sales_documents (tenant_id, counterparty_id, due_on);
--- What "Owed to us" and the card read: open documents only, covering the columns they sum.
-CREATE INDEX sales_documents_open ON sales_documents (tenant_id, counterparty_id, due_on, open_amount, legal_entity_ref)
-    WHERE open_amount > 0;
+
+-- What is still owed on each document once payments are allocated: a row only while
+-- something is owed (usually a small share of all documents). "Owed to us" and the card
+-- read only this table; the settlement keeps it.
+CREATE TABLE open_items (
+    tenant_id        BLOB NOT NULL,
+    document_id      BLOB NOT NULL,
+    counterparty_id  BLOB NOT NULL,
+    due_on           TEXT NOT NULL,
+    open_amount      INTEGER NOT NULL CHECK (open_amount > 0),
+    legal_entity_ref TEXT,
+    PRIMARY KEY (tenant_id, document_id),
+    FOREIGN KEY (tenant_id, document_id) REFERENCES sales_documents (tenant_id, id),
+    FOREIGN KEY (tenant_id, counterparty_id) REFERENCES counterparties (tenant_id, id)
+);
+CREATE INDEX open_items_counterparty ON open_items (tenant_id, counterparty_id, due_on, open_amount, legal_entity_ref);
 
 CREATE TABLE payments (
     tenant_id       BLOB NOT NULL,
@@ -90,8 +100,8 @@ CREATE TABLE payments (
     allocations     TEXT NOT NULL DEFAULT '[]',
     posted          INTEGER NOT NULL,
     deleted         INTEGER NOT NULL,
-    -- What no document took: an advance.
-    unapplied       INTEGER NOT NULL,
+    -- What no document took (an advance), as of the last settlement.
+    unapplied       INTEGER NOT NULL DEFAULT 0,
     created_at      TEXT NOT NULL,
     updated_at      TEXT NOT NULL,
     PRIMARY KEY (tenant_id, id),

@@ -514,13 +514,25 @@ async fn a_killed_sync_resumes_where_it_stopped_without_duplicates(app: TestApp)
     clean.enable_1c(&fake_clean.base_url, &fake_clean.host).await;
     page_size(&clean, 25).await;
     assert_eq!(sync(&app, &clean, false).await["status"], "succeeded");
-
     let t = app.tenant("Прерванный").await;
     let fake = FakeOneC::start(Arc::new(data), Options::default()).await.unwrap();
     t.enable_1c(&fake.base_url, &fake.host).await;
     page_size(&t, 25).await;
-    let job = t.admin.post("/api/v1/receivables/sync", json!({})).await.expect(StatusCode::ACCEPTED).body;
-    let job_id = job["id"].as_str().unwrap().to_string();
+    // Queued as the API queues it, committing every 50 records so there is something to
+    // resume from mid-phase.
+    let job = {
+        let mut tx = app.state.db.begin().await.unwrap();
+        let new = crm_host::jobs::store::NewJob {
+            kind: crm_host::jobs::JobKind::ReceivablesSync,
+            params: json!({"full": false, "commit_records": 50}),
+            requested_by: None,
+            dedupe_key: None,
+        };
+        let job = crm_host::jobs::store::enqueue(&mut tx.conn(), crm_host::tenancy::TenantId(t.id), &new).await.unwrap().unwrap();
+        tx.commit().await.unwrap();
+        job
+    };
+    let job_id = job.id.to_string();
     // The worker is killed (its task dropped mid-flight) once some sales pages are in.
     let state = app.state.clone();
     let worker = tokio::spawn(async move { crm_host::jobs::runner::run_once(&state, "doomed-worker", crm_tests::test_runner()).await });

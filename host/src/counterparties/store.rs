@@ -159,7 +159,7 @@ pub async fn get_card(c: &mut Conn<'_>, tenant: TenantId, id: CounterpartyId, to
                 CAST(SUM(CASE WHEN due_on < $3 THEN open_amount ELSE 0 END) AS BIGINT) AS overdue, COUNT(*) AS open_documents, \
                 CAST(SUM(CASE WHEN due_on < $3 THEN 1 ELSE 0 END) AS BIGINT) AS overdue_documents, \
                 MIN(CASE WHEN due_on < $3 THEN due_on END) AS oldest_overdue_due_on \
-             FROM sales_documents WHERE tenant_id = $1 AND counterparty_id = $2 AND open_amount > 0) debt \
+             FROM open_items WHERE tenant_id = $1 AND counterparty_id = $2) debt \
          LEFT JOIN payer_ratings r ON r.tenant_id = $1 AND r.counterparty_id = $2 \
          WHERE counterparties.tenant_id = $1 AND counterparties.id = $2"
     );

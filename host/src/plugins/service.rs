@@ -277,7 +277,11 @@ async fn prepare(state: &AppState, tenant: TenantId, m: &ModuleRow, version: &Pl
 
 /// Writes a run-log entry in its own transaction.
 async fn log_run(state: &AppState, tenant: TenantId, ctx: &CallContext, function: &str, timer: &Timer, err: Option<&CallError>) {
-    let run = PluginRun {
+    write_run(state, tenant, ctx, run_entry(ctx, function, timer, err), err).await;
+}
+
+fn run_entry(ctx: &CallContext, function: &str, timer: &Timer, err: Option<&CallError>) -> PluginRun {
+    PluginRun {
         id: Uuid::now_v7(),
         plugin_id: ctx.plugin_id.clone(),
         version: ctx.version.clone(),
@@ -286,7 +290,11 @@ async fn log_run(state: &AppState, tenant: TenantId, ctx: &CallContext, function
         duration_us: timer.micros(),
         outcome: err.map_or(Outcome::Ok, CallError::outcome),
         error: err.map(ToString::to_string),
-    };
+    }
+}
+
+async fn write_run(state: &AppState, tenant: TenantId, ctx: &CallContext, run: PluginRun, err: Option<&CallError>) {
+    let function = run.function.as_str();
     let result = async {
         let mut tx = state.db.begin().await?;
         store::insert_run(&mut tx.conn(), tenant, &run).await?;
@@ -340,6 +348,8 @@ pub struct AccountingModule {
     ctx: Arc<CallContext>,
     pub plugin_id: String,
     pub version: String,
+    /// Run-log writes still in flight (see [`AccountingModule::fetch_page`]).
+    log_writes: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 /// Loads the tenant's enabled accounting-sync plugin.
@@ -348,11 +358,14 @@ pub async fn accounting(state: &AppState, tenant: TenantId) -> ApiResult<Account
                 (see docs/receivables.md).";
     let (module, version, time_zone) = enabled_module(state, tenant, World::AccountingSync, hint).await?;
     let (compiled, ctx) = prepare(state, tenant, &module, &version, time_zone).await?;
-    Ok(AccountingModule { compiled, ctx, plugin_id: module.plugin_id, version: module.version })
+    Ok(AccountingModule { compiled, ctx, plugin_id: module.plugin_id, version: module.version, log_writes: Default::default() })
 }
 
 impl AccountingModule {
-    /// One page of `kind` from the accounting system.
+    /// One page of `kind` from the accounting system. The call's run-log entry is written
+    /// in its own transaction in the background: the sync may hold SQLite's one write
+    /// connection in an open transaction meanwhile. [`AccountingModule::flush_log`] waits
+    /// for those writes.
     pub async fn fetch_page(
         &self,
         state: &AppState,
@@ -363,8 +376,19 @@ impl AccountingModule {
     ) -> Result<AccountingPage, CallError> {
         let timer = Timer::start();
         let result = state.plugins.fetch_page(&self.compiled, self.ctx.clone(), kind, since, cursor, page_size).await;
-        log_run(state, self.ctx.tenant, &self.ctx, "accounting.fetch-page", &timer, result.as_ref().err()).await;
+        let run = run_entry(&self.ctx, "accounting.fetch-page", &timer, result.as_ref().err());
+        let (state, ctx, err) = (state.clone(), self.ctx.clone(), result.as_ref().err().cloned());
+        let write = tokio::spawn(async move { write_run(&state, ctx.tenant, &ctx, run, err.as_ref()).await });
+        self.log_writes.lock().unwrap_or_else(|e| e.into_inner()).push(write);
         result
+    }
+
+    /// Waits until every run-log entry of this module's calls is written.
+    pub async fn flush_log(&self) {
+        let pending: Vec<_> = std::mem::take(&mut *self.log_writes.lock().unwrap_or_else(|e| e.into_inner()));
+        for write in pending {
+            let _ = write.await;
+        }
     }
 }
 

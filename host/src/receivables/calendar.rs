@@ -195,3 +195,18 @@ mod tests {
         assert!(!is_working_day(d(2100, 1, 3)));
     }
 }
+#[cfg(test)]
+mod speed_probe {
+    #[test]
+    #[ignore]
+    fn probe() {
+        let start = std::time::Instant::now();
+        let d = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+        let mut acc = 0i64;
+        for i in 0..100_000u32 {
+            acc += super::due_date(d + chrono::Days::new(u64::from(i % 1000)), 30).ordinal() as i64;
+        }
+        eprintln!("100k due dates: {:?} ({acc})", start.elapsed());
+    }
+    use chrono::Datelike;
+}

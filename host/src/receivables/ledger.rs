@@ -9,16 +9,62 @@ use chrono::NaiveDate;
 
 use super::allocation::{self, Allocation};
 use super::calendar;
-use super::model::{ContractId, Payment, SalesDocument};
+use super::model::{ContractId, NamedAllocation, PaymentId, SalesDocumentId};
+use crate::counterparties::CounterpartyId;
 use super::rating::{self, DocHistory, Rating};
 use crate::money::Money;
+
+/// What the ledger needs of a sales document (the settlement reads millions of these:
+/// no timestamps, no balance).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LedgerDoc {
+    pub id: SalesDocumentId,
+    pub counterparty_id: CounterpartyId,
+    pub contract_id: Option<ContractId>,
+    pub external_id: String,
+    pub legal_entity_ref: Option<String>,
+    pub number: String,
+    pub issued_on: NaiveDate,
+    pub due_on: NaiveDate,
+    pub amount: Money,
+    pub posted: bool,
+    pub deleted: bool,
+}
+
+/// What the ledger needs of a payment.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LedgerPay {
+    pub id: PaymentId,
+    pub counterparty_id: CounterpartyId,
+    pub contract_id: Option<ContractId>,
+    pub external_id: String,
+    pub number: String,
+    pub paid_on: NaiveDate,
+    pub amount: Money,
+    pub allocations: sqlx::types::Json<Vec<NamedAllocation>>,
+    pub posted: bool,
+    pub deleted: bool,
+    pub unapplied: Money,
+}
+
+impl LedgerDoc {
+    pub fn is_live(&self) -> bool {
+        self.posted && !self.deleted
+    }
+}
+
+impl LedgerPay {
+    pub fn is_live(&self) -> bool {
+        self.posted && !self.deleted
+    }
+}
 
 /// A client's documents and payments, allocated.
 #[derive(Debug, Clone)]
 pub struct Ledger {
     /// Every document (live or not), with its due date recomputed.
-    pub docs: Vec<SalesDocument>,
-    pub payments: Vec<Payment>,
+    pub docs: Vec<LedgerDoc>,
+    pub payments: Vec<LedgerPay>,
     /// Indexes into `docs` of the documents that count (posted, not deleted).
     live_docs: Vec<usize>,
     /// Indexes into `payments` of the payments that count.
@@ -34,7 +80,7 @@ pub struct Ledger {
 /// A payment applied to a document.
 #[derive(Debug, Clone, Copy)]
 pub struct AppliedPayment<'a> {
-    pub payment: &'a Payment,
+    pub payment: &'a LedgerPay,
     pub amount: Money,
     /// The accounting system named this document.
     pub named: bool,
@@ -43,7 +89,7 @@ pub struct AppliedPayment<'a> {
 impl Ledger {
     /// Allocates `payments` to `docs`. `deferral` is each contract's deferral (if it has
     /// one) and `card_deferral` the client's own, used for documents without either.
-    pub fn build(mut docs: Vec<SalesDocument>, payments: Vec<Payment>, deferral: &HashMap<ContractId, Option<i32>>, card_deferral: i32) -> Ledger {
+    pub fn build(mut docs: Vec<LedgerDoc>, payments: Vec<LedgerPay>, deferral: &HashMap<ContractId, Option<i32>>, card_deferral: i32) -> Ledger {
         for d in &mut docs {
             let days = d.contract_id.and_then(|c| deferral.get(&c).copied().flatten()).unwrap_or(card_deferral);
             d.due_on = calendar::due_date(d.issued_on, u32::try_from(days).unwrap_or(0));
@@ -147,7 +193,7 @@ pub async fn load(
     let card_deferral = store::card_deferrals(c, tenant, &[cp]).await?.get(&cp).copied().unwrap_or(0);
     let contracts: HashMap<ContractId, super::model::Contract> = store::contracts_of(c, tenant, &[cp]).await?.into_iter().map(|k| (k.id, k)).collect();
     let deferral: HashMap<ContractId, Option<i32>> = contracts.iter().map(|(id, k)| (*id, k.deferral_days)).collect();
-    let docs = store::documents_of(c, tenant, &[cp]).await?;
-    let payments = store::payments_of(c, tenant, &[cp]).await?;
+    let docs = store::ledger_docs_of(c, tenant, &[cp]).await?;
+    let payments = store::ledger_payments_of(c, tenant, &[cp]).await?;
     Ok((Ledger::build(docs, payments, &deferral, card_deferral), contracts))
 }

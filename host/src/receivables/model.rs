@@ -130,10 +130,8 @@ pub struct SalesDocument {
     pub currency: String,
     pub posted: bool,
     pub deleted: bool,
-    /// Still owed after payments are allocated.
+    /// Still owed after payments are allocated (as of the last settlement).
     pub open_amount: Money,
-    /// When it was paid off.
-    pub settled_on: Option<NaiveDate>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

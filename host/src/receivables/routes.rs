@@ -223,8 +223,10 @@ pub struct DebtDocument {
     pub contract: Option<String>,
     pub paid: Money,
     pub days_overdue: i64,
-    /// The aging bucket's key (`not_due`, `1_30`, …).
+    /// The aging bucket's key (`not_due`, `1_30`, …; `paid` once paid off).
     pub bucket: String,
+    /// The date of the payment that paid it off.
+    pub settled_on: Option<NaiveDate>,
     pub payments: Vec<AppliedPaymentView>,
     /// Tasks about this document.
     pub tasks: Vec<Task>,
@@ -287,6 +289,9 @@ async fn counterparty_receivables(
     crate::counterparties::store::get(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("counterparty"))?;
     let settings = store::settings(&mut c, caller.tenant_id).await?;
     let (ledger, contracts) = ledger::load(&mut c, caller.tenant_id, id).await?;
+    // The documents and payments as the API shows them (the ledger keeps lean copies).
+    let mut full_docs: HashMap<SalesDocumentId, SalesDocument> = store::documents_of(&mut c, caller.tenant_id, &[id]).await?.into_iter().map(|d| (d.id, d)).collect();
+    let mut full_pays: HashMap<PaymentId, Payment> = store::payments_of(&mut c, caller.tenant_id, &[id]).await?.into_iter().map(|p| (p.id, p)).collect();
     let work = WorkOn::load(&mut c, &caller, id).await?;
     let mut sums = super::model::DebtSums::default();
     let mut documents = Vec::new();
@@ -307,10 +312,12 @@ async fn counterparty_receivables(
         }
         let applied = ledger.applied_to(i);
         let paid = applied.iter().fold(Money::ZERO, |a, x| a.checked_add(x.amount).unwrap_or(a));
-        let mut document = d.clone();
+        let Some(mut document) = full_docs.remove(&d.id) else { continue };
+        // As of now, not as of the last settlement.
         document.open_amount = open;
-        document.settled_on = settled_on;
+        document.due_on = d.due_on;
         documents.push(DebtDocument {
+            settled_on,
             contract: d.contract_id.and_then(|k| contracts.get(&k)).map(claim::contract_label),
             paid,
             days_overdue,
@@ -330,7 +337,7 @@ async fn counterparty_receivables(
     let mut advances = Vec::new();
     for (i, left) in ledger.unapplied() {
         if left > Money::ZERO {
-            let mut pay = ledger.payments[i].clone();
+            let Some(mut pay) = full_pays.remove(&ledger.payments[i].id) else { continue };
             pay.unapplied = left;
             sums.advance = Some(sums.advance.unwrap_or(0) + left.minor());
             advances.push(pay);

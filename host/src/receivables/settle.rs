@@ -1,8 +1,9 @@
 //! Settlement: for every client whose documents or payments changed (marked "dirty" in
 //! the same transaction as the change), work out its ledger again and store what it
-//! says — each document's due date, open balance and settlement date, each payment's
-//! advance, and the payer rating. Batches of clients, one transaction each; only what
-//! changed is written, so settling twice writes nothing the second time.
+//! says — what is still owed on each document (`open_items`, a row only while something
+//! is owed), due dates that moved, each payment's advance, and the payer rating.
+//! Batches of clients, one transaction each; only what changed is written, so settling
+//! twice writes nothing the second time.
 
 use std::collections::HashMap;
 
@@ -13,7 +14,7 @@ use crate::db::Conn;
 use crate::tenancy::TenantId;
 
 use super::ledger::Ledger;
-use super::store::{self, Balance, RatingRow};
+use super::store::{self, OpenItem, RatingRow};
 
 /// Clients per settlement batch.
 pub const SETTLE_BATCH: i64 = 1000;
@@ -45,27 +46,41 @@ pub async fn settle(c: &mut Conn<'_>, tenant: TenantId, cps: &[CounterpartyId], 
         contracts.entry(k.counterparty_id).or_default().insert(k.id, k.deferral_days);
     }
     let mut docs: HashMap<CounterpartyId, Vec<_>> = HashMap::new();
-    for d in store::documents_of(c, tenant, cps).await? {
+    for d in store::ledger_docs_of(c, tenant, cps).await? {
         docs.entry(d.counterparty_id).or_default().push(d);
     }
     let mut pays: HashMap<CounterpartyId, Vec<_>> = HashMap::new();
-    for p in store::payments_of(c, tenant, cps).await? {
+    for p in store::ledger_payments_of(c, tenant, cps).await? {
         pays.entry(p.counterparty_id).or_default().push(p);
     }
     let stored_ratings = store::ratings_of(c, tenant, cps).await?;
+    let mut stored_open = store::open_items_of(c, tenant, cps).await?;
 
     let no_contracts = HashMap::new();
-    let mut balances = Vec::new();
+    let (mut open_items, mut paid_off, mut moved) = (Vec::new(), Vec::new(), Vec::new());
     let mut unapplied = Vec::new();
     let mut ratings = Vec::new();
     for cp in cps {
         let cp_docs = docs.remove(cp).unwrap_or_default();
-        let before: Vec<(NaiveDate, i64, Option<NaiveDate>)> = cp_docs.iter().map(|d| (d.due_on, d.open_amount.minor(), d.settled_on)).collect();
+        let due_before: Vec<NaiveDate> = cp_docs.iter().map(|d| d.due_on).collect();
         let ledger = Ledger::build(cp_docs, pays.remove(cp).unwrap_or_default(), contracts.get(cp).unwrap_or(&no_contracts), card_deferral.get(cp).copied().unwrap_or(0));
-        for (i, open, settled_on) in ledger.balances() {
+        for (i, open, _) in ledger.balances() {
             let d = &ledger.docs[i];
-            if before[i] != (d.due_on, open.minor(), settled_on) {
-                balances.push(Balance { id: d.id, due_on: d.due_on, open_amount: open.minor(), settled_on });
+            if due_before[i] != d.due_on {
+                moved.push((d.id, d.due_on));
+            }
+            let now = (open > crate::money::Money::ZERO).then(|| OpenItem {
+                document_id: d.id,
+                counterparty_id: d.counterparty_id,
+                due_on: d.due_on,
+                open_amount: open.minor(),
+                legal_entity_ref: d.legal_entity_ref.clone(),
+            });
+            match (stored_open.remove(&d.id), now) {
+                (Some(old), Some(new)) if old == new => {}
+                (_, Some(new)) => open_items.push(new),
+                (Some(_), None) => paid_off.push(d.id),
+                (None, None) => {}
             }
         }
         for (i, left) in ledger.unapplied() {
@@ -89,8 +104,16 @@ pub async fn settle(c: &mut Conn<'_>, tenant: TenantId, cps: &[CounterpartyId], 
             ratings.push(row);
         }
     }
-    store::set_balances(c, tenant, &balances).await?;
+    // Open items of documents that moved to another client are the other client's now.
+    paid_off.extend(stored_open.into_keys());
+    store::set_due_dates(c, tenant, &moved).await?;
+    store::delete_open_items(c, tenant, &paid_off).await?;
+    store::upsert_open_items(c, tenant, &open_items).await?;
     store::set_unapplied(c, tenant, &unapplied).await?;
     store::upsert_ratings(c, tenant, &ratings, Utc::now()).await?;
-    Ok(Settled { counterparties: cps.len(), documents_changed: balances.len(), ratings_changed: ratings.len() })
+    Ok(Settled {
+        counterparties: cps.len(),
+        documents_changed: open_items.len() + paid_off.len() + moved.len(),
+        ratings_changed: ratings.len(),
+    })
 }

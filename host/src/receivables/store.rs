@@ -33,7 +33,10 @@ fn json_list<T: serde::Serialize>(items: &[T]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
 }
 
-/// SQL matching `col` against the key list bound as parameter `$n`.
+/// SQL matching `col` against the key list bound as parameter `$n`. On PostgreSQL these
+/// lookups run as unnamed statements (`persistent(false)`), planned for each call: the
+/// sync grows the tables they read, and a plan cached while a table was small (one row
+/// per tenant, as far as the planner knew) scans the whole tenant once it is large.
 fn in_list(c: &Conn<'_>, col: &str, n: usize, cast: &str) -> String {
     match c {
         Conn::Postgres(_) => format!("{col} = ANY(${n}::{cast}[])"),
@@ -67,7 +70,7 @@ pub async fn refs(c: &mut Conn<'_>, tenant: TenantId, external_ids: &[&str]) -> 
         in_list(c, "external_id", 2, "text")
     );
     let rows: Vec<RefRow> = match c {
-        Conn::Postgres(c) => sqlx::query_as(&sql).bind(tenant).bind(external_ids).fetch_all(&mut **c).await?,
+        Conn::Postgres(c) => sqlx::query_as(&sql).persistent(false).bind(tenant).bind(external_ids).fetch_all(&mut **c).await?,
         Conn::Sqlite(c) => sqlx::query_as(&sql).bind(tenant).bind(json_list(external_ids)).fetch_all(&mut **c).await?,
     };
     Ok(rows.into_iter().map(|r| (r.external_id.clone(), r)).collect())
@@ -83,7 +86,7 @@ pub async fn cards_by_inn(c: &mut Conn<'_>, tenant: TenantId, inns: &[&str]) -> 
         in_list(c, "inn", 2, "text")
     );
     match c {
-        Conn::Postgres(c) => sqlx::query_as(&sql).bind(tenant).bind(inns).fetch_all(&mut **c).await,
+        Conn::Postgres(c) => sqlx::query_as(&sql).persistent(false).bind(tenant).bind(inns).fetch_all(&mut **c).await,
         Conn::Sqlite(c) => sqlx::query_as(&sql).bind(tenant).bind(json_list(inns)).fetch_all(&mut **c).await,
     }
 }
@@ -175,6 +178,22 @@ pub async fn upsert_refs(c: &mut Conn<'_>, tenant: TenantId, rows: &[RefRow], no
     Ok(())
 }
 
+/// Every accounting counterparty id of the tenant and its card.
+pub async fn all_refs(c: &mut Conn<'_>, tenant: TenantId) -> sqlx::Result<Vec<(String, CounterpartyId)>> {
+    on_conn!(c, c => sqlx::query_as("SELECT external_id, counterparty_id FROM counterparty_refs WHERE tenant_id = $1").bind(tenant).fetch_all(c).await)
+}
+
+/// Every contract of the tenant by accounting id: `(external id, id, counterparty, deferral)`.
+pub async fn all_contract_refs(c: &mut Conn<'_>, tenant: TenantId) -> sqlx::Result<Vec<(String, ContractId, CounterpartyId, Option<i32>)>> {
+    on_conn!(c, c => sqlx::query_as("SELECT external_id, id, counterparty_id, deferral_days FROM contracts WHERE tenant_id = $1").bind(tenant).fetch_all(c).await)
+}
+
+/// The cards of the tenant with a deferral of their own (others have none).
+pub async fn all_card_deferrals(c: &mut Conn<'_>, tenant: TenantId) -> sqlx::Result<Vec<(CounterpartyId, i32)>> {
+    let sql = "SELECT id, payment_deferral_days FROM counterparties WHERE tenant_id = $1 AND payment_deferral_days <> 0";
+    on_conn!(c, c => sqlx::query_as(sql).bind(tenant).fetch_all(c).await)
+}
+
 /// Payment deferral of each given card.
 pub async fn card_deferrals(c: &mut Conn<'_>, tenant: TenantId, ids: &[CounterpartyId]) -> sqlx::Result<HashMap<CounterpartyId, i32>> {
     if ids.is_empty() {
@@ -182,7 +201,7 @@ pub async fn card_deferrals(c: &mut Conn<'_>, tenant: TenantId, ids: &[Counterpa
     }
     let sql = format!("SELECT id, payment_deferral_days FROM counterparties WHERE tenant_id = $1 AND {}", in_list(c, "id", 2, "uuid"));
     let rows: Vec<(CounterpartyId, i32)> = match c {
-        Conn::Postgres(c) => sqlx::query_as(&sql).bind(tenant).bind(ids.iter().map(|i| i.0).collect::<Vec<_>>()).fetch_all(&mut **c).await?,
+        Conn::Postgres(c) => sqlx::query_as(&sql).persistent(false).bind(tenant).bind(ids.iter().map(|i| i.0).collect::<Vec<_>>()).fetch_all(&mut **c).await?,
         Conn::Sqlite(c) => sqlx::query_as(&sql).bind(tenant).bind(json_list(ids)).fetch_all(&mut **c).await?,
     };
     Ok(rows.into_iter().collect())
@@ -207,7 +226,7 @@ pub async fn contracts_by_external(c: &mut Conn<'_>, tenant: TenantId, external_
     }
     let sql = format!("SELECT {CONTRACT_COLS} FROM contracts WHERE tenant_id = $1 AND {}", in_list(c, "external_id", 2, "text"));
     let rows: Vec<Contract> = match c {
-        Conn::Postgres(c) => sqlx::query_as(&sql).bind(tenant).bind(external_ids).fetch_all(&mut **c).await?,
+        Conn::Postgres(c) => sqlx::query_as(&sql).persistent(false).bind(tenant).bind(external_ids).fetch_all(&mut **c).await?,
         Conn::Sqlite(c) => sqlx::query_as(&sql).bind(tenant).bind(json_list(external_ids)).fetch_all(&mut **c).await?,
     };
     Ok(rows.into_iter().map(|r| (r.external_id.clone(), r)).collect())
@@ -286,7 +305,7 @@ pub async fn contracts_of(c: &mut Conn<'_>, tenant: TenantId, cps: &[Counterpart
     }
     let sql = format!("SELECT {CONTRACT_COLS} FROM contracts WHERE tenant_id = $1 AND {}", in_list(c, "counterparty_id", 2, "uuid"));
     match c {
-        Conn::Postgres(c) => sqlx::query_as(&sql).bind(tenant).bind(cps.iter().map(|i| i.0).collect::<Vec<_>>()).fetch_all(&mut **c).await,
+        Conn::Postgres(c) => sqlx::query_as(&sql).persistent(false).bind(tenant).bind(cps.iter().map(|i| i.0).collect::<Vec<_>>()).fetch_all(&mut **c).await,
         Conn::Sqlite(c) => sqlx::query_as(&sql).bind(tenant).bind(json_list(cps)).fetch_all(&mut **c).await,
     }
 }
@@ -302,16 +321,24 @@ pub async fn set_penalty_terms(c: &mut Conn<'_>, tenant: TenantId, id: ContractI
 // ---------------------------------------------------------------------------------
 // Sales documents
 
-pub const DOC_COLS: &str = "id, counterparty_id, contract_id, external_id, legal_entity_ref, number, issued_on, due_on, amount, currency, posted, deleted, \
-    open_amount, settled_on, created_at, updated_at";
+/// A document's columns with its open balance (`d` the document, `o` its open item).
+pub const DOC_COLS: &str = "d.id, d.counterparty_id, d.contract_id, d.external_id, d.legal_entity_ref, d.number, d.issued_on, d.due_on, d.amount, \
+    d.currency, d.posted, d.deleted, COALESCE(o.open_amount, 0) AS open_amount, d.created_at, d.updated_at";
+/// `FROM` for [`DOC_COLS`].
+pub const DOC_FROM: &str = "sales_documents d LEFT JOIN open_items o ON o.tenant_id = d.tenant_id AND o.document_id = d.id";
 
-pub async fn documents_by_external(c: &mut Conn<'_>, tenant: TenantId, external_ids: &[&str]) -> sqlx::Result<HashMap<String, SalesDocument>> {
+/// The stored documents with the given accounting ids (what the sync compares with).
+pub async fn documents_by_external(c: &mut Conn<'_>, tenant: TenantId, external_ids: &[&str]) -> sqlx::Result<HashMap<String, super::ledger::LedgerDoc>> {
     if external_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let sql = format!("SELECT {DOC_COLS} FROM sales_documents WHERE tenant_id = $1 AND {}", in_list(c, "external_id", 2, "text"));
-    let rows: Vec<SalesDocument> = match c {
-        Conn::Postgres(c) => sqlx::query_as(&sql).bind(tenant).bind(external_ids).fetch_all(&mut **c).await?,
+    let sql = format!(
+        "SELECT id, counterparty_id, contract_id, external_id, legal_entity_ref, number, issued_on, due_on, amount, posted, deleted \
+         FROM sales_documents WHERE tenant_id = $1 AND {}",
+        in_list(c, "external_id", 2, "text")
+    );
+    let rows: Vec<super::ledger::LedgerDoc> = match c {
+        Conn::Postgres(c) => sqlx::query_as(&sql).persistent(false).bind(tenant).bind(external_ids).fetch_all(&mut **c).await?,
         Conn::Sqlite(c) => sqlx::query_as(&sql).bind(tenant).bind(json_list(external_ids)).fetch_all(&mut **c).await?,
     };
     Ok(rows.into_iter().map(|r| (r.external_id.clone(), r)).collect())
@@ -332,20 +359,19 @@ pub struct DocRow {
     pub currency: String,
     pub posted: bool,
     pub deleted: bool,
-    pub open_amount: i64,
 }
 
-/// Inserts new documents and updates the synced fields of existing ones (the balance
-/// of an existing document is the settlement's to change).
+/// Inserts new documents and updates the synced fields of existing ones (balances are
+/// the settlement's to keep, in `open_items`).
 pub async fn upsert_documents(c: &mut Conn<'_>, tenant: TenantId, rows: &[DocRow], now: DateTime<Utc>) -> sqlx::Result<()> {
     for chunk in rows.chunks(BATCH) {
         match c {
             Conn::Postgres(c) => {
                 let sql = "INSERT INTO sales_documents (tenant_id, id, external_id, counterparty_id, contract_id, legal_entity_ref, number, issued_on, due_on, \
-                           amount, currency, posted, deleted, open_amount, created_at, updated_at) \
-                           SELECT $1, u.*, $15, $15 FROM UNNEST($2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::date[], $9::date[], \
-                           $10::int8[], $11::text[], $12::bool[], $13::bool[], $14::int8[]) \
-                           AS u(id, external_id, counterparty_id, contract_id, legal_entity_ref, number, issued_on, due_on, amount, currency, posted, deleted, open_amount) \
+                           amount, currency, posted, deleted, created_at, updated_at) \
+                           SELECT $1, u.*, $14, $14 FROM UNNEST($2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::date[], $9::date[], \
+                           $10::int8[], $11::text[], $12::bool[], $13::bool[]) \
+                           AS u(id, external_id, counterparty_id, contract_id, legal_entity_ref, number, issued_on, due_on, amount, currency, posted, deleted) \
                            ON CONFLICT (tenant_id, external_id) DO UPDATE SET counterparty_id = EXCLUDED.counterparty_id, contract_id = EXCLUDED.contract_id, \
                            legal_entity_ref = EXCLUDED.legal_entity_ref, number = EXCLUDED.number, issued_on = EXCLUDED.issued_on, due_on = EXCLUDED.due_on, \
                            amount = EXCLUDED.amount, currency = EXCLUDED.currency, posted = EXCLUDED.posted, deleted = EXCLUDED.deleted, updated_at = EXCLUDED.updated_at";
@@ -363,7 +389,6 @@ pub async fn upsert_documents(c: &mut Conn<'_>, tenant: TenantId, rows: &[DocRow
                     .bind(chunk.iter().map(|r| r.currency.clone()).collect::<Vec<_>>())
                     .bind(chunk.iter().map(|r| r.posted).collect::<Vec<_>>())
                     .bind(chunk.iter().map(|r| r.deleted).collect::<Vec<_>>())
-                    .bind(chunk.iter().map(|r| r.open_amount).collect::<Vec<_>>())
                     .bind(now)
                     .execute(&mut **c)
                     .await?;
@@ -371,17 +396,17 @@ pub async fn upsert_documents(c: &mut Conn<'_>, tenant: TenantId, rows: &[DocRow
             Conn::Sqlite(c) => {
                 let sql = format!(
                     "INSERT INTO sales_documents (tenant_id, id, external_id, counterparty_id, contract_id, legal_entity_ref, number, issued_on, due_on, \
-                     amount, currency, posted, deleted, open_amount, created_at, updated_at) VALUES {} \
+                     amount, currency, posted, deleted, created_at, updated_at) VALUES {} \
                      ON CONFLICT (tenant_id, external_id) DO UPDATE SET counterparty_id = excluded.counterparty_id, contract_id = excluded.contract_id, \
                      legal_entity_ref = excluded.legal_entity_ref, number = excluded.number, issued_on = excluded.issued_on, due_on = excluded.due_on, \
                      amount = excluded.amount, currency = excluded.currency, posted = excluded.posted, deleted = excluded.deleted, updated_at = excluded.updated_at",
-                    sqlite_values(chunk.len(), 16)
+                    sqlite_values(chunk.len(), 15)
                 );
                 let mut q = sqlx::query(&sql);
                 for r in chunk {
                     q = q
                         .bind(tenant).bind(r.id).bind(&r.external_id).bind(r.counterparty_id).bind(r.contract_id).bind(&r.legal_entity_ref).bind(&r.number)
-                        .bind(r.issued_on).bind(r.due_on).bind(r.amount).bind(&r.currency).bind(r.posted).bind(r.deleted).bind(r.open_amount).bind(now).bind(now);
+                        .bind(r.issued_on).bind(r.due_on).bind(r.amount).bind(&r.currency).bind(r.posted).bind(r.deleted).bind(now).bind(now);
                 }
                 q.execute(&mut **c).await?;
             }
@@ -391,7 +416,7 @@ pub async fn upsert_documents(c: &mut Conn<'_>, tenant: TenantId, rows: &[DocRow
 }
 
 pub async fn get_document(c: &mut Conn<'_>, tenant: TenantId, id: SalesDocumentId) -> sqlx::Result<Option<SalesDocument>> {
-    let sql = format!("SELECT {DOC_COLS} FROM sales_documents WHERE tenant_id = $1 AND id = $2");
+    let sql = format!("SELECT {DOC_COLS} FROM {DOC_FROM} WHERE d.tenant_id = $1 AND d.id = $2");
     on_conn!(c, c => sqlx::query_as::<_, SalesDocument>(&sql).bind(tenant).bind(id).fetch_optional(c).await)
 }
 
@@ -413,8 +438,8 @@ pub struct DocFilter {
 
 pub async fn list_documents(c: &mut Conn<'_>, tenant: TenantId, f: DocFilter, after: Uuid, limit: u32) -> sqlx::Result<Vec<SalesDocument>> {
     let sql = format!(
-        "SELECT {DOC_COLS} FROM sales_documents WHERE tenant_id = $1 AND ($2 IS NULL OR counterparty_id = $2) AND (NOT $3 OR open_amount > 0) \
-         AND ($4 IS NULL OR (open_amount > 0 AND due_on < $4)) AND id < $5 ORDER BY id DESC LIMIT $6"
+        "SELECT {DOC_COLS} FROM {DOC_FROM} WHERE d.tenant_id = $1 AND ($2 IS NULL OR d.counterparty_id = $2) AND (NOT $3 OR o.open_amount IS NOT NULL) \
+         AND ($4 IS NULL OR o.due_on < $4) AND d.id < $5 ORDER BY d.id DESC LIMIT $6"
     );
     on_conn!(c, c => sqlx::query_as::<_, SalesDocument>(&sql)
         .bind(tenant).bind(f.counterparty_id).bind(f.open).bind(f.overdue_on).bind(after).bind(i64::from(limit) + 1)
@@ -426,52 +451,133 @@ pub async fn documents_of(c: &mut Conn<'_>, tenant: TenantId, cps: &[Counterpart
     if cps.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!("SELECT {DOC_COLS} FROM sales_documents WHERE tenant_id = $1 AND {}", in_list(c, "counterparty_id", 2, "uuid"));
+    let sql = format!("SELECT {DOC_COLS} FROM {DOC_FROM} WHERE d.tenant_id = $1 AND {}", in_list(c, "d.counterparty_id", 2, "uuid"));
     match c {
-        Conn::Postgres(c) => sqlx::query_as(&sql).bind(tenant).bind(cps.iter().map(|i| i.0).collect::<Vec<_>>()).fetch_all(&mut **c).await,
+        Conn::Postgres(c) => sqlx::query_as(&sql).persistent(false).bind(tenant).bind(cps.iter().map(|i| i.0).collect::<Vec<_>>()).fetch_all(&mut **c).await,
         Conn::Sqlite(c) => sqlx::query_as(&sql).bind(tenant).bind(json_list(cps)).fetch_all(&mut **c).await,
     }
 }
 
-/// A document's balance after settlement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Balance {
-    pub id: SalesDocumentId,
-    pub due_on: NaiveDate,
-    pub open_amount: i64,
-    pub settled_on: Option<NaiveDate>,
+/// What the ledger needs of the documents of the given counterparties (no join, no
+/// timestamps: the settlement reads every document of a big base this way).
+pub async fn ledger_docs_of(c: &mut Conn<'_>, tenant: TenantId, cps: &[CounterpartyId]) -> sqlx::Result<Vec<super::ledger::LedgerDoc>> {
+    if cps.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT id, counterparty_id, contract_id, external_id, legal_entity_ref, number, issued_on, due_on, amount, posted, deleted \
+         FROM sales_documents WHERE tenant_id = $1 AND {}",
+        in_list(c, "counterparty_id", 2, "uuid")
+    );
+    match c {
+        Conn::Postgres(c) => sqlx::query_as(&sql).persistent(false).bind(tenant).bind(cps.iter().map(|i| i.0).collect::<Vec<_>>()).fetch_all(&mut **c).await,
+        Conn::Sqlite(c) => sqlx::query_as(&sql).bind(tenant).bind(json_list(cps)).fetch_all(&mut **c).await,
+    }
 }
 
-pub async fn set_balances(c: &mut Conn<'_>, tenant: TenantId, rows: &[Balance]) -> sqlx::Result<()> {
+/// What the ledger needs of the payments of the given counterparties.
+pub async fn ledger_payments_of(c: &mut Conn<'_>, tenant: TenantId, cps: &[CounterpartyId]) -> sqlx::Result<Vec<super::ledger::LedgerPay>> {
+    if cps.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT id, counterparty_id, contract_id, external_id, number, paid_on, amount, allocations, posted, deleted, unapplied \
+         FROM payments WHERE tenant_id = $1 AND {}",
+        in_list(c, "counterparty_id", 2, "uuid")
+    );
+    match c {
+        Conn::Postgres(c) => sqlx::query_as(&sql).persistent(false).bind(tenant).bind(cps.iter().map(|i| i.0).collect::<Vec<_>>()).fetch_all(&mut **c).await,
+        Conn::Sqlite(c) => sqlx::query_as(&sql).bind(tenant).bind(json_list(cps)).fetch_all(&mut **c).await,
+    }
+}
+
+/// What is still owed on a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenItem {
+    pub document_id: SalesDocumentId,
+    pub counterparty_id: CounterpartyId,
+    pub due_on: NaiveDate,
+    pub open_amount: i64,
+    pub legal_entity_ref: Option<String>,
+}
+
+/// The open items of the given counterparties, by document.
+pub async fn open_items_of(c: &mut Conn<'_>, tenant: TenantId, cps: &[CounterpartyId]) -> sqlx::Result<HashMap<SalesDocumentId, OpenItem>> {
+    if cps.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT document_id, counterparty_id, due_on, open_amount, legal_entity_ref FROM open_items WHERE tenant_id = $1 AND {}",
+        in_list(c, "counterparty_id", 2, "uuid")
+    );
+    type Row = (SalesDocumentId, CounterpartyId, NaiveDate, i64, Option<String>);
+    let rows: Vec<Row> = match c {
+        Conn::Postgres(c) => sqlx::query_as(&sql).persistent(false).bind(tenant).bind(cps.iter().map(|i| i.0).collect::<Vec<_>>()).fetch_all(&mut **c).await?,
+        Conn::Sqlite(c) => sqlx::query_as(&sql).bind(tenant).bind(json_list(cps)).fetch_all(&mut **c).await?,
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(document_id, counterparty_id, due_on, open_amount, legal_entity_ref)| {
+            (document_id, OpenItem { document_id, counterparty_id, due_on, open_amount, legal_entity_ref })
+        })
+        .collect())
+}
+
+/// Writes open items (new or changed).
+pub async fn upsert_open_items(c: &mut Conn<'_>, tenant: TenantId, rows: &[OpenItem]) -> sqlx::Result<()> {
     for chunk in rows.chunks(BATCH) {
         match c {
             Conn::Postgres(c) => {
-                let sql = "UPDATE sales_documents d SET due_on = u.due_on, open_amount = u.open_amount, settled_on = u.settled_on \
-                           FROM UNNEST($2::uuid[], $3::date[], $4::int8[], $5::date[]) AS u(id, due_on, open_amount, settled_on) \
-                           WHERE d.tenant_id = $1 AND d.id = u.id";
+                let sql = "INSERT INTO open_items (tenant_id, document_id, counterparty_id, due_on, open_amount, legal_entity_ref) \
+                           SELECT $1, u.* FROM UNNEST($2::uuid[], $3::uuid[], $4::date[], $5::int8[], $6::text[]) \
+                           AS u(document_id, counterparty_id, due_on, open_amount, legal_entity_ref) \
+                           ON CONFLICT (tenant_id, document_id) DO UPDATE SET counterparty_id = EXCLUDED.counterparty_id, due_on = EXCLUDED.due_on, \
+                           open_amount = EXCLUDED.open_amount, legal_entity_ref = EXCLUDED.legal_entity_ref";
                 sqlx::query(sql)
                     .bind(tenant)
-                    .bind(chunk.iter().map(|r| r.id.0).collect::<Vec<_>>())
+                    .bind(chunk.iter().map(|r| r.document_id.0).collect::<Vec<_>>())
+                    .bind(chunk.iter().map(|r| r.counterparty_id.0).collect::<Vec<_>>())
                     .bind(chunk.iter().map(|r| r.due_on).collect::<Vec<_>>())
                     .bind(chunk.iter().map(|r| r.open_amount).collect::<Vec<_>>())
-                    .bind(chunk.iter().map(|r| r.settled_on).collect::<Vec<_>>())
+                    .bind(chunk.iter().map(|r| r.legal_entity_ref.clone()).collect::<Vec<_>>())
                     .execute(&mut **c)
                     .await?;
             }
             Conn::Sqlite(c) => {
                 let sql = format!(
-                    "WITH u(id, due_on, open_amount, settled_on) AS (VALUES {}) \
-                     UPDATE sales_documents SET due_on = u.due_on, open_amount = u.open_amount, settled_on = u.settled_on \
-                     FROM u WHERE sales_documents.tenant_id = ? AND sales_documents.id = u.id",
-                    sqlite_values(chunk.len(), 4)
+                    "INSERT INTO open_items (tenant_id, document_id, counterparty_id, due_on, open_amount, legal_entity_ref) VALUES {} \
+                     ON CONFLICT (tenant_id, document_id) DO UPDATE SET counterparty_id = excluded.counterparty_id, due_on = excluded.due_on, \
+                     open_amount = excluded.open_amount, legal_entity_ref = excluded.legal_entity_ref",
+                    sqlite_values(chunk.len(), 6)
                 );
                 let mut q = sqlx::query(&sql);
                 for r in chunk {
-                    q = q.bind(r.id).bind(r.due_on).bind(r.open_amount).bind(r.settled_on);
+                    q = q.bind(tenant).bind(r.document_id).bind(r.counterparty_id).bind(r.due_on).bind(r.open_amount).bind(&r.legal_entity_ref);
                 }
-                q.bind(tenant).execute(&mut **c).await?;
+                q.execute(&mut **c).await?;
             }
         }
+    }
+    Ok(())
+}
+
+/// Removes the open items of documents paid off (or no longer debts).
+pub async fn delete_open_items(c: &mut Conn<'_>, tenant: TenantId, ids: &[SalesDocumentId]) -> sqlx::Result<()> {
+    for chunk in ids.chunks(BATCH) {
+        let sql = format!("DELETE FROM open_items WHERE tenant_id = $1 AND {}", in_list(c, "document_id", 2, "uuid"));
+        match c {
+            Conn::Postgres(c) => sqlx::query(&sql).persistent(false).bind(tenant).bind(chunk.iter().map(|i| i.0).collect::<Vec<_>>()).execute(&mut **c).await.map(|_| ())?,
+            Conn::Sqlite(c) => sqlx::query(&sql).bind(tenant).bind(json_list(chunk)).execute(&mut **c).await.map(|_| ())?,
+        }
+    }
+    Ok(())
+}
+
+/// Moves documents' due dates (their deferral changed).
+pub async fn set_due_dates(c: &mut Conn<'_>, tenant: TenantId, rows: &[(SalesDocumentId, NaiveDate)]) -> sqlx::Result<()> {
+    let sql = "UPDATE sales_documents SET due_on = $3 WHERE tenant_id = $1 AND id = $2";
+    for (id, due) in rows {
+        on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(*id).bind(*due).execute(c).await.map(|_| ()))?;
     }
     Ok(())
 }
@@ -481,13 +587,18 @@ pub async fn set_balances(c: &mut Conn<'_>, tenant: TenantId, rows: &[Balance]) 
 
 pub const PAYMENT_COLS: &str = "id, counterparty_id, contract_id, external_id, number, paid_on, amount, allocations, posted, deleted, unapplied, created_at, updated_at";
 
-pub async fn payments_by_external(c: &mut Conn<'_>, tenant: TenantId, external_ids: &[&str]) -> sqlx::Result<HashMap<String, Payment>> {
+/// The stored payments with the given accounting ids (what the sync compares with).
+pub async fn payments_by_external(c: &mut Conn<'_>, tenant: TenantId, external_ids: &[&str]) -> sqlx::Result<HashMap<String, super::ledger::LedgerPay>> {
     if external_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let sql = format!("SELECT {PAYMENT_COLS} FROM payments WHERE tenant_id = $1 AND {}", in_list(c, "external_id", 2, "text"));
-    let rows: Vec<Payment> = match c {
-        Conn::Postgres(c) => sqlx::query_as(&sql).bind(tenant).bind(external_ids).fetch_all(&mut **c).await?,
+    let sql = format!(
+        "SELECT id, counterparty_id, contract_id, external_id, number, paid_on, amount, allocations, posted, deleted, unapplied \
+         FROM payments WHERE tenant_id = $1 AND {}",
+        in_list(c, "external_id", 2, "text")
+    );
+    let rows: Vec<super::ledger::LedgerPay> = match c {
+        Conn::Postgres(c) => sqlx::query_as(&sql).persistent(false).bind(tenant).bind(external_ids).fetch_all(&mut **c).await?,
         Conn::Sqlite(c) => sqlx::query_as(&sql).bind(tenant).bind(json_list(external_ids)).fetch_all(&mut **c).await?,
     };
     Ok(rows.into_iter().map(|r| (r.external_id.clone(), r)).collect())
@@ -567,7 +678,7 @@ pub async fn payments_of(c: &mut Conn<'_>, tenant: TenantId, cps: &[Counterparty
     }
     let sql = format!("SELECT {PAYMENT_COLS} FROM payments WHERE tenant_id = $1 AND {}", in_list(c, "counterparty_id", 2, "uuid"));
     match c {
-        Conn::Postgres(c) => sqlx::query_as(&sql).bind(tenant).bind(cps.iter().map(|i| i.0).collect::<Vec<_>>()).fetch_all(&mut **c).await,
+        Conn::Postgres(c) => sqlx::query_as(&sql).persistent(false).bind(tenant).bind(cps.iter().map(|i| i.0).collect::<Vec<_>>()).fetch_all(&mut **c).await,
         Conn::Sqlite(c) => sqlx::query_as(&sql).bind(tenant).bind(json_list(cps)).fetch_all(&mut **c).await,
     }
 }
@@ -685,7 +796,7 @@ pub async fn clear_dirty(c: &mut Conn<'_>, tenant: TenantId, cps: &[Counterparty
     }
     let sql = format!("DELETE FROM receivables_dirty WHERE tenant_id = $1 AND {}", in_list(c, "counterparty_id", 2, "uuid"));
     match c {
-        Conn::Postgres(c) => sqlx::query(&sql).bind(tenant).bind(cps.iter().map(|i| i.0).collect::<Vec<_>>()).execute(&mut **c).await.map(|_| ())?,
+        Conn::Postgres(c) => sqlx::query(&sql).persistent(false).bind(tenant).bind(cps.iter().map(|i| i.0).collect::<Vec<_>>()).execute(&mut **c).await.map(|_| ())?,
         Conn::Sqlite(c) => sqlx::query(&sql).bind(tenant).bind(json_list(cps)).execute(&mut **c).await.map(|_| ())?,
     }
     Ok(())
@@ -761,7 +872,7 @@ pub async fn ratings_of(c: &mut Conn<'_>, tenant: TenantId, cps: &[CounterpartyI
     );
     type Row = (CounterpartyId, Option<i32>, String, String, i64, i32, NaiveDate, NaiveDate);
     let rows: Vec<Row> = match c {
-        Conn::Postgres(c) => sqlx::query_as(&sql).bind(tenant).bind(cps.iter().map(|i| i.0).collect::<Vec<_>>()).fetch_all(&mut **c).await?,
+        Conn::Postgres(c) => sqlx::query_as(&sql).persistent(false).bind(tenant).bind(cps.iter().map(|i| i.0).collect::<Vec<_>>()).fetch_all(&mut **c).await?,
         Conn::Sqlite(c) => sqlx::query_as(&sql).bind(tenant).bind(json_list(cps)).fetch_all(&mut **c).await?,
     };
     Ok(rows

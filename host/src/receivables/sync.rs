@@ -2,9 +2,12 @@
 //! contracts, sales documents and payments, page by page, through the tenant's
 //! `accounting-sync` plugin, then settles balances and ratings.
 //!
-//! * **Resumable.** Each page is written in one transaction together with the job's
-//!   resume point (the plugin's next cursor) and its counts, so a sync killed at any
-//!   moment resumes after the last page it committed, without duplicates.
+//! * **Resumable.** Pages are written in transactions together with the job's resume
+//!   point (the plugin's next cursor) and its counts, so a sync killed at any moment
+//!   resumes after the last page it committed, without duplicates. A transaction takes
+//!   pages until it holds [`COMMIT_RECORDS`] records or [`COMMIT_EVERY`] has passed:
+//!   committing every page would cost a disk flush (PostgreSQL) or a rewrite of every
+//!   index page it touched (SQLite's WAL) per page.
 //! * **Idempotent.** Records are matched by the accounting system's id; a record that
 //!   did not change is not written at all, so running a sync twice changes nothing.
 //! * **Checked.** The plugin's output is input like any other: one bad record is
@@ -33,6 +36,11 @@ use super::settle;
 use super::store;
 use report::Progress;
 
+/// Records a transaction takes before it commits.
+pub const COMMIT_RECORDS: usize = 20_000;
+/// Longest a transaction stays open (SQLite has one writer: the API waits meanwhile).
+pub const COMMIT_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The phases of a sync, in order; settlement follows the last.
 pub const PHASES: [EntityKind; 4] = [EntityKind::Counterparty, EntityKind::Contract, EntityKind::SalesDocument, EntityKind::Payment];
 
@@ -47,10 +55,24 @@ struct SyncState {
 }
 
 /// What a sync job was asked to do.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 struct Params {
     #[serde(default)]
     full: bool,
+    /// Records a transaction takes before it commits (tests use small ones to stop a sync
+    /// between commits).
+    #[serde(default = "default_commit_records")]
+    commit_records: usize,
+}
+
+fn default_commit_records() -> usize {
+    COMMIT_RECORDS
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params { full: false, commit_records: COMMIT_RECORDS }
+    }
 }
 
 /// Runs (or resumes) a sync job. Returns its report.
@@ -81,16 +103,78 @@ pub async fn run(state: &AppState, job: &JobRun) -> Result<Value, JobError> {
         SyncState { phase: 0, cursor: None, progress: Progress::new(&module.plugin_id, &module.version, since, params.full) }
     };
     let page_size = u32::try_from(settings.sync_page_size).unwrap_or(1000);
-    let ctx = apply::Context { tenant, today: crate::tenancy::access::today_in(&time_zone), plugin: format!("{} {}", module.plugin_id, module.version) };
+    let ctx = apply::Context {
+        tenant,
+        today: crate::tenancy::access::today_in(&time_zone),
+        plugin: format!("{} {}", module.plugin_id, module.version),
+        commit_records: params.commit_records.max(1),
+    };
 
-    while st.phase < PHASES.len() {
-        pull_phase(state, job, &module, &ctx, &mut st, page_size).await?;
-    }
+    let pulled = pull_all(state, job, &module, &ctx, &mut st, page_size).await;
+    // The run log of every call is written before the job says how it ended.
+    module.flush_log().await;
+    pulled?;
     if st.phase == PHASES.len() {
+        let started = std::time::Instant::now();
         settle_all(state, job, &ctx, &mut st, u32::try_from(settings.rating_window_days).unwrap_or(365)).await?;
+        st.progress.took("settlement", started.elapsed().as_secs_f64());
     }
     st.progress.phase = "done".into();
+    let p = &st.progress;
+    let written: u64 = [&p.counterparties, &p.contracts, &p.sales_documents, &p.payments].iter().map(|c| c.created + c.updated).sum();
+    if written >= STATISTICS_AFTER as u64 {
+        refresh_statistics(state, None).await?;
+    }
     Ok(st.progress.to_value())
+}
+
+/// Rows a phase writes before the planner's statistics on its tables are refreshed; the
+/// next refresh comes after twice as many, and so on.
+const STATISTICS_AFTER: usize = 10_000;
+
+/// The tables each phase writes (and the settlement after them).
+fn phase_tables(phase: usize) -> &'static str {
+    match phase {
+        0 => "counterparties, counterparty_refs",
+        1 => "contracts",
+        2 => "sales_documents, receivables_dirty",
+        3 => "payments, receivables_dirty",
+        _ => "open_items, payer_ratings",
+    }
+}
+
+/// Refreshes the query planner's statistics after a bulk write, rather than leaving it
+/// to autovacuum (PostgreSQL) or the next restart (SQLite). Without them PostgreSQL
+/// plans a lookup into a table that grew from empty to millions of rows in one sync as
+/// if it held a handful, and the sync's own lookups slow to a crawl; "Owed to us" and
+/// the card need them too. On PostgreSQL `tables` names the tables to analyze (all when
+/// `None`); SQLite's planner does well without statistics until the sync ends.
+async fn refresh_statistics(state: &AppState, tables: Option<&str>) -> Result<(), JobError> {
+    let mut tx = state.db.begin().await?;
+    match &mut tx.conn() {
+        crate::db::Conn::Postgres(c) => {
+            let tables = tables.unwrap_or("counterparties, counterparty_refs, contracts, sales_documents, payments, open_items, payer_ratings");
+            sqlx::query(&format!("ANALYZE {tables}")).execute(&mut **c).await?;
+        }
+        crate::db::Conn::Sqlite(c) => {
+            if tables.is_none() {
+                sqlx::query("PRAGMA optimize").execute(&mut **c).await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Pulls every remaining phase.
+async fn pull_all(state: &AppState, job: &JobRun, module: &AccountingModule, ctx: &apply::Context, st: &mut SyncState, page_size: u32) -> Result<(), JobError> {
+    while st.phase < PHASES.len() {
+        let started = std::time::Instant::now();
+        let name = report::entity_name(PHASES[st.phase]);
+        pull_phase(state, job, module, ctx, st, page_size).await?;
+        st.progress.took(name, started.elapsed().as_secs_f64());
+    }
+    Ok(())
 }
 
 /// Pulls every page of the current phase, writing each page as the next is fetched.
@@ -112,21 +196,37 @@ async fn pull_phase(
             (cursor, page)
         }
     };
+    // Documents and payments refer to the catalogs synced before them: read those once.
+    let catalogs = if matches!(kind, EntityKind::SalesDocument | EntityKind::Payment) {
+        let mut c = state.db.read().await?;
+        apply::Catalogs::load(&mut c.conn(), ctx.tenant).await?
+    } else {
+        apply::Catalogs::default()
+    };
+    let phase = st.phase;
     let mut pending = fetch(st.cursor.clone()).await;
+    let mut open = None;
+    let (mut committed, mut analyze_at) = (0, STATISTICS_AFTER);
     loop {
         let (cursor, page) = pending;
         let page = page.map_err(|e| plugin_error(&module.plugin_id, e))?;
         check_cursor(cursor.as_deref(), &page)?;
         let next = page.next_cursor.clone();
-        let write = write_page(state, job, ctx, st, kind, page);
-        if let Some(n) = next.clone() {
-            // Fetch the next page while this one is written.
-            let (written, fetched) = tokio::join!(write, fetch(Some(n)));
-            written?;
-            pending = fetched;
-        } else {
-            write.await?;
+        let write = write_page(state, job, ctx, &catalogs, st, &mut open, kind, page);
+        let Some(n) = next else {
+            committed += write.await?;
+            if committed >= STATISTICS_AFTER {
+                refresh_statistics(state, Some(phase_tables(phase))).await?;
+            }
             return Ok(());
+        };
+        // Fetch the next page while this one is written.
+        let (written, fetched) = tokio::join!(write, fetch(Some(n)));
+        committed += written?;
+        pending = fetched;
+        if committed >= analyze_at {
+            refresh_statistics(state, Some(phase_tables(phase))).await?;
+            analyze_at = committed * 2;
         }
     }
 }
@@ -142,23 +242,55 @@ fn check_cursor(cursor: Option<&str>, page: &AccountingPage) -> Result<(), JobEr
     }
 }
 
-/// Writes one page and the job's new resume point in one transaction.
-async fn write_page(state: &AppState, job: &JobRun, ctx: &apply::Context, st: &mut SyncState, kind: EntityKind, page: AccountingPage) -> Result<(), JobError> {
-    let mut next = st.clone();
-    let mut tx = state.db.begin().await?;
-    let mut c = tx.conn();
-    apply::page(&mut c, ctx, kind, page.entries, page.rejected, &mut next.progress).await?;
-    match page.next_cursor {
-        Some(cursor) => next.cursor = Some(cursor),
-        None => {
-            next.phase += 1;
-            next.cursor = None;
+/// Pages written but not committed yet, and the state they lead to.
+struct Batch {
+    tx: crate::db::Tx,
+    next: SyncState,
+    since: std::time::Instant,
+    records: usize,
+}
+
+/// Writes one page into the open transaction (opening one if needed); commits it with
+/// the job's new resume point when it is big or old enough, or at the end of the phase.
+/// On an error the transaction rolls back and `st` keeps the last committed state.
+/// Returns the records committed (0 while the transaction stays open).
+#[allow(clippy::too_many_arguments)] // one page, its context and where it goes
+async fn write_page(
+    state: &AppState,
+    job: &JobRun,
+    ctx: &apply::Context,
+    catalogs: &apply::Catalogs,
+    st: &mut SyncState,
+    open: &mut Option<Batch>,
+    kind: EntityKind,
+    page: AccountingPage,
+) -> Result<usize, JobError> {
+    let mut b = match open.take() {
+        Some(b) => b,
+        None => Batch { tx: state.db.begin().await?, next: st.clone(), since: std::time::Instant::now(), records: 0 },
+    };
+    b.records += page.entries.len() + page.rejected.len();
+    apply::page(&mut b.tx.conn(), ctx, catalogs, kind, page.entries, page.rejected, &mut b.next.progress).await?;
+    let last = match page.next_cursor {
+        Some(cursor) => {
+            b.next.cursor = Some(cursor);
+            false
         }
+        None => {
+            b.next.phase += 1;
+            b.next.cursor = None;
+            true
+        }
+    };
+    if last || b.records >= ctx.commit_records || b.since.elapsed() >= COMMIT_EVERY {
+        job.save(&mut b.tx.conn(), &serde_json::to_value(&b.next).unwrap_or_default(), &b.next.progress.to_value()).await?;
+        b.tx.commit().await?;
+        *st = b.next;
+        Ok(b.records)
+    } else {
+        *open = Some(b);
+        Ok(0)
     }
-    job.save(&mut c, &serde_json::to_value(&next).unwrap_or_default(), &next.progress.to_value()).await?;
-    tx.commit().await?;
-    *st = next;
-    Ok(())
 }
 
 /// Settles every client the pull changed (and refreshes ratings older than today).
@@ -172,6 +304,7 @@ async fn settle_all(state: &AppState, job: &JobRun, ctx: &apply::Context, st: &m
         job.save(&mut c, &serde_json::to_value(&*st).unwrap_or_default(), &st.progress.to_value()).await?;
         tx.commit().await?;
     }
+    let (mut written, mut analyze_at) = (0, STATISTICS_AFTER);
     loop {
         let mut next = st.clone();
         let mut tx = state.db.begin().await?;
@@ -189,6 +322,11 @@ async fn settle_all(state: &AppState, job: &JobRun, ctx: &apply::Context, st: &m
         *st = next;
         if done.counterparties == 0 {
             return Ok(());
+        }
+        written += done.documents_changed;
+        if written >= analyze_at {
+            refresh_statistics(state, Some(phase_tables(PHASES.len()))).await?;
+            analyze_at = written * 2;
         }
     }
 }

@@ -30,11 +30,44 @@ pub struct Context {
     pub today: NaiveDate,
     /// `<plugin> <version>`, for the audit log.
     pub plugin: String,
+    /// Records a transaction takes before it commits.
+    pub commit_records: usize,
 }
 
 impl Context {
     fn actor(&self) -> Actor {
         Actor { kind: ActorKind::Plugin, id: None, label: format!("{} (синхронизация с учётной системой)", self.plugin), request_id: None }
+    }
+}
+
+/// The synced catalogs documents and payments refer to, read once per phase rather than
+/// per page: cards by the accounting system's id, contracts, and the cards' own deferrals.
+#[derive(Debug, Default)]
+pub struct Catalogs {
+    cards: HashMap<String, CounterpartyId>,
+    contracts: HashMap<String, ContractRef>,
+    deferral: HashMap<CounterpartyId, i32>,
+}
+
+/// What a document or payment needs of its contract.
+#[derive(Debug, Clone, Copy)]
+struct ContractRef {
+    id: ContractId,
+    counterparty_id: CounterpartyId,
+    deferral_days: Option<i32>,
+}
+
+impl Catalogs {
+    pub async fn load(c: &mut Conn<'_>, tenant: TenantId) -> sqlx::Result<Catalogs> {
+        Ok(Catalogs {
+            cards: store::all_refs(c, tenant).await?.into_iter().collect(),
+            contracts: store::all_contract_refs(c, tenant)
+                .await?
+                .into_iter()
+                .map(|(ext, id, counterparty_id, deferral_days)| (ext, ContractRef { id, counterparty_id, deferral_days }))
+                .collect(),
+            deferral: store::all_card_deferrals(c, tenant).await?.into_iter().collect(),
+        })
     }
 }
 
@@ -45,6 +78,7 @@ pub const CURRENCY: &str = "RUB";
 pub async fn page(
     c: &mut Conn<'_>,
     ctx: &Context,
+    catalogs: &Catalogs,
     kind: EntityKind,
     entries: Vec<AccountingEntry>,
     rejected: Vec<AccountingRejected>,
@@ -84,8 +118,8 @@ pub async fn page(
     match kind {
         EntityKind::Counterparty => counterparties(c, ctx, cps, progress).await,
         EntityKind::Contract => self::contracts(c, ctx, contracts, progress).await,
-        EntityKind::SalesDocument => documents(c, ctx, docs, progress).await,
-        EntityKind::Payment => payments(c, ctx, pays, progress).await,
+        EntityKind::SalesDocument => documents(c, ctx, catalogs, docs, progress).await,
+        EntityKind::Payment => payments(c, ctx, catalogs, pays, progress).await,
     }
 }
 
@@ -139,8 +173,8 @@ fn amount(field: &str, s: &str, positive: bool) -> Result<Money, String> {
 }
 
 /// Maps an accounting counterparty id to the client card, or says why not.
-fn card_of(refs: &HashMap<String, RefRow>, ext: &str) -> Result<CounterpartyId, String> {
-    refs.get(ext).map(|r| r.counterparty_id).ok_or_else(|| {
+fn card_of(cards: &HashMap<String, CounterpartyId>, ext: &str) -> Result<CounterpartyId, String> {
+    cards.get(ext).copied().ok_or_else(|| {
         format!("its counterparty `{}` is not among the synced counterparties (it was rejected, or is missing in the accounting system)", clip(ext, 40))
     })
 }
@@ -277,7 +311,7 @@ async fn rename_if_untouched(c: &mut Conn<'_>, ctx: &Context, id: CounterpartyId
 async fn contracts(c: &mut Conn<'_>, ctx: &Context, items: Vec<AccountingContract>, progress: &mut Progress) -> Result<(), JobError> {
     let kind = EntityKind::Contract;
     let cp_ids: Vec<&str> = items.iter().map(|x| x.counterparty_id.trim()).collect();
-    let refs = store::refs(c, ctx.tenant, &cp_ids).await?;
+    let refs: HashMap<String, CounterpartyId> = store::refs(c, ctx.tenant, &cp_ids).await?.into_iter().map(|(k, r)| (k, r.counterparty_id)).collect();
     let mut valid = Vec::new();
     for x in items {
         let checked = (|| {
@@ -339,14 +373,8 @@ async fn contracts(c: &mut Conn<'_>, ctx: &Context, items: Vec<AccountingContrac
 // ---------------------------------------------------------------------------------
 // Sales documents
 
-async fn documents(c: &mut Conn<'_>, ctx: &Context, items: Vec<AccountingSalesDocument>, progress: &mut Progress) -> Result<(), JobError> {
+async fn documents(c: &mut Conn<'_>, ctx: &Context, cat: &Catalogs, items: Vec<AccountingSalesDocument>, progress: &mut Progress) -> Result<(), JobError> {
     let kind = EntityKind::SalesDocument;
-    let cp_ids: Vec<&str> = items.iter().map(|x| x.counterparty_id.trim()).collect();
-    let refs = store::refs(c, ctx.tenant, &cp_ids).await?;
-    let contract_ids: Vec<&str> = items.iter().filter_map(|x| x.contract_id.as_deref().map(str::trim)).collect();
-    let contracts = store::contracts_by_external(c, ctx.tenant, &contract_ids).await?;
-    let cards: Vec<CounterpartyId> = refs.values().map(|r| r.counterparty_id).collect();
-    let card_deferral = store::card_deferrals(c, ctx.tenant, &cards).await?;
     let mut valid = Vec::new();
     for x in items {
         let checked = (|| {
@@ -354,7 +382,7 @@ async fn documents(c: &mut Conn<'_>, ctx: &Context, items: Vec<AccountingSalesDo
             let fail = |e: String| (Some(ext.clone()), e);
             let number = text("number", &x.number, 100).map_err(fail)?;
             let issued_on = date("issued-on", &x.issued_on, ctx.today).map_err(fail)?;
-            let counterparty_id = card_of(&refs, x.counterparty_id.trim()).map_err(fail)?;
+            let counterparty_id = card_of(&cat.cards, x.counterparty_id.trim()).map_err(fail)?;
             let amount = amount("amount", &x.amount, false).map_err(fail)?;
             let currency = x.currency.trim().to_ascii_uppercase();
             if currency != CURRENCY {
@@ -367,7 +395,7 @@ async fn documents(c: &mut Conn<'_>, ctx: &Context, items: Vec<AccountingSalesDo
             let mut warning = None;
             let contract = match x.contract_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
                 None => None,
-                Some(k) => match contracts.get(k) {
+                Some(k) => match cat.contracts.get(k) {
                     Some(k) if k.counterparty_id == counterparty_id => Some(k),
                     Some(_) => {
                         warning = Some(format!("№ {number}: its contract belongs to another counterparty; taken without the contract"));
@@ -379,9 +407,8 @@ async fn documents(c: &mut Conn<'_>, ctx: &Context, items: Vec<AccountingSalesDo
                     }
                 },
             };
-            let deferral = contract.and_then(|k| k.deferral_days).unwrap_or_else(|| card_deferral.get(&counterparty_id).copied().unwrap_or(0));
+            let deferral = contract.and_then(|k| k.deferral_days).unwrap_or_else(|| cat.deferral.get(&counterparty_id).copied().unwrap_or(0));
             let due_on = calendar::due_date(issued_on, u32::try_from(deferral).unwrap_or(0));
-            let live = x.posted && !x.deleted;
             let row = DocRow {
                 id: SalesDocumentId::new(),
                 external_id: ext.clone(),
@@ -395,7 +422,6 @@ async fn documents(c: &mut Conn<'_>, ctx: &Context, items: Vec<AccountingSalesDo
                 currency,
                 posted: x.posted,
                 deleted: x.deleted,
-                open_amount: if live { amount.minor() } else { 0 },
             };
             Ok((row, warning))
         })();
@@ -421,7 +447,7 @@ async fn documents(c: &mut Conn<'_>, ctx: &Context, items: Vec<AccountingSalesDo
                     && old.number == row.number
                     && old.issued_on == row.issued_on
                     && old.amount.minor() == row.amount
-                    && old.currency == row.currency
+                    // Only rubles are stored, and the currency was checked above.
                     && old.posted == row.posted
                     && old.deleted == row.deleted;
                 if same {
@@ -429,7 +455,6 @@ async fn documents(c: &mut Conn<'_>, ctx: &Context, items: Vec<AccountingSalesDo
                     continue;
                 }
                 row.id = old.id;
-                row.open_amount = old.open_amount.minor();
                 dirty.push(old.counterparty_id);
                 progress.counts(kind).updated += 1;
             }
@@ -450,12 +475,8 @@ async fn documents(c: &mut Conn<'_>, ctx: &Context, items: Vec<AccountingSalesDo
 // ---------------------------------------------------------------------------------
 // Payments
 
-async fn payments(c: &mut Conn<'_>, ctx: &Context, items: Vec<AccountingPayment>, progress: &mut Progress) -> Result<(), JobError> {
+async fn payments(c: &mut Conn<'_>, ctx: &Context, cat: &Catalogs, items: Vec<AccountingPayment>, progress: &mut Progress) -> Result<(), JobError> {
     let kind = EntityKind::Payment;
-    let cp_ids: Vec<&str> = items.iter().map(|x| x.counterparty_id.trim()).collect();
-    let refs = store::refs(c, ctx.tenant, &cp_ids).await?;
-    let contract_ids: Vec<&str> = items.iter().filter_map(|x| x.contract_id.as_deref().map(str::trim)).collect();
-    let contracts = store::contracts_by_external(c, ctx.tenant, &contract_ids).await?;
     let mut valid = Vec::new();
     for x in items {
         let checked = (|| {
@@ -463,7 +484,7 @@ async fn payments(c: &mut Conn<'_>, ctx: &Context, items: Vec<AccountingPayment>
             let fail = |e: String| (Some(ext.clone()), e);
             let number = text("number", &x.number, 100).map_err(fail)?;
             let paid_on = date("paid-on", &x.paid_on, ctx.today).map_err(fail)?;
-            let counterparty_id = card_of(&refs, x.counterparty_id.trim()).map_err(fail)?;
+            let counterparty_id = card_of(&cat.cards, x.counterparty_id.trim()).map_err(fail)?;
             let total = amount("amount", &x.amount, true).map_err(fail)?;
             let mut allocations = Vec::new();
             let mut named: i64 = 0;
@@ -479,7 +500,7 @@ async fn payments(c: &mut Conn<'_>, ctx: &Context, items: Vec<AccountingPayment>
             let mut warning = None;
             let contract_id = match x.contract_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
                 None => None,
-                Some(k) => match contracts.get(k) {
+                Some(k) => match cat.contracts.get(k) {
                     Some(k) if k.counterparty_id == counterparty_id => Some(k.id),
                     _ => {
                         warning = Some(format!("№ {number}: contract `{}` is not one of the payer's synced contracts; taken without it", clip(k, 40)));
@@ -498,7 +519,8 @@ async fn payments(c: &mut Conn<'_>, ctx: &Context, items: Vec<AccountingPayment>
                 allocations,
                 posted: x.posted,
                 deleted: x.deleted,
-                unapplied: if x.posted && !x.deleted { total.minor() } else { 0 },
+                // The settlement works out the advance (usually there is none).
+                unapplied: 0,
             };
             Ok((row, warning))
         })();

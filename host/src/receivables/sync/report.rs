@@ -1,5 +1,7 @@
 //! A sync's progress while it runs and its report when it ends (the job's `progress`).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -44,7 +46,7 @@ pub struct Settlement {
 }
 
 /// A sync's progress and report.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Progress {
     /// `counterparties`, `contracts`, `sales_documents`, `payments`, `settlement`, `done`.
     pub phase: String,
@@ -64,6 +66,8 @@ pub struct Progress {
     pub warnings_total: u64,
     /// Records taken with a caveat (e.g. a document naming an unknown contract).
     pub warnings: Vec<Note>,
+    /// Seconds spent in each phase (summed over the runs of a resumed job).
+    pub seconds: BTreeMap<String, f64>,
 }
 
 /// The report's name of an entity kind.
@@ -113,6 +117,12 @@ impl Progress {
         if self.warnings.len() < KEEP_NOTES {
             self.warnings.push(Note { entity: entity_one(kind).into(), external_id: external_id.map(str::to_owned), reason });
         }
+    }
+
+    /// Adds `secs` to the time spent in `phase`.
+    pub fn took(&mut self, phase: &str, secs: f64) {
+        let t = self.seconds.entry(phase.to_string()).or_insert(0.0);
+        *t = ((*t + secs) * 1000.0).round() / 1000.0;
     }
 
     pub fn to_value(&self) -> Value {
