@@ -7,8 +7,8 @@
 //!    `accounting-1c` WebAssembly plugin paging the OData interface over HTTP, the host's
 //!    checks and batched upserts, then the settlement (allocation of payments, balances,
 //!    ratings). The baseline writes the same rows into another fresh database with the
-//!    same batched INSERT statements (1 000 rows a statement and a transaction) and
-//!    nothing else: no plugin, HTTP, JSON, checks or settlement.
+//!    same batched INSERT statements (1 000 rows a statement, 20 000 a transaction, as
+//!    the sync commits) and nothing else: no plugin, HTTP, JSON, checks or settlement.
 //! 2. **"Owed to us"** over the synced data: `GET /api/v1/receivables/aging` through the
 //!    real server, one request at a time; median and 95th percentile.
 //! 3. **The card with this data loaded**: the card benchmark's load (64 keep-alive
@@ -71,6 +71,12 @@ struct Args {
     db_connections: u32,
     #[arg(long, env = "BENCH_DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/test")]
     pg_url: String,
+    /// Skip the raw-insert baseline (for looking at plans, not for figures).
+    #[arg(long)]
+    no_raw: bool,
+    /// Keep the synced database (its SQLite file or PostgreSQL schema) for inspection.
+    #[arg(long)]
+    keep: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -163,6 +169,15 @@ impl Fresh {
         Ok(Fresh { opts, dir, scratch: Some(scratch) })
     }
 
+    /// Leaves the database in place and says where it is.
+    fn keep(self) {
+        match &self.scratch {
+            Some(s) => println!("kept the synced database: PostgreSQL schema {}", s.schema),
+            None => println!("kept the synced database: {}", self.opts.url),
+        }
+        let _ = self.dir.keep();
+    }
+
     fn drop_on(self, rt: &Runtime) {
         if let Some(s) = self.scratch
             && let Err(e) = rt.block_on(s.drop())
@@ -175,9 +190,14 @@ impl Fresh {
 fn run_engine(args: &Args, rt: &Runtime, engine: &'static str, data: &Generated, fake: &FakeOneC) -> anyhow::Result<Report> {
     println!("\n=== {engine} ===");
     // 1a. The baseline: the same rows, batched INSERT only.
-    let raw_db = Fresh::new(rt, engine, args, "raw")?;
-    let raw_secs = rt.block_on(raw_insert(&raw_db.opts, data))?;
-    raw_db.drop_on(rt);
+    let raw_secs = if args.no_raw {
+        f64::NAN
+    } else {
+        let raw_db = Fresh::new(rt, engine, args, "raw")?;
+        let secs = rt.block_on(raw_insert(&raw_db.opts, data))?;
+        raw_db.drop_on(rt);
+        secs
+    };
     let records = (args.counterparties * 2 + args.sales + args.payments) as u64;
     println!("raw batched INSERT of the same rows: {raw_secs:.1} s ({:.0} records/s)", records as f64 / raw_secs);
 
@@ -265,9 +285,12 @@ fn run_engine(args: &Args, rt: &Runtime, engine: &'static str, data: &Generated,
     let card = if args.connections > 0 {
         let ids: Vec<Uuid> = rt.block_on(async {
             let db = Db::connect(&sync_db.opts).await?;
-            let mut c = db.read().await?;
-            let c = &mut c.conn();
-            let ids: Vec<Uuid> = on_conn!(c, c => sqlx::query_scalar("SELECT id FROM counterparties WHERE tenant_id = $1").bind(tenant).fetch_all(c).await)?;
+            let ids: Vec<Uuid> = {
+                let mut c = db.read().await?;
+                let c = &mut c.conn();
+                on_conn!(c, c => sqlx::query_scalar("SELECT id FROM counterparties WHERE tenant_id = $1").bind(tenant).fetch_all(c).await)?
+            };
+            // `close` waits for every connection to come back.
             db.close().await;
             anyhow::Ok(ids)
         })?;
@@ -307,7 +330,11 @@ fn run_engine(args: &Args, rt: &Runtime, engine: &'static str, data: &Generated,
         None
     };
     real.stop();
-    sync_db.drop_on(rt);
+    if args.keep {
+        sync_db.keep();
+    } else {
+        sync_db.drop_on(rt);
+    }
     Ok(Report { engine, documents, raw_secs, sync_secs, phases, aging, aging_filtered, card })
 }
 

@@ -16,6 +16,7 @@ on_both_engines!(
     a_sync_fills_cards_documents_payments_and_balances_and_reports_every_rejection,
     running_the_sync_twice_changes_nothing,
     owed_to_us_buckets_filters_drill_down_and_exports,
+    owed_to_us_sorts_pages_and_adds_up,
     penalties_follow_each_contract_and_the_claim_letter_prints_them,
     the_rating_explains_itself,
     a_deferral_edited_on_the_card_moves_due_dates_at_once,
@@ -355,6 +356,93 @@ async fn owed_to_us_buckets_filters_drill_down_and_exports(app: TestApp) {
     assert!(csv.contains("\"ООО \"\"Альфа\"\"\";7719402047;Опт;80000,00;60000,00;20000,00"), "{csv}");
     let bad = t.admin.get("/api/v1/receivables/aging/export?format=ods").await.expect(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(bad.error_fields(), vec!["format"]);
+}
+
+/// Every sort of "Owed to us", read page by page, lists each debtor once, in its order;
+/// the rows add up to the totals, each row's buckets to its total, and each row agrees
+/// with the client's drill-down.
+async fn owed_to_us_sorts_pages_and_adds_up(app: TestApp) {
+    let t = app.tenant("ООО Дистрибьютор").await;
+    let fake = FakeOneC::start(Arc::new(Generated::new(40, 400, 400, 11, today())), Options::default()).await.unwrap();
+    t.enable_1c(&fake.base_url, &fake.host).await;
+    assert_eq!(sync(&app, &t, false).await["status"], "succeeded");
+    let cents = |v: &Value| -> i64 {
+        let s = v.as_str().unwrap_or_else(|| panic!("{v} is not a decimal string"));
+        let (r, k) = s.split_once('.').unwrap();
+        r.parse::<i64>().unwrap() * 100 + k.parse::<i64>().unwrap()
+    };
+    let mut first_totals = None;
+    for sort in ["total", "overdue", "days", "name"] {
+        let mut rows: Vec<Value> = Vec::new();
+        let mut url = format!("/api/v1/receivables/aging?sort={sort}&limit=7");
+        let totals = loop {
+            let r = t.admin.get(&url).await.ok().body;
+            rows.extend(r["items"].as_array().unwrap().iter().cloned());
+            match r["next_cursor"].as_str() {
+                Some(c) => url = format!("/api/v1/receivables/aging?sort={sort}&limit=7&cursor={c}"),
+                None => break r["totals"].clone(),
+            }
+        };
+        assert!(rows.len() > 7, "{sort}: the base has debtors on several pages, got {}", rows.len());
+        assert_eq!(rows.len() as u64, totals["counterparties"].as_u64().unwrap(), "{sort}: every debtor once");
+        let mut ids: Vec<&str> = rows.iter().map(|r| r["counterparty_id"].as_str().unwrap()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), rows.len(), "{sort}: no debtor twice");
+        // The order.
+        for w in rows.windows(2) {
+            let (a, b) = (&w[0], &w[1]);
+            let ok = match sort {
+                "total" => cents(&a["total"]) >= cents(&b["total"]),
+                "overdue" => cents(&a["overdue"]) >= cents(&b["overdue"]),
+                "days" => a["days_overdue"].as_i64() >= b["days_overdue"].as_i64() || b["days_overdue"] == 0,
+                _ => a["full_name"].as_str() <= b["full_name"].as_str(),
+            };
+            assert!(ok, "{sort}: {a} before {b}");
+        }
+        // The sums.
+        let n = totals["buckets"].as_array().unwrap().len();
+        assert_eq!(rows.iter().map(|r| cents(&r["total"])).sum::<i64>(), cents(&totals["total"]), "{sort}");
+        assert_eq!(rows.iter().map(|r| cents(&r["overdue"])).sum::<i64>(), cents(&totals["overdue"]), "{sort}");
+        assert_eq!(rows.iter().map(|r| r["open_documents"].as_i64().unwrap()).sum::<i64>(), totals["open_documents"].as_i64().unwrap());
+        for k in 0..n {
+            assert_eq!(rows.iter().map(|r| cents(&r["buckets"][k])).sum::<i64>(), cents(&totals["buckets"][k]), "{sort}: bucket {k}");
+        }
+        for r in &rows {
+            assert_eq!((0..n).map(|k| cents(&r["buckets"][k])).sum::<i64>(), cents(&r["total"]), "{r}");
+            assert_eq!(cents(&r["total"]) - cents(&r["buckets"][0]), cents(&r["overdue"]), "{r}");
+        }
+        match &first_totals {
+            None => first_totals = Some(totals),
+            Some(f) => assert_eq!(f, &totals, "the totals do not depend on the sort"),
+        }
+        if sort == "total" {
+            // Each row agrees with the client's drill-down.
+            for r in &rows {
+                let d = t.admin.get(&format!("/api/v1/counterparties/{}/receivables", r["counterparty_id"].as_str().unwrap())).await.ok().body;
+                let s = &d["summary"];
+                assert_eq!(s["total"], r["total"], "{r}");
+                assert_eq!(s["overdue"], r["overdue"], "{r}");
+                assert_eq!(s["days_overdue"], r["days_overdue"], "{r}");
+                assert_eq!(s["open_documents"], r["open_documents"], "{r}");
+                for doc in d["documents"].as_array().unwrap() {
+                    let k = totals_bucket_index(&first_totals.as_ref().unwrap()["buckets"], &doc["bucket"]);
+                    assert!(cents(&r["buckets"][k]) >= cents(&doc["open_amount"]), "{doc} in {r}");
+                }
+            }
+        }
+    }
+    // Filtered to nothing: an empty page with zero totals.
+    let none = t.admin.get("/api/v1/receivables/aging?segment=no-such-segment").await.ok().body;
+    assert_eq!(none["items"].as_array().unwrap().len(), 0);
+    assert_eq!(none["totals"]["counterparties"], 0);
+    assert_eq!(rub(&none["totals"]["total"]), "0.00");
+}
+
+/// The index of a bucket key in the report's bucket list.
+fn totals_bucket_index(_buckets: &Value, key: &Value) -> usize {
+    let key = key.as_str().unwrap();
+    ["not_due", "1_30", "31_60", "61_90", "91_180", "over_180"].iter().position(|k| *k == key).unwrap_or_else(|| panic!("unknown bucket {key}"))
 }
 
 async fn penalties_follow_each_contract_and_the_claim_letter_prints_them(app: TestApp) {

@@ -114,7 +114,7 @@ pub fn penalties(ledger: &Ledger, contracts: &HashMap<ContractId, Contract>, rat
                 let cap = cap_pct.map(|p| PenaltyCap { fraction: p / Decimal::ONE_HUNDRED, of: d.amount });
                 let p = penalties::contractual(&debt, rate, cap).map_err(penalty_error)?;
                 let note = (p.total < p.uncapped_total)
-                    .then(|| format!("ограничено {} % от суммы документа ({} руб.)", percent(cap_pct.unwrap_or_default()), p.total.to_string().replace('.', ",")));
+                    .then(|| format!("не более {} % от суммы документа ({})", percent(cap_pct.unwrap_or_default()), super::claim_letter::words::rubles(p.total)));
                 (Some(p), format!("неустойка {} % за каждый день просрочки{}", percent(rate), on("")), note)
             }
             PenaltyKind::Art395 => {

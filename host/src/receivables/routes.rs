@@ -260,17 +260,8 @@ pub struct ReceivablesParams {
 }
 
 fn bucket_key(days: i64, bounds: &[i32]) -> String {
-    if days <= 0 {
-        return "not_due".into();
-    }
-    let mut from = 1;
-    for &to in bounds {
-        if days <= i64::from(to) {
-            return format!("{from}_{to}");
-        }
-        from = to + 1;
-    }
-    format!("over_{}", from - 1)
+    let mut all = aging::buckets(bounds);
+    all.swap_remove(aging::bucket_of(days, bounds)).key
 }
 
 /// Drill-down of "Owed to us": a client's debts, the payments on each, and the tasks

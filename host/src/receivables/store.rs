@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::counterparties::CounterpartyId;
 use crate::counterparties::model::CounterpartyKind;
 use crate::db::{Conn, on_conn};
-use crate::tenancy::TenantId;
+use crate::tenancy::{TenantId, UserId};
 
 use super::model::{Contract, ContractId, NamedAllocation, Payment, PaymentId, SalesDocument, SalesDocumentId, Settings};
 
@@ -521,6 +521,32 @@ pub async fn open_items_of(c: &mut Conn<'_>, tenant: TenantId, cps: &[Counterpar
             (document_id, OpenItem { document_id, counterparty_id, due_on, open_amount, legal_entity_ref })
         })
         .collect())
+}
+
+/// What "Owed to us" shows of a client besides the amounts.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AgingCard {
+    pub id: CounterpartyId,
+    pub full_name: String,
+    pub inn: Option<String>,
+    pub segment: Option<String>,
+    pub responsible_id: Option<UserId>,
+    pub stars: Option<i32>,
+}
+
+/// The given clients' names and ratings, by id.
+pub async fn aging_cards_of(c: &mut Conn<'_>, tenant: TenantId, ids: &[CounterpartyId]) -> sqlx::Result<HashMap<CounterpartyId, AgingCard>> {
+    let sql = format!(
+        "SELECT c.id, c.full_name, c.inn, c.segment, c.responsible_id, r.stars FROM counterparties c \
+         LEFT JOIN payer_ratings r ON r.tenant_id = c.tenant_id AND r.counterparty_id = c.id \
+         WHERE c.tenant_id = $1 AND {}",
+        in_list(c, "c.id", 2, "uuid")
+    );
+    let rows: Vec<AgingCard> = match c {
+        Conn::Postgres(c) => sqlx::query_as(&sql).persistent(false).bind(tenant).bind(ids.iter().map(|i| i.0).collect::<Vec<_>>()).fetch_all(&mut **c).await?,
+        Conn::Sqlite(c) => sqlx::query_as(&sql).bind(tenant).bind(json_list(ids)).fetch_all(&mut **c).await?,
+    };
+    Ok(rows.into_iter().map(|r| (r.id, r)).collect())
 }
 
 /// Writes open items (new or changed).

@@ -147,22 +147,33 @@ fn phase_tables(phase: usize) -> &'static str {
 /// to autovacuum (PostgreSQL) or the next restart (SQLite). Without them PostgreSQL
 /// plans a lookup into a table that grew from empty to millions of rows in one sync as
 /// if it held a handful, and the sync's own lookups slow to a crawl; "Owed to us" and
-/// the card need them too. On PostgreSQL `tables` names the tables to analyze (all when
-/// `None`); SQLite's planner does well without statistics until the sync ends.
+/// the card need them too. On PostgreSQL `tables` names the tables to analyze; `None`
+/// (the end of a sync) analyzes them all and also vacuums the open items, so "Owed to
+/// us" reads them from the index alone. SQLite's planner does well without statistics
+/// until the sync ends.
 async fn refresh_statistics(state: &AppState, tables: Option<&str>) -> Result<(), JobError> {
-    let mut tx = state.db.begin().await?;
-    match &mut tx.conn() {
-        crate::db::Conn::Postgres(c) => {
-            let tables = tables.unwrap_or("counterparties, counterparty_refs, contracts, sales_documents, payments, open_items, payer_ratings");
-            sqlx::query(&format!("ANALYZE {tables}")).execute(&mut **c).await?;
-        }
-        crate::db::Conn::Sqlite(c) => {
+    match &state.db {
+        crate::db::Db::Postgres(pool) => {
+            let sql = match tables {
+                Some(t) => format!("ANALYZE {t}"),
+                None => "ANALYZE counterparties, counterparty_refs, contracts, sales_documents, payments".to_string(),
+            };
+            sqlx::query(&sql).execute(pool).await?;
             if tables.is_none() {
-                sqlx::query("PRAGMA optimize").execute(&mut **c).await?;
+                // VACUUM cannot run in a transaction: a pooled connection in autocommit.
+                sqlx::query("VACUUM (ANALYZE) open_items, payer_ratings").execute(pool).await?;
+            }
+        }
+        crate::db::Db::Sqlite { .. } => {
+            if tables.is_none() {
+                let mut tx = state.db.begin().await?;
+                if let crate::db::Conn::Sqlite(c) = &mut tx.conn() {
+                    sqlx::query("PRAGMA optimize").execute(&mut **c).await?;
+                }
+                tx.commit().await?;
             }
         }
     }
-    tx.commit().await?;
     Ok(())
 }
 
