@@ -132,6 +132,20 @@ impl Db {
         })
     }
 
+    /// Starts a read-only transaction: one consistent snapshot for a read of several
+    /// statements (a report page and its totals). On SQLite it runs on the read pool, so
+    /// it neither waits for the writer nor holds it up. Dropping it ends it.
+    pub async fn snapshot(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Db::Sqlite { read, .. } => Tx::Sqlite(read.begin().await?),
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+                Tx::Postgres(tx)
+            }
+        })
+    }
+
     /// Takes a connection for reads outside a transaction.
     pub async fn read(&self) -> Result<ReadConn, sqlx::Error> {
         Ok(match self {

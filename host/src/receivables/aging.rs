@@ -2,9 +2,8 @@
 //! not yet due, then by days overdue (1–30, 31–60, 61–90, 91–180, over 180 by
 //! default; the bounds are tenant settings) — with totals over everything filtered.
 //!
-//! One SQL statement: open items (what is still owed per document) grouped by client
-//! with a conditional sum per bucket, the totals as window sums over the groups, sorted
-//! and cut to the page. It reads only `open_items`, never the whole document history.
+//! It reads only `open_items` (what is still owed, per document), never the whole
+//! document history; see [`report`] for the three statements.
 
 use std::collections::HashMap;
 
@@ -195,7 +194,7 @@ pub async fn report(c: &mut Conn<'_>, tenant: TenantId, q: &Query<'_>) -> sqlx::
             .fetch_all(c).await
     })?;
 
-    let mut totals = AgingTotals { buckets: vec![Money::ZERO; n], ..Default::default() };
+    let mut totals = AgingTotals::default();
     let mut sums = vec![0_i64; n];
     for (due_on, amount, docs) in by_due {
         sums[bucket_of((q.as_of - due_on).num_days(), q.bounds)] += amount;

@@ -142,8 +142,9 @@ async fn aging_report(State(state): State<AppState>, caller: Caller, Query(p): Q
         None => 0,
         Some(c) => c.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| ApiError::field("cursor", "is not a cursor returned by this report"))?,
     };
-    let mut conn = state.db.read().await?;
-    let mut c = conn.conn();
+    // The page and its totals from one snapshot, even while a sync commits.
+    let mut snapshot = state.db.snapshot().await?;
+    let mut c = snapshot.conn();
     let settings = store::settings(&mut c, caller.tenant_id).await?;
     let mut le = None;
     let mut q = aging_query(&mut c, &caller, &p, &settings, &mut le).await?;
@@ -174,8 +175,8 @@ pub struct ExportParams {
     responses((status = 200, description = "The file", content_type = "application/octet-stream"), (status = 422, body = Problem)))]
 async fn aging_export(State(state): State<AppState>, caller: Caller, Query(p): Query<AgingParams>, Query(e): Query<ExportParams>) -> ApiResult<Response> {
     let report = {
-        let mut conn = state.db.read().await?;
-        let mut c = conn.conn();
+        let mut snapshot = state.db.snapshot().await?;
+        let mut c = snapshot.conn();
         let settings = store::settings(&mut c, caller.tenant_id).await?;
         let mut le = None;
         let q = aging_query(&mut c, &caller, &p, &settings, &mut le).await?;
