@@ -33,6 +33,50 @@ fn json_list<T: serde::Serialize>(items: &[T]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
 }
 
+/// The keys of a lookup by key list (see [`in_list`]).
+enum Keys {
+    Ids(Vec<Uuid>),
+    Texts(Vec<String>),
+}
+
+impl Keys {
+    fn ids<I: Copy + Into<Uuid>>(ids: &[I]) -> Keys {
+        Keys::Ids(ids.iter().map(|&i| i.into()).collect())
+    }
+
+    fn texts<S: AsRef<str>>(texts: &[S]) -> Keys {
+        Keys::Texts(texts.iter().map(|t| t.as_ref().to_string()).collect())
+    }
+
+    fn json(&self) -> String {
+        match self {
+            Keys::Ids(k) => json_list(k),
+            Keys::Texts(k) => json_list(k),
+        }
+    }
+}
+
+/// Runs `sql` (`$1` the tenant, `$2` the key list of its [`in_list`]) and returns its rows.
+async fn fetch_keyed<T>(c: &mut Conn<'_>, sql: &str, tenant: TenantId, keys: Keys) -> sqlx::Result<Vec<T>>
+where
+    T: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
+{
+    match (c, keys) {
+        (Conn::Postgres(c), Keys::Ids(k)) => sqlx::query_as(sql).persistent(false).bind(tenant).bind(k).fetch_all(&mut **c).await,
+        (Conn::Postgres(c), Keys::Texts(k)) => sqlx::query_as(sql).persistent(false).bind(tenant).bind(k).fetch_all(&mut **c).await,
+        (Conn::Sqlite(c), k) => sqlx::query_as(sql).bind(tenant).bind(k.json()).fetch_all(&mut **c).await,
+    }
+}
+
+/// Runs the write `sql` (`$1` the tenant, `$2` the key list of its [`in_list`]).
+async fn execute_keyed(c: &mut Conn<'_>, sql: &str, tenant: TenantId, keys: Keys) -> sqlx::Result<()> {
+    match (c, keys) {
+        (Conn::Postgres(c), Keys::Ids(k)) => sqlx::query(sql).persistent(false).bind(tenant).bind(k).execute(&mut **c).await.map(|_| ()),
+        (Conn::Postgres(c), Keys::Texts(k)) => sqlx::query(sql).persistent(false).bind(tenant).bind(k).execute(&mut **c).await.map(|_| ()),
+        (Conn::Sqlite(c), k) => sqlx::query(sql).bind(tenant).bind(k.json()).execute(&mut **c).await.map(|_| ()),
+    }
+}
+
 /// SQL matching `col` against the key list bound as parameter `$n`. On PostgreSQL these
 /// lookups run as unnamed statements (`persistent(false)`), planned for each call: the
 /// sync grows the tables they read, and a plan cached while a table was small (one row
@@ -69,10 +113,7 @@ pub async fn refs(c: &mut Conn<'_>, tenant: TenantId, external_ids: &[&str]) -> 
         "SELECT external_id, counterparty_id, name, inn, kpp, deleted, created_card FROM counterparty_refs WHERE tenant_id = $1 AND {}",
         in_list(c, "external_id", 2, "text")
     );
-    let rows: Vec<RefRow> = match c {
-        Conn::Postgres(c) => sqlx::query_as(&sql).persistent(false).bind(tenant).bind(external_ids).fetch_all(&mut **c).await?,
-        Conn::Sqlite(c) => sqlx::query_as(&sql).bind(tenant).bind(json_list(external_ids)).fetch_all(&mut **c).await?,
-    };
+    let rows: Vec<RefRow> = fetch_keyed(c, &sql, tenant, Keys::texts(external_ids)).await?;
     Ok(rows.into_iter().map(|r| (r.external_id.clone(), r)).collect())
 }
 
@@ -85,10 +126,7 @@ pub async fn cards_by_inn(c: &mut Conn<'_>, tenant: TenantId, inns: &[&str]) -> 
         "SELECT id, inn, kpp FROM counterparties WHERE tenant_id = $1 AND archived_at IS NULL AND {}",
         in_list(c, "inn", 2, "text")
     );
-    match c {
-        Conn::Postgres(c) => sqlx::query_as(&sql).persistent(false).bind(tenant).bind(inns).fetch_all(&mut **c).await,
-        Conn::Sqlite(c) => sqlx::query_as(&sql).bind(tenant).bind(json_list(inns)).fetch_all(&mut **c).await,
-    }
+    fetch_keyed(c, &sql, tenant, Keys::texts(inns)).await
 }
 
 /// A client card the sync creates.
@@ -200,10 +238,7 @@ pub async fn card_deferrals(c: &mut Conn<'_>, tenant: TenantId, ids: &[Counterpa
         return Ok(HashMap::new());
     }
     let sql = format!("SELECT id, payment_deferral_days FROM counterparties WHERE tenant_id = $1 AND {}", in_list(c, "id", 2, "uuid"));
-    let rows: Vec<(CounterpartyId, i32)> = match c {
-        Conn::Postgres(c) => sqlx::query_as(&sql).persistent(false).bind(tenant).bind(ids.iter().map(|i| i.0).collect::<Vec<_>>()).fetch_all(&mut **c).await?,
-        Conn::Sqlite(c) => sqlx::query_as(&sql).bind(tenant).bind(json_list(ids)).fetch_all(&mut **c).await?,
-    };
+    let rows: Vec<(CounterpartyId, i32)> = fetch_keyed(c, &sql, tenant, Keys::ids(ids)).await?;
     Ok(rows.into_iter().collect())
 }
 
@@ -225,10 +260,7 @@ pub async fn contracts_by_external(c: &mut Conn<'_>, tenant: TenantId, external_
         return Ok(HashMap::new());
     }
     let sql = format!("SELECT {CONTRACT_COLS} FROM contracts WHERE tenant_id = $1 AND {}", in_list(c, "external_id", 2, "text"));
-    let rows: Vec<Contract> = match c {
-        Conn::Postgres(c) => sqlx::query_as(&sql).persistent(false).bind(tenant).bind(external_ids).fetch_all(&mut **c).await?,
-        Conn::Sqlite(c) => sqlx::query_as(&sql).bind(tenant).bind(json_list(external_ids)).fetch_all(&mut **c).await?,
-    };
+    let rows: Vec<Contract> = fetch_keyed(c, &sql, tenant, Keys::texts(external_ids)).await?;
     Ok(rows.into_iter().map(|r| (r.external_id.clone(), r)).collect())
 }
 
@@ -304,10 +336,7 @@ pub async fn contracts_of(c: &mut Conn<'_>, tenant: TenantId, cps: &[Counterpart
         return Ok(Vec::new());
     }
     let sql = format!("SELECT {CONTRACT_COLS} FROM contracts WHERE tenant_id = $1 AND {}", in_list(c, "counterparty_id", 2, "uuid"));
-    match c {
-        Conn::Postgres(c) => sqlx::query_as(&sql).persistent(false).bind(tenant).bind(cps.iter().map(|i| i.0).collect::<Vec<_>>()).fetch_all(&mut **c).await,
-        Conn::Sqlite(c) => sqlx::query_as(&sql).bind(tenant).bind(json_list(cps)).fetch_all(&mut **c).await,
-    }
+    fetch_keyed(c, &sql, tenant, Keys::ids(cps)).await
 }
 
 pub async fn set_penalty_terms(c: &mut Conn<'_>, tenant: TenantId, id: ContractId, t: &super::model::PenaltyTerms) -> sqlx::Result<Contract> {
@@ -337,10 +366,7 @@ pub async fn documents_by_external(c: &mut Conn<'_>, tenant: TenantId, external_
          FROM sales_documents WHERE tenant_id = $1 AND {}",
         in_list(c, "external_id", 2, "text")
     );
-    let rows: Vec<super::ledger::LedgerDoc> = match c {
-        Conn::Postgres(c) => sqlx::query_as(&sql).persistent(false).bind(tenant).bind(external_ids).fetch_all(&mut **c).await?,
-        Conn::Sqlite(c) => sqlx::query_as(&sql).bind(tenant).bind(json_list(external_ids)).fetch_all(&mut **c).await?,
-    };
+    let rows: Vec<super::ledger::LedgerDoc> = fetch_keyed(c, &sql, tenant, Keys::texts(external_ids)).await?;
     Ok(rows.into_iter().map(|r| (r.external_id.clone(), r)).collect())
 }
 
@@ -452,10 +478,7 @@ pub async fn documents_of(c: &mut Conn<'_>, tenant: TenantId, cps: &[Counterpart
         return Ok(Vec::new());
     }
     let sql = format!("SELECT {DOC_COLS} FROM {DOC_FROM} WHERE d.tenant_id = $1 AND {}", in_list(c, "d.counterparty_id", 2, "uuid"));
-    match c {
-        Conn::Postgres(c) => sqlx::query_as(&sql).persistent(false).bind(tenant).bind(cps.iter().map(|i| i.0).collect::<Vec<_>>()).fetch_all(&mut **c).await,
-        Conn::Sqlite(c) => sqlx::query_as(&sql).bind(tenant).bind(json_list(cps)).fetch_all(&mut **c).await,
-    }
+    fetch_keyed(c, &sql, tenant, Keys::ids(cps)).await
 }
 
 /// What the ledger needs of the documents of the given counterparties (no join, no
@@ -469,10 +492,7 @@ pub async fn ledger_docs_of(c: &mut Conn<'_>, tenant: TenantId, cps: &[Counterpa
          FROM sales_documents WHERE tenant_id = $1 AND {}",
         in_list(c, "counterparty_id", 2, "uuid")
     );
-    match c {
-        Conn::Postgres(c) => sqlx::query_as(&sql).persistent(false).bind(tenant).bind(cps.iter().map(|i| i.0).collect::<Vec<_>>()).fetch_all(&mut **c).await,
-        Conn::Sqlite(c) => sqlx::query_as(&sql).bind(tenant).bind(json_list(cps)).fetch_all(&mut **c).await,
-    }
+    fetch_keyed(c, &sql, tenant, Keys::ids(cps)).await
 }
 
 /// What the ledger needs of the payments of the given counterparties.
@@ -485,10 +505,7 @@ pub async fn ledger_payments_of(c: &mut Conn<'_>, tenant: TenantId, cps: &[Count
          FROM payments WHERE tenant_id = $1 AND {}",
         in_list(c, "counterparty_id", 2, "uuid")
     );
-    match c {
-        Conn::Postgres(c) => sqlx::query_as(&sql).persistent(false).bind(tenant).bind(cps.iter().map(|i| i.0).collect::<Vec<_>>()).fetch_all(&mut **c).await,
-        Conn::Sqlite(c) => sqlx::query_as(&sql).bind(tenant).bind(json_list(cps)).fetch_all(&mut **c).await,
-    }
+    fetch_keyed(c, &sql, tenant, Keys::ids(cps)).await
 }
 
 /// What is still owed on a document.
@@ -511,10 +528,7 @@ pub async fn open_items_of(c: &mut Conn<'_>, tenant: TenantId, cps: &[Counterpar
         in_list(c, "counterparty_id", 2, "uuid")
     );
     type Row = (SalesDocumentId, CounterpartyId, NaiveDate, i64, Option<String>);
-    let rows: Vec<Row> = match c {
-        Conn::Postgres(c) => sqlx::query_as(&sql).persistent(false).bind(tenant).bind(cps.iter().map(|i| i.0).collect::<Vec<_>>()).fetch_all(&mut **c).await?,
-        Conn::Sqlite(c) => sqlx::query_as(&sql).bind(tenant).bind(json_list(cps)).fetch_all(&mut **c).await?,
-    };
+    let rows: Vec<Row> = fetch_keyed(c, &sql, tenant, Keys::ids(cps)).await?;
     Ok(rows
         .into_iter()
         .map(|(document_id, counterparty_id, due_on, open_amount, legal_entity_ref)| {
@@ -542,10 +556,7 @@ pub async fn aging_cards_of(c: &mut Conn<'_>, tenant: TenantId, ids: &[Counterpa
          WHERE c.tenant_id = $1 AND {}",
         in_list(c, "c.id", 2, "uuid")
     );
-    let rows: Vec<AgingCard> = match c {
-        Conn::Postgres(c) => sqlx::query_as(&sql).persistent(false).bind(tenant).bind(ids.iter().map(|i| i.0).collect::<Vec<_>>()).fetch_all(&mut **c).await?,
-        Conn::Sqlite(c) => sqlx::query_as(&sql).bind(tenant).bind(json_list(ids)).fetch_all(&mut **c).await?,
-    };
+    let rows: Vec<AgingCard> = fetch_keyed(c, &sql, tenant, Keys::ids(ids)).await?;
     Ok(rows.into_iter().map(|r| (r.id, r)).collect())
 }
 
@@ -591,10 +602,7 @@ pub async fn upsert_open_items(c: &mut Conn<'_>, tenant: TenantId, rows: &[OpenI
 pub async fn delete_open_items(c: &mut Conn<'_>, tenant: TenantId, ids: &[SalesDocumentId]) -> sqlx::Result<()> {
     for chunk in ids.chunks(BATCH) {
         let sql = format!("DELETE FROM open_items WHERE tenant_id = $1 AND {}", in_list(c, "document_id", 2, "uuid"));
-        match c {
-            Conn::Postgres(c) => sqlx::query(&sql).persistent(false).bind(tenant).bind(chunk.iter().map(|i| i.0).collect::<Vec<_>>()).execute(&mut **c).await.map(|_| ())?,
-            Conn::Sqlite(c) => sqlx::query(&sql).bind(tenant).bind(json_list(chunk)).execute(&mut **c).await.map(|_| ())?,
-        }
+        execute_keyed(c, &sql, tenant, Keys::ids(chunk)).await?
     }
     Ok(())
 }
@@ -623,10 +631,7 @@ pub async fn payments_by_external(c: &mut Conn<'_>, tenant: TenantId, external_i
          FROM payments WHERE tenant_id = $1 AND {}",
         in_list(c, "external_id", 2, "text")
     );
-    let rows: Vec<super::ledger::LedgerPay> = match c {
-        Conn::Postgres(c) => sqlx::query_as(&sql).persistent(false).bind(tenant).bind(external_ids).fetch_all(&mut **c).await?,
-        Conn::Sqlite(c) => sqlx::query_as(&sql).bind(tenant).bind(json_list(external_ids)).fetch_all(&mut **c).await?,
-    };
+    let rows: Vec<super::ledger::LedgerPay> = fetch_keyed(c, &sql, tenant, Keys::texts(external_ids)).await?;
     Ok(rows.into_iter().map(|r| (r.external_id.clone(), r)).collect())
 }
 
@@ -703,10 +708,7 @@ pub async fn payments_of(c: &mut Conn<'_>, tenant: TenantId, cps: &[Counterparty
         return Ok(Vec::new());
     }
     let sql = format!("SELECT {PAYMENT_COLS} FROM payments WHERE tenant_id = $1 AND {}", in_list(c, "counterparty_id", 2, "uuid"));
-    match c {
-        Conn::Postgres(c) => sqlx::query_as(&sql).persistent(false).bind(tenant).bind(cps.iter().map(|i| i.0).collect::<Vec<_>>()).fetch_all(&mut **c).await,
-        Conn::Sqlite(c) => sqlx::query_as(&sql).bind(tenant).bind(json_list(cps)).fetch_all(&mut **c).await,
-    }
+    fetch_keyed(c, &sql, tenant, Keys::ids(cps)).await
 }
 
 pub async fn list_payments(c: &mut Conn<'_>, tenant: TenantId, counterparty: Option<CounterpartyId>, after: Uuid, limit: u32) -> sqlx::Result<Vec<Payment>> {
@@ -821,10 +823,7 @@ pub async fn clear_dirty(c: &mut Conn<'_>, tenant: TenantId, cps: &[Counterparty
         return Ok(());
     }
     let sql = format!("DELETE FROM receivables_dirty WHERE tenant_id = $1 AND {}", in_list(c, "counterparty_id", 2, "uuid"));
-    match c {
-        Conn::Postgres(c) => sqlx::query(&sql).persistent(false).bind(tenant).bind(cps.iter().map(|i| i.0).collect::<Vec<_>>()).execute(&mut **c).await.map(|_| ())?,
-        Conn::Sqlite(c) => sqlx::query(&sql).bind(tenant).bind(json_list(cps)).execute(&mut **c).await.map(|_| ())?,
-    }
+    execute_keyed(c, &sql, tenant, Keys::ids(cps)).await?;
     Ok(())
 }
 
@@ -897,10 +896,7 @@ pub async fn ratings_of(c: &mut Conn<'_>, tenant: TenantId, cps: &[CounterpartyI
         in_list(c, "counterparty_id", 2, "uuid")
     );
     type Row = (CounterpartyId, Option<i32>, String, String, i64, i32, NaiveDate, NaiveDate);
-    let rows: Vec<Row> = match c {
-        Conn::Postgres(c) => sqlx::query_as(&sql).persistent(false).bind(tenant).bind(cps.iter().map(|i| i.0).collect::<Vec<_>>()).fetch_all(&mut **c).await?,
-        Conn::Sqlite(c) => sqlx::query_as(&sql).bind(tenant).bind(json_list(cps)).fetch_all(&mut **c).await?,
-    };
+    let rows: Vec<Row> = fetch_keyed(c, &sql, tenant, Keys::ids(cps)).await?;
     Ok(rows
         .into_iter()
         .map(|(cp, stars, d, s, amount, docs, from, as_of)| {
