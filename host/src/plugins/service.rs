@@ -379,7 +379,10 @@ impl AccountingModule {
         let run = run_entry(&self.ctx, "accounting.fetch-page", &timer, result.as_ref().err());
         let (state, ctx, err) = (state.clone(), self.ctx.clone(), result.as_ref().err().cloned());
         let write = tokio::spawn(async move { write_run(&state, ctx.tenant, &ctx, run, err.as_ref()).await });
-        self.log_writes.lock().unwrap_or_else(|e| e.into_inner()).push(write);
+        let mut writes = self.log_writes.lock().unwrap_or_else(|e| e.into_inner());
+        // Keep only the writes still running: a big sync makes thousands of calls.
+        writes.retain(|w| !w.is_finished());
+        writes.push(write);
         result
     }
 

@@ -933,9 +933,3 @@ pub async fn set_key_rate(c: &mut Conn<'_>, from: NaiveDate, rate: &str) -> sqlx
     let sql = "INSERT INTO key_rates (effective_from, rate) VALUES ($1, $2) ON CONFLICT (effective_from) DO UPDATE SET rate = EXCLUDED.rate";
     on_conn!(c, c => sqlx::query(sql).bind(from).bind(rate).execute(c).await.map(|_| ()))
 }
-
-/// Our legal entity with this accounting id, if one is mapped.
-pub async fn legal_entity_by_ref(c: &mut Conn<'_>, tenant: TenantId, accounting_ref: &str) -> sqlx::Result<Option<crate::legal_entities::LegalEntityId>> {
-    let sql = "SELECT id FROM our_legal_entities WHERE tenant_id = $1 AND accounting_ref = $2";
-    on_conn!(c, c => sqlx::query_scalar(sql).bind(tenant).bind(accounting_ref).fetch_optional(c).await)
-}
