@@ -18,11 +18,18 @@ fn build_plugins(packages: &[&str]) -> std::path::PathBuf {
     for watched in ["wit", "plugins/sdk", "plugins/Cargo.toml", "plugins/Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
-    // One target directory for every build of the guests, beside the host's.
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
-        .join("wasm-plugins");
+    // One target directory for every build of the guests, beside the host's. A target
+    // directory shared by several checkouts (CARGO_TARGET_DIR) keeps one per checkout, so
+    // that one checkout's guests never stand in for another's.
+    let target_dir = match std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from) {
+        Some(shared) if shared != root.join("target") => {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            root.hash(&mut h);
+            shared.join(format!("wasm-plugins-{:08x}", h.finish() as u32))
+        }
+        _ => root.join("target").join("wasm-plugins"),
+    };
     std::fs::create_dir_all(&target_dir).expect("creating the plugins' target directory");
     // host/build.rs and tests/build.rs run at the same time: one of them installs the
     // target and builds, the other waits and then finds both done.
