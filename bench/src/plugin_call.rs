@@ -1,6 +1,7 @@
-//! Per-call cost of the plugin runtime: one trivial `inn-enrichment` call (the `echo`
-//! test guest) on a fresh instance per call, on a reused instance, and the same logic
-//! natively — in the same run — plus where the fresh call's time goes.
+//! Per-call cost of the plugin runtime's one generic call path: one trivial
+//! `inn-enrichment` call (the `echo` test guest) on a fresh instance per call, on a
+//! reused instance, and the same logic natively — in the same run — plus where the
+//! fresh call's time goes. Target: fresh ≤ 8 × reused.
 //!
 //! `cargo run --release -p crm-bench --bin plugin_call -- [--calls 20000]`
 
@@ -8,9 +9,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use crm_host::plugins::bindings::{Company, CompanyStatus, PartyKind};
-use crm_host::plugins::manifest::{Manifest, World};
+use crm_host::plugins::manifest::Manifest;
 use crm_host::plugins::runtime::{CallContext, Limits, Runtime};
+use crm_host::plugins::worlds::enrichment::{Company, CompanyStatus, Lookup, PartyKind};
 use crm_host::tenancy::TenantId;
 
 #[derive(Parser)]
@@ -40,6 +41,7 @@ fn native_echo(inn: &str) -> Option<Company> {
         okved: None,
         registered_on: None,
         liquidated_on: None,
+        branch_type: None,
     })
 }
 
@@ -68,31 +70,31 @@ async fn main() -> anyhow::Result<()> {
     }
     let runtime = Runtime::new(None, limits)?;
     let t = Instant::now();
-    let compiled = runtime.load("bench-echo", &bytes, World::InnEnrichment).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let compiled = runtime.load("bench-echo", &bytes, manifest.world).map_err(|e| anyhow::anyhow!("{e}"))?;
     let compile = t.elapsed();
     let ctx = Arc::new(CallContext {
         tenant: TenantId::new(),
+        module_id: manifest.id.clone(),
         plugin_id: manifest.id.clone(),
         version: manifest.version.clone(),
-        manifest,
-        settings: Default::default(),
-        secrets: Default::default(),
-        grants: Default::default(),
         time_zone: "Europe/Moscow".into(),
-        http_limits: Default::default(),
+        granted: Default::default(),
+        outbox: None,
+        capture_log: false,
     });
     let inn = "7719402047";
+    let lookup = || Lookup { inn: inn.to_string(), kpp: None };
     let n = args.calls;
 
     // Warm up every path.
     for _ in 0..1000 {
-        runtime.lookup(&compiled, ctx.clone(), inn, None).await?;
+        runtime.call(&compiled, ctx.clone(), lookup()).await.0?;
     }
 
     let mut fresh = Vec::with_capacity(n);
     for _ in 0..n {
         let t = Instant::now();
-        let r = runtime.lookup(&compiled, ctx.clone(), inn, None).await?;
+        let r = runtime.call(&compiled, ctx.clone(), lookup()).await.0?;
         fresh.push(t.elapsed());
         assert_eq!(r.map(|c| c.full_name).as_deref(), Some("ECHO"));
     }
@@ -101,7 +103,7 @@ async fn main() -> anyhow::Result<()> {
     let mut reused = Vec::with_capacity(n);
     for _ in 0..n {
         let t = Instant::now();
-        let r = session.lookup(inn, None).await?;
+        let r = session.call(lookup()).await?;
         reused.push(t.elapsed());
         assert!(r.is_some());
     }
@@ -116,13 +118,14 @@ async fn main() -> anyhow::Result<()> {
     }
 
     // Where a fresh call's time goes: instantiate (store + instance from the pool),
-    // the first call on that instance, and dropping it (returning the slot).
+    // the first call on that instance, and handing the store to the teardown thread
+    // (which returns the slot to the pool off the caller's path).
     let (mut inst, mut first_call, mut teardown) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
     for _ in 0..n {
         let t0 = Instant::now();
         let mut s = runtime.session(&compiled, ctx.clone()).await?;
         let t1 = Instant::now();
-        s.lookup(inn, None).await?;
+        s.call(lookup()).await?;
         let t2 = Instant::now();
         drop(s);
         let t3 = Instant::now();
@@ -133,7 +136,12 @@ async fn main() -> anyhow::Result<()> {
 
     let (f, r, nat) = (stats(fresh), stats(reused), stats(native));
     let (i, c, d) = (stats(inst), stats(first_call), stats(teardown));
-    println!("plugin call benchmark: echo guest ({} bytes), {n} calls each, compile {:.1} ms", bytes.len(), compile.as_secs_f64() * 1e3);
+    println!(
+        "plugin call benchmark: echo guest ({} bytes, crm:plugin@{}), {n} calls each, compile {:.1} ms",
+        bytes.len(),
+        compiled.contract,
+        compile.as_secs_f64() * 1e3
+    );
     println!("{:<34} {:>12} {:>12}", "", "median µs", "p99 µs");
     println!("{:<34} {:>12.2} {:>12.2}", "fresh instance per call", us(f.median), us(f.p99));
     println!("{:<34} {:>12.2} {:>12.2}", "reused instance", us(r.median), us(r.p99));
@@ -141,12 +149,12 @@ async fn main() -> anyhow::Result<()> {
     println!("where a fresh call goes:");
     println!("{:<34} {:>12.2}", "  store + instantiate", us(i.median));
     println!("{:<34} {:>12.2}", "  first call on the new instance", us(c.median));
-    println!("{:<34} {:>12.2}", "  drop (slot back to the pool)", us(d.median));
+    println!("{:<34} {:>12.2}", "  hand-off to the teardown thread", us(d.median));
+    let ratio = us(f.median) / us(r.median);
     println!(
-        "fresh / reused = {:.1}x, reused / native = {:.0}x; target fresh median <= 10 µs: {}",
-        us(f.median) / us(r.median),
+        "fresh / reused = {ratio:.1}x, reused / native = {:.0}x; target fresh <= 8x reused: {}",
         us(r.median) / us(nat.median).max(0.001),
-        if us(f.median) <= 10.0 { "MET" } else { "NOT MET" }
+        if ratio <= 8.0 { "MET" } else { "NOT MET" }
     );
     Ok(())
 }

@@ -215,7 +215,7 @@ fn run_engine(args: &Args, rt: &Runtime, engine: &'static str, data: &Generated,
         let tenant = created.tenant.id;
         let mut tx = state.db.begin().await?;
         let input: crm_host::plugins::service::ModuleInput = serde_json::from_value(serde_json::json!({
-            "version": "0.1.0", "settings": {"base_url": fake.base_url, "username": "odata"}, "secrets": {"password": "secret"},
+            "version": "0.2.0", "settings": {"base_url": fake.base_url, "username": "odata"}, "secrets": {"password": "secret"},
             "grants": {"http_hosts": [fake.host], "private_hosts": [fake.host]}
         }))?;
         crm_host::plugins::service::configure(&state, &mut tx.conn(), tenant, &Actor::system("bench"), "accounting-1c", input)

@@ -22,8 +22,10 @@ pub enum AuditAction {
     Update,
     Archive,
     Restore,
+    /// Removed for good (configuration such as a module instance; CRM records are archived).
+    Delete,
 }
-str_enum!(AuditAction { Create => "create", Update => "update", Archive => "archive", Restore => "restore" });
+str_enum!(AuditAction { Create => "create", Update => "update", Archive => "archive", Restore => "restore", Delete => "delete" });
 
 /// Who made the change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -132,6 +134,12 @@ pub async fn record<T: Serialize>(
         .bind(actor.kind).bind(actor.id).bind(&actor.label).bind(&actor.request_id).bind(&changes).bind(Utc::now())
         .execute(c).await.map(|_| ()))?;
     Ok(())
+}
+
+/// Records that something was removed for good, with what it was.
+pub async fn record_delete<T: Serialize>(c: &mut Conn<'_>, tenant: TenantId, actor: &Actor, entity_type: &str, entity_id: Uuid, before: &T) -> sqlx::Result<()> {
+    let before = serde_json::to_value(before).unwrap_or(Value::Null);
+    record(c, tenant, actor, entity_type, entity_id, AuditAction::Delete, Some(&before), &Value::Object(Default::default())).await
 }
 
 /// Records many changes of one kind by one actor at once (bulk work such as a sync

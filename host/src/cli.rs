@@ -116,6 +116,22 @@ pub enum AdminCommand {
         #[arg(long)]
         component: std::path::PathBuf,
     },
+    /// Call a tenant's module instance with a sample input and print its output, its log
+    /// lines and its run-log entry (as `POST /api/v1/modules/{id}/try`). Without
+    /// `--input`, lists the functions it can be tried with, with example inputs.
+    TryModule {
+        #[arg(long)]
+        tenant: TenantId,
+        /// The module instance id, e.g. `inn-dadata`.
+        #[arg(long)]
+        module: String,
+        /// `<interface>.<function>`, e.g. `enrichment.lookup` (optional when there is one).
+        #[arg(long)]
+        function: Option<String>,
+        /// The input as JSON, e.g. '{"inn": "7719402047"}'.
+        #[arg(long)]
+        input: Option<String>,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -193,13 +209,35 @@ async fn admin(state: &crate::AppState, cmd: AdminCommand) -> anyhow::Result<()>
         AdminCommand::UploadPlugin { tenant, manifest, component } => {
             let text = std::fs::read_to_string(&manifest).with_context(|| format!("reading {}", manifest.display()))?;
             let bytes = std::fs::read(&component).with_context(|| format!("reading {}", component.display()))?;
-            let parsed = crate::plugins::manifest::Manifest::parse(&text).map_err(api_to_anyhow)?;
+            let parsed = crate::plugins::manifest::Manifest::parse(&text)?;
+            {
+                let mut c = state.db.read().await?;
+                ensure_tenant(&mut c.conn(), tenant).await?;
+            }
+            let prepared = crate::plugins::service::prepare(state, tenant, &parsed, &bytes).await?;
             let mut tx = state.db.begin().await?;
-            ensure_tenant(&mut tx.conn(), tenant).await?;
-            let v = crate::plugins::service::register(state, &mut tx.conn(), tenant, &actor, &parsed, &bytes, false).await.map_err(api_to_anyhow)?;
+            let v = crate::plugins::service::register(&mut tx.conn(), tenant, &actor, &prepared, false).await?;
             tx.commit().await?;
             println!("plugin {} {} ({}) registered, sha256 {}", v.plugin_id, v.version, v.world, v.sha256);
             println!("enable it: PUT /api/v1/modules/{} with {{\"version\": \"{}\", ...}}", v.plugin_id, v.version);
+        }
+        AdminCommand::TryModule { tenant, module, function, input } => {
+            {
+                let mut c = state.db.read().await?;
+                ensure_tenant(&mut c.conn(), tenant).await?;
+            }
+            let Some(input) = input else {
+                for f in crate::plugins::service::tryable(state, tenant, &module).await? {
+                    println!("{}\n  {}\n  example: --function {} --input '{}'", f.function, f.description, f.function, f.example);
+                }
+                return Ok(());
+            };
+            let input: serde_json::Value = serde_json::from_str(&input).context("--input is not valid JSON")?;
+            let result = crate::plugins::service::try_module(state, tenant, &module, crate::plugins::service::TryInput { function, input }).await?;
+            println!("{}", serde_json::to_string_pretty(&result)?);
+            if let Some(f) = &result.failure {
+                bail!("the call failed ({}): {}", f.outcome, f.message);
+            }
         }
         AdminCommand::SetKeyRate { from, rate } => {
             if rate.is_sign_negative() || rate > rust_decimal::Decimal::from(100) {
@@ -212,9 +250,13 @@ async fn admin(state: &crate::AppState, cmd: AdminCommand) -> anyhow::Result<()>
         }
         AdminCommand::Sync { tenant, full } => {
             let job = {
+                let named = {
+                    let mut c = state.db.read().await?;
+                    ensure_tenant(&mut c.conn(), tenant).await?;
+                    crate::receivables::store::settings(&mut c.conn(), tenant).await?.accounting_module
+                };
+                crate::receivables::sync::accounting_module(state, tenant, named.as_deref()).await?;
                 let mut tx = state.db.begin().await?;
-                ensure_tenant(&mut tx.conn(), tenant).await?;
-                crate::plugins::service::accounting(state, tenant).await.map_err(api_to_anyhow)?;
                 let new = crate::jobs::store::NewJob {
                     kind: crate::jobs::JobKind::ReceivablesSync,
                     params: serde_json::json!({ "full": full }),

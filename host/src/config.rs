@@ -2,6 +2,10 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::plugins::manifest::World;
+use crate::plugins::runtime::Limits;
 
 /// How the server runs. Every field has a default that needs no set-up.
 #[derive(Debug, Clone, clap::Args)]
@@ -27,6 +31,45 @@ pub struct Config {
     /// Memory one plugin instance may use, in megabytes.
     #[arg(long, global = true, env = "CRM_PLUGIN_MEMORY_MB", default_value_t = 128)]
     pub plugin_memory_mb: usize,
+    /// A limit of one plugin world, overriding the defaults above and the world's own:
+    /// `<world>.<limit>=<value>`, limits `timeout-ms`, `memory-mb`, `output-kb`, `fuel`
+    /// (`none` for no fuel limit). Repeat the flag, or separate with commas in the
+    /// variable: `CRM_PLUGIN_LIMITS=fee-rule.fuel=2000000000,accounting-sync.timeout-ms=60000`.
+    #[arg(long = "plugin-limit", global = true, env = "CRM_PLUGIN_LIMITS", value_delimiter = ',', value_parser = parse_world_limit)]
+    pub plugin_limits: Vec<WorldLimit>,
+}
+
+/// One `--plugin-limit`: a world, which limit, and its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorldLimit {
+    pub world: World,
+    pub limit: LimitKind,
+}
+
+/// Which limit, and its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitKind {
+    TimeoutMs(u64),
+    MemoryMb(usize),
+    OutputKb(usize),
+    Fuel(Option<u64>),
+}
+
+fn parse_world_limit(s: &str) -> Result<WorldLimit, String> {
+    let usage = "expected <world>.<limit>=<value>, e.g. fee-rule.fuel=2000000000 (limits: timeout-ms, memory-mb, output-kb, fuel)";
+    let (key, value) = s.trim().split_once('=').ok_or(usage)?;
+    let (world, limit) = key.split_once('.').ok_or(usage)?;
+    let world: World = world.parse()?;
+    let number = |v: &str| v.trim().parse::<u64>().map_err(|_| format!("`{v}` is not a whole number ({usage})"));
+    let limit = match limit {
+        "timeout-ms" => LimitKind::TimeoutMs(number(value)?),
+        "memory-mb" => LimitKind::MemoryMb(usize::try_from(number(value)?).map_err(|e| e.to_string())?),
+        "output-kb" => LimitKind::OutputKb(usize::try_from(number(value)?).map_err(|e| e.to_string())?),
+        "fuel" if value.trim() == "none" => LimitKind::Fuel(None),
+        "fuel" => LimitKind::Fuel(Some(number(value)?)),
+        other => return Err(format!("unknown limit `{other}`; {usage}")),
+    };
+    Ok(WorldLimit { world, limit })
 }
 
 impl Config {
@@ -40,15 +83,31 @@ impl Config {
             max_upload_mb: 50,
             plugin_timeout_ms: 5000,
             plugin_memory_mb: 128,
+            plugin_limits: vec![],
         }
     }
 
-    pub fn plugin_limits(&self) -> crate::plugins::runtime::Limits {
-        crate::plugins::runtime::Limits {
-            timeout: std::time::Duration::from_millis(self.plugin_timeout_ms),
-            memory_bytes: self.plugin_memory_mb << 20,
-            ..Default::default()
+    /// The plugin runtime's limits: each world's defaults, the global time and memory
+    /// flags when they differ from their defaults, then each `--plugin-limit`.
+    pub fn plugin_limits(&self) -> Limits {
+        let mut limits = Limits::default();
+        if self.plugin_timeout_ms != 5000 {
+            limits.for_all(|w| w.timeout = Duration::from_millis(self.plugin_timeout_ms));
         }
+        if self.plugin_memory_mb != 128 {
+            limits.for_all(|w| w.memory_bytes = self.plugin_memory_mb << 20);
+        }
+        for l in &self.plugin_limits {
+            let mut w = limits.world(l.world);
+            match l.limit {
+                LimitKind::TimeoutMs(ms) => w.timeout = Duration::from_millis(ms),
+                LimitKind::MemoryMb(mb) => w.memory_bytes = mb << 20,
+                LimitKind::OutputKb(kb) => w.output_bytes = kb << 10,
+                LimitKind::Fuel(f) => w.fuel = f,
+            }
+            limits.worlds.insert(l.world, w);
+        }
+        limits
     }
 
     pub fn database_url(&self) -> String {

@@ -85,7 +85,7 @@ impl LegalEntityInput {
                 v.add("ogrn", format!("ОГРН {e}"));
             }
         validate_bank(&mut v, &self.bank_bic, &self.bank_account, &self.bank_corr_account);
-        v.finish()
+        Ok(v.finish()?)
     }
 }
 

@@ -2,7 +2,7 @@
 //!
 //! Layout: one module per domain concept (`tenancy`, `counterparties`, `contacts`,
 //! `deals`, `interactions`, `tasks`, `documents`, `timeline`, `audit`,
-//! `legal_entities`, `receivables`, `jobs`), each owning its model, queries and routes; `api` assembles the
+//! `legal_entities`, `receivables`, `jobs`, `mail`), each owning its model, queries and routes; `api` assembles the
 //! router and the OpenAPI document; `db` hides the two engines behind one API.
 
 pub mod api;
@@ -18,6 +18,7 @@ pub mod interactions;
 pub mod jobs;
 pub mod legal_entities;
 pub mod links;
+pub mod mail;
 pub mod money;
 pub mod plugins;
 pub mod receivables;
@@ -26,6 +27,7 @@ pub mod tasks;
 pub mod telemetry;
 pub mod tenancy;
 pub mod timeline;
+pub mod validation;
 
 use std::sync::Arc;
 

@@ -64,7 +64,8 @@ pub fn runtime() -> std::sync::Arc<crm_host::plugins::Runtime> {
     static RUNTIME: std::sync::OnceLock<std::sync::Arc<crm_host::plugins::Runtime>> = std::sync::OnceLock::new();
     RUNTIME
         .get_or_init(|| {
-            let limits = crm_host::plugins::runtime::Limits { timeout: Duration::from_secs(2), ..Default::default() };
+            let mut limits = crm_host::plugins::runtime::Limits::default();
+            limits.for_all(|w| w.timeout = Duration::from_secs(2));
             crm_host::plugins::Runtime::new(None, limits).expect("plugin runtime")
         })
         .clone()
@@ -73,6 +74,12 @@ pub fn runtime() -> std::sync::Arc<crm_host::plugins::Runtime> {
 /// A compiled test guest from `plugins/` (built by this crate's build script).
 pub fn guest(name: &str) -> Vec<u8> {
     let path = std::path::Path::new(env!("CRM_TEST_GUESTS")).join(format!("{name}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+/// A file under `tests/fixtures/`.
+pub fn fixture(path: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(path);
     std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
 
@@ -249,7 +256,7 @@ impl TestTenant {
         self.admin
             .put(
                 "/api/v1/modules/accounting-1c",
-                json!({"version": "0.1.0", "settings": {"base_url": base_url, "username": "odata"}, "secrets": {"password": "secret"},
+                json!({"version": "0.2.0", "settings": {"base_url": base_url, "username": "odata"}, "secrets": {"password": "secret"},
                        "grants": {"http_hosts": [host], "private_hosts": [host]}}),
             )
             .await

@@ -53,6 +53,20 @@ async fn seed(app: &TestApp, t: &TestTenant, fake: &crm_fake_1c::FakeOneC) -> Se
     let contract = first("/api/v1/contracts").await;
     let document = first("/api/v1/sales-documents").await;
     let payment = first("/api/v1/payments").await;
+    // A message in the tenant's outbox.
+    let mail = crm_host::mail::OutgoingEmail {
+        source: "module:probe".into(),
+        idempotency_key: None,
+        from: "noreply@example.ru".into(),
+        reply_to: None,
+        to: vec!["debtor@example.ru".into()],
+        cc: vec![],
+        subject: "Напоминание".into(),
+        text: "Текст".into(),
+        html: None,
+        attachments: vec![],
+    };
+    let mail_id = crm_host::mail::outbox::queue(&app.state.db, crm_host::tenancy::TenantId(t.id), &mail).await.unwrap();
     let tokens = t.admin.get("/api/v1/tokens").await.ok().body;
     let token = tokens.as_array().unwrap().iter().find(|x| x["user_id"] == json!(manager_id)).unwrap()["id"].clone();
     let ids = BTreeMap::from([
@@ -74,6 +88,7 @@ async fn seed(app: &TestApp, t: &TestTenant, fake: &crm_fake_1c::FakeOneC) -> Se
         ("sales-documents", document),
         ("payments", payment),
         ("jobs", s(&job["id"])),
+        ("outbox", mail_id.to_string()),
     ]);
     Seed { ids, admin_id: t.admin_id.to_string() }
 }
@@ -132,6 +147,7 @@ fn probe_body(op: &Op, a: &Seed) -> Option<Value> {
         "add_stage" | "update_stage" => json!({"name": "Probe", "kind": "open", "win_probability": 1}),
         "move_deal" => json!({"stage_id": a.ids["stage"]}),
         "configure_module" => json!({"version": "0.1.0"}),
+        "try_module" => json!({"input": {"inn": "7719402047"}}),
         "refresh_from_registry" => json!({"overwrite": true}),
         // PATCH bodies are merge patches: `{}` is valid and the target is loaded first.
         _ => json!({}),

@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use crm_host::api::error::ApiError;
+use crm_host::AppState;
+use crm_host::plugins::manifest::World;
+use crm_host::plugins::worlds::enrichment::{Company, Lookup};
 use crm_host::tenancy::TenantId;
 use crm_tests::{TestApp, TestTenant, guest, guest_manifest, on_both_engines};
 use serde_json::{Value, json};
@@ -23,15 +25,15 @@ on_both_engines!(
 );
 
 /// A DaData `findById/party` fake on loopback, serving the real response format.
-struct FakeDadata {
-    base_url: String,
-    host: String,
-    calls: Arc<AtomicUsize>,
+pub struct FakeDadata {
+    pub base_url: String,
+    pub host: String,
+    pub calls: Arc<AtomicUsize>,
 }
 
-const KEY: &str = "test-api-key-0123456789";
+pub const KEY: &str = "test-api-key-0123456789";
 
-async fn fake_dadata() -> FakeDadata {
+pub async fn fake_dadata() -> FakeDadata {
     let real: Value = serde_json::from_str(include_str!("../fixtures/dadata-party-response.json")).unwrap();
     let calls = Arc::new(AtomicUsize::new(0));
     let counter = calls.clone();
@@ -73,12 +75,18 @@ async fn fake_dadata() -> FakeDadata {
     FakeDadata { base_url: format!("http://{addr}/suggestions/api/4_1/rs/"), host: addr.to_string(), calls }
 }
 
+/// The tenant's company-registry module's answer about `inn`, or how the call failed.
+async fn lookup(state: &AppState, tenant: TenantId, inn: &str) -> Result<Option<Company>, String> {
+    let m = crm_host::plugins::service::resolve(state, tenant, World::InnEnrichment, None, "enable one").await.map_err(|e| e.to_string())?;
+    m.call(state, Lookup { inn: inn.into(), kpp: None }).await.map_err(|e| e.to_string())
+}
+
 /// Enables the built-in DaData plugin against the fake (explicitly allowed as a private host).
 async fn enable_dadata(t: &TestTenant, fake: &FakeDadata) {
     t.admin
         .put(
             "/api/v1/modules/inn-dadata",
-            json!({"version": "0.1.0", "settings": {"base_url": fake.base_url}, "secrets": {"api_key": KEY},
+            json!({"version": "0.2.0", "settings": {"base_url": fake.base_url}, "secrets": {"api_key": KEY},
                    "grants": {"http_hosts": [fake.host], "private_hosts": [fake.host]}}),
         )
         .await
@@ -109,7 +117,7 @@ async fn creating_a_counterparty_by_inn_fills_its_card_from_the_registry(app: Te
     let id = cp.body["id"].as_str().unwrap();
     let audit = t.admin.get(&format!("/api/v1/audit?entity_type=counterparty&entity_id={id}")).await.ok();
     assert_eq!(audit.body["items"][0]["actor_kind"], "plugin");
-    assert!(audit.body["items"][0]["actor_label"].as_str().unwrap().starts_with("inn-dadata 0.1.0"));
+    assert!(audit.body["items"][0]["actor_label"].as_str().unwrap().starts_with("inn-dadata 0.2.0"));
     let runs = t.admin.get("/api/v1/plugin-runs?plugin_id=inn-dadata").await.ok();
     assert_eq!(runs.body["items"][0]["outcome"], "ok");
     assert_eq!(runs.body["items"][0]["function"], "enrichment.lookup");
@@ -132,7 +140,7 @@ async fn a_bad_inn_is_refused_before_any_outbound_call(app: TestApp) {
     assert_eq!(r.error_fields(), vec!["inn"]);
     assert_eq!(fake.calls.load(Ordering::SeqCst), 0);
     // A wrong API key is the registry's refusal, reported as such, with nothing stored.
-    t.admin.put("/api/v1/modules/inn-dadata", json!({"version": "0.1.0", "settings": {"base_url": fake.base_url}, "secrets": {"api_key": "wrong"},
+    t.admin.put("/api/v1/modules/inn-dadata", json!({"version": "0.2.0", "settings": {"base_url": fake.base_url}, "secrets": {"api_key": "wrong"},
         "grants": {"http_hosts": [fake.host], "private_hosts": [fake.host]}})).await.ok();
     let r = t.admin.post("/api/v1/counterparties/by-inn", json!({"inn": "7719402047"})).await.expect(StatusCode::BAD_GATEWAY);
     assert!(r.body["detail"].as_str().unwrap().contains("API key"), "{}", r.text());
@@ -174,18 +182,18 @@ async fn without_an_enabled_registry_plugin_the_answer_says_what_to_do(app: Test
     let r = t.admin.post("/api/v1/counterparties/by-inn", json!({"inn": "7719402047"})).await.expect(StatusCode::CONFLICT);
     assert!(r.body["detail"].as_str().unwrap().contains("PUT /api/v1/modules/inn-dadata"));
     // Enabling without the required secret names it.
-    let r = t.admin.put("/api/v1/modules/inn-dadata", json!({"version": "0.1.0"})).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    let r = t.admin.put("/api/v1/modules/inn-dadata", json!({"version": "0.2.0"})).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.error_fields(), vec!["secrets.api_key"]);
     // A host the manifest never asked for cannot be granted (unless it lets the tenant choose).
     t.admin.upload_plugin(&guest_manifest("template"), &guest("template")).await.created();
     let r = t
         .admin
-        .put("/api/v1/modules/template", json!({"version": "0.1.0", "grants": {"http_hosts": ["evil.example"]}}))
+        .put("/api/v1/modules/template", json!({"version": "0.2.0", "grants": {"http_hosts": ["evil.example"]}}))
         .await
         .expect(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.error_fields(), vec!["grants.http_hosts[0]"]);
     let (manager, _) = t.user("manager").await;
-    manager.put("/api/v1/modules/inn-dadata", json!({"version": "0.1.0", "secrets": {"api_key": "k"}})).await.expect(StatusCode::FORBIDDEN);
+    manager.put("/api/v1/modules/inn-dadata", json!({"version": "0.2.0", "secrets": {"api_key": "k"}})).await.expect(StatusCode::FORBIDDEN);
 }
 
 async fn uploads_are_validated_versioned_switched_and_rolled_back(app: TestApp) {
@@ -199,7 +207,7 @@ async fn uploads_are_validated_versioned_switched_and_rolled_back(app: TestApp) 
     // Same version, other content: refused.
     let r = t.admin.upload_plugin(&manifest, &guest("echo")).await.expect(StatusCode::CONFLICT);
     assert_eq!(r.error_fields(), vec!["manifest.version"]);
-    let v2_manifest = manifest.replace("version = \"0.1.0\"", "version = \"0.2.0\"");
+    let v2_manifest = manifest.replace("version = \"0.2.0\"", "version = \"0.3.0\"");
     // Not a component, or not the declared world.
     let r = t.admin.upload_plugin(&v2_manifest, b"\0asm not really").await.expect(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.error_fields(), vec!["component"]);
@@ -209,14 +217,14 @@ async fn uploads_are_validated_versioned_switched_and_rolled_back(app: TestApp) 
     t.admin.upload_plugin(&v2_manifest, &guest("echo")).await.created();
 
     let companies = json!({"7719402047": {"full_name": "ООО \"ИЗ ШАБЛОНА\"", "status": "active"}}).to_string();
-    t.admin.put("/api/v1/modules/template", json!({"version": "0.1.0", "settings": {"companies": companies}})).await.ok();
+    t.admin.put("/api/v1/modules/template", json!({"version": "0.2.0", "settings": {"companies": companies}})).await.ok();
     let cp = t.admin.post("/api/v1/counterparties/by-inn", json!({"inn": "7719402047"})).await.created();
     assert_eq!(cp.body["full_name"], "ООО \"ИЗ ШАБЛОНА\"");
-    let switched = t.admin.put("/api/v1/modules/template", json!({"version": "0.2.0", "settings": {"companies": companies}})).await.ok();
-    assert_eq!(switched.body["previous_version"], "0.1.0");
+    let switched = t.admin.put("/api/v1/modules/template", json!({"version": "0.3.0", "settings": {"companies": companies}})).await.ok();
+    assert_eq!(switched.body["previous_version"], "0.2.0");
     let rolled = t.admin.post_empty("/api/v1/modules/template/rollback").await.ok();
-    assert_eq!(rolled.body["version"], "0.1.0");
-    assert_eq!(rolled.body["previous_version"], "0.2.0");
+    assert_eq!(rolled.body["version"], "0.2.0");
+    assert_eq!(rolled.body["previous_version"], "0.3.0");
     let disabled = t.admin.post_empty("/api/v1/modules/template/disable").await.ok();
     assert_eq!(disabled.body["enabled"], false);
     let versions = t.admin.get("/api/v1/plugins/template").await.ok();
@@ -241,7 +249,7 @@ async fn hostile_guests_are_contained_while_the_host_keeps_answering(app: TestAp
     let state = app.state.clone();
     let call = move |inn: &'static str| {
         let state = state.clone();
-        async move { crm_host::plugins::service::lookup(&state, tenant_a, inn, None).await }
+        async move { lookup(&state, tenant_a, inn).await }
     };
     // Other tenants and other requests keep being served while hostile calls run.
     let b_admin = b.admin.clone();
@@ -254,8 +262,8 @@ async fn hostile_guests_are_contained_while_the_host_keeps_answering(app: TestAp
         while started.elapsed() < Duration::from_millis(2500) {
             let t0 = Instant::now();
             b_admin.get("/api/v1/me").await.ok();
-            let echo = crm_host::plugins::service::lookup(&b_state, tenant_b, "7719402047", None).await.map_err(|e| format!("{e:?}")).unwrap();
-            assert_eq!(echo.value.unwrap().full_name, "ECHO");
+            let echo = lookup(&b_state, tenant_b, "7719402047").await.unwrap();
+            assert_eq!(echo.unwrap().full_name, "ECHO");
             slowest = slowest.max(t0.elapsed());
             served += 1;
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -263,10 +271,9 @@ async fn hostile_guests_are_contained_while_the_host_keeps_answering(app: TestAp
         (served, slowest)
     });
 
-    let expect = |r: Result<_, ApiError>, needle: &str| match r {
-        Err(ApiError::Upstream(m)) => assert!(m.contains(needle), "expected `{needle}` in: {m}"),
-        Err(e) => panic!("expected an upstream failure with `{needle}`, got {e:?}"),
-        Ok(_) => panic!("expected an upstream failure with `{needle}`, got an answer"),
+    let expect = |r: Result<_, String>, needle: &str| match r {
+        Err(m) => assert!(m.contains(needle), "expected `{needle}` in: {m}"),
+        Ok(_) => panic!("expected a failure with `{needle}`, got an answer"),
     };
     let started = Instant::now();
     let (spin, bomb, giant, panic) = tokio::join!(call("0000000001"), call("0000000002"), call("0000000003"), call("0000000004"));
@@ -279,10 +286,10 @@ async fn hostile_guests_are_contained_while_the_host_keeps_answering(app: TestAp
     expect(call("0000000006").await, "internal address 169.254.169.254");
     expect(call("0000000007").await, "internal address 127.0.0.1");
     a.admin.put("/api/v1/modules/hostile", grant(true)).await.ok();
-    let allowed = call("0000000007").await.map_err(|e| format!("{e:?}")).unwrap();
-    assert!(allowed.value.unwrap().full_name.starts_with("status "), "an explicitly allowed private host is reachable");
+    let allowed = call("0000000007").await.unwrap();
+    assert!(allowed.unwrap().full_name.starts_with("status "), "an explicitly allowed private host is reachable");
     // After all that, the plugin still answers normally.
-    assert!(call("0000000000").await.map_err(|e| format!("{e:?}")).unwrap().value.is_none());
+    assert!(call("0000000000").await.unwrap().is_none());
 
     let (served, slowest) = bystander.await.unwrap();
     assert!(served >= 10, "the host kept answering: {served} bystander rounds");

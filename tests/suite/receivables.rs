@@ -688,7 +688,7 @@ async fn without_a_module_or_with_a_wrong_password_the_job_says_what_to_do(app: 
     manager.post("/api/v1/receivables/sync", json!({})).await.expect(StatusCode::FORBIDDEN);
     let fake = fake(base()).await;
     t.admin
-        .put("/api/v1/modules/accounting-1c", json!({"version": "0.1.0", "settings": {"base_url": fake.base_url, "username": "odata"},
+        .put("/api/v1/modules/accounting-1c", json!({"version": "0.2.0", "settings": {"base_url": fake.base_url, "username": "odata"},
             "secrets": {"password": "wrong"}, "grants": {"http_hosts": [fake.host], "private_hosts": [fake.host]}}))
         .await
         .ok();
@@ -703,7 +703,7 @@ async fn without_a_module_or_with_a_wrong_password_the_job_says_what_to_do(app: 
     // Without the private-host grant the plugin may not reach a loopback 1C.
     app.run_jobs().await;
     t.admin
-        .put("/api/v1/modules/accounting-1c", json!({"version": "0.1.0", "settings": {"base_url": fake.base_url, "username": "odata"},
+        .put("/api/v1/modules/accounting-1c", json!({"version": "0.2.0", "settings": {"base_url": fake.base_url, "username": "odata"},
             "secrets": {"password": "secret"}, "grants": {"http_hosts": [fake.host]}}))
         .await
         .ok();

@@ -7,21 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// One offending input: a JSON pointer-like path (`inn`, `params.limit`, `checklist[2].text`)
-/// and what is wrong with it.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
-pub struct FieldError {
-    /// Path of the offending field in the request (`inn`, `params.limit`).
-    pub field: String,
-    /// What is wrong and, where it helps, what to send instead.
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
-    }
-}
+pub use crate::validation::{FieldError, Violations};
 
 /// An RFC 9457 problem document.
 #[derive(Debug, Serialize, ToSchema)]
@@ -188,23 +174,8 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Collects field errors from a validation pass; `finish` fails if any were found.
-#[derive(Default, Debug)]
-pub struct Violations(Vec<FieldError>);
-
-impl Violations {
-    pub fn new() -> Self {
-        Self::default()
-    }
-    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push(FieldError::new(field, message));
-    }
-    pub fn check(&mut self, ok: bool, field: &str, message: &str) {
-        if !ok {
-            self.add(field, message);
-        }
-    }
-    pub fn finish(self) -> ApiResult<()> {
-        if self.0.is_empty() { Ok(()) } else { Err(ApiError::Validation(self.0)) }
+impl From<crate::validation::Invalid> for ApiError {
+    fn from(e: crate::validation::Invalid) -> Self {
+        ApiError::Validation(e.0)
     }
 }

@@ -68,7 +68,7 @@ impl ContactInput {
             let ok = matches!(e.split_once('@'), Some((l, d)) if !l.is_empty() && d.contains('.') && !d.contains('@')) && !e.contains(' ');
             v.check(ok, &format!("emails[{i}]"), "is not an e-mail address");
         }
-        v.finish()
+        Ok(v.finish()?)
     }
 }
 

@@ -16,8 +16,11 @@ use crate::api::error::{ApiError, ApiResult, Problem};
 use crate::api::extract::Path;
 use crate::api::json::ApiJson;
 use crate::audit::{self, Actor, ActorKind, AuditAction};
-use crate::plugins::bindings::{Company, CompanyStatus, PartyKind};
-use crate::plugins::service::{self as plugins, Answer};
+use crate::plugins::manifest::World;
+use crate::plugins::runtime::CallError;
+use crate::plugins::service as plugins;
+use crate::plugins::worlds::PluginError;
+use crate::plugins::worlds::enrichment::{Company, CompanyStatus, Lookup, PartyKind};
 use crate::tenancy::{Action, Caller, UserId};
 
 use super::model::{Counterparty, CounterpartyId, CounterpartyInput, CounterpartyKind};
@@ -106,21 +109,44 @@ fn input_from(co: &Company, base: Option<&CounterpartyInput>) -> ApiResult<Count
     Ok(input)
 }
 
-fn plugin_actor(caller: &Caller, answer: &Answer<Option<Company>>) -> Actor {
+/// Which module instance answered, for the audit log.
+struct Answer {
+    module_id: String,
+    plugin_id: String,
+    version: String,
+}
+
+fn plugin_actor(caller: &Caller, answer: &Answer) -> Actor {
+    let instance = if answer.module_id == answer.plugin_id { String::new() } else { format!(", модуль {}", answer.module_id) };
     Actor {
         kind: ActorKind::Plugin,
         id: Some(caller.user_id.0),
-        label: format!("{} {} (по запросу: {})", answer.plugin_id, answer.version, caller.name),
+        label: format!("{} {}{instance} (по запросу: {})", answer.plugin_id, answer.version, caller.name),
         request_id: caller.request_id.clone(),
     }
 }
 
-async fn ask(state: &AppState, caller: &Caller, inn: &str, kpp: Option<&str>) -> ApiResult<(Company, Answer<Option<Company>>)> {
+const NO_REGISTRY: &str = "No company-registry (inn-enrichment) module is enabled for your tenant; an admin enables one with \
+                           PUT /api/v1/modules/inn-dadata.";
+
+/// Asks the tenant's company-registry module (the one named, else the only one enabled).
+async fn ask(state: &AppState, caller: &Caller, inn: &str, kpp: Option<&str>, module: Option<&str>) -> ApiResult<(Company, Answer)> {
     if let Err(e) = requisites::check_inn(inn) {
         return Err(ApiError::field("inn", format!("ИНН {e}")));
     }
-    let answer = plugins::lookup(state, caller.tenant_id, inn, kpp).await?;
-    let company = answer.value.clone().ok_or_else(|| ApiError::field("inn", "the company registry has no company with this ИНН"))?;
+    let m = plugins::resolve(state, caller.tenant_id, World::InnEnrichment, module, NO_REGISTRY).await.map_err(|e| match e {
+        plugins::ModuleError::NotConfigured(detail) if detail.starts_with("Several") => {
+            ApiError::Conflict { detail: format!("{detail} Name it in `module`."), field: Some("module".into()) }
+        }
+        other => other.into(),
+    })?;
+    let answer = Answer { module_id: m.module_id.clone(), plugin_id: m.plugin_id.clone(), version: m.version.clone() };
+    let company = match m.call(state, Lookup { inn: inn.to_string(), kpp: kpp.map(str::to_string) }).await {
+        Ok(c) => c,
+        Err(CallError::Plugin(PluginError::NotFound(_))) => None,
+        Err(e) => return Err(ApiError::Upstream(format!("The {} module failed: {e}", m.module_id))),
+    };
+    let company = company.ok_or_else(|| ApiError::field("inn", "the company registry has no company with this ИНН"))?;
     if company.inn != inn {
         return Err(ApiError::Upstream(format!("The registry plugin answered about ИНН {} instead of {inn}", company.inn)));
     }
@@ -141,6 +167,8 @@ pub struct ByInn {
     pub tags: Vec<String>,
     #[serde(default)]
     pub payment_deferral_days: i32,
+    /// The company-registry module instance to ask; needed only when several are enabled.
+    pub module: Option<String>,
 }
 
 /// Create a counterparty from nothing but its ИНН: the tenant's company-registry plugin
@@ -150,7 +178,7 @@ pub struct ByInn {
 async fn create_by_inn(State(state): State<AppState>, caller: Caller, ApiJson(req): ApiJson<ByInn>) -> ApiResult<(StatusCode, ApiJson<Counterparty>)> {
     caller.ensure(Action::WriteCrm)?;
     let inn = req.inn.trim().to_string();
-    let (company, answer) = ask(&state, &caller, &inn, req.kpp.as_deref()).await?;
+    let (company, answer) = ask(&state, &caller, &inn, req.kpp.as_deref(), req.module.as_deref()).await?;
     let mut input = input_from(&company, None)?;
     input.responsible_id = req.responsible_id;
     input.segment = req.segment;
@@ -186,6 +214,8 @@ pub struct RefreshRequest {
     /// Also replace requisites a person edited by hand (listed in `manual_fields`).
     #[serde(default)]
     pub overwrite: bool,
+    /// The company-registry module instance to ask; needed only when several are enabled.
+    pub module: Option<String>,
 }
 
 /// What a refresh changed and what it kept.
@@ -215,7 +245,7 @@ async fn refresh_from_registry(
     };
     caller.ensure_owns(&[before.responsible_id], "counterparty")?;
     let inn = before.inn.clone().ok_or_else(|| ApiError::field("inn", "this counterparty has no ИНН to look up; set one first"))?;
-    let (company, answer) = ask(&state, &caller, &inn, before.kpp.as_deref()).await?;
+    let (company, answer) = ask(&state, &caller, &inn, before.kpp.as_deref(), req.module.as_deref()).await?;
     let current = CounterpartyInput::from(&before);
     let registry_view = serde_json::to_value(input_from(&company, Some(&current))?).unwrap_or_default();
     let current_view = serde_json::to_value(&current).unwrap_or_default();

@@ -166,7 +166,7 @@ impl CounterpartyInput {
         v.check((0..=3650).contains(&self.payment_deferral_days), "payment_deferral_days", "must be between 0 and 3650 days");
         v.check(self.tags.iter().all(|t| t.chars().count() <= 64), "tags", "each tag must be at most 64 characters");
         v.check(self.tags.len() <= 50, "tags", "at most 50 tags");
-        v.finish()
+        Ok(v.finish()?)
     }
 
     fn kind_label(&self) -> &'static str {

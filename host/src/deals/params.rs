@@ -160,8 +160,7 @@ mod tests {
         let mut v = Violations::new();
         validate_params(&mut v, &schema(), &json!({"limit": 5, "term_days": "x", "colour": "red", "signed_on": "2026-13-01"}));
         let err = v.finish().unwrap_err();
-        let crate::api::error::ApiError::Validation(errors) = err else { panic!() };
-        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        let fields: Vec<&str> = err.0.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["params.colour", "params.limit", "params.signed_on", "params.term_days", "params.factoring_type"]);
     }
 }

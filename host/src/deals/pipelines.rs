@@ -117,7 +117,7 @@ impl PipelineInput {
         for (i, s) in self.stages.iter().enumerate() {
             s.validate(&mut v, &format!("stages[{i}]."));
         }
-        v.finish()
+        Ok(v.finish()?)
     }
 }
 

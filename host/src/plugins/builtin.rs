@@ -12,4 +12,8 @@ pub const BUILTINS: &[Builtin] = &[
         manifest: include_str!("../../../plugins/accounting-1c/plugin.toml"),
         component: include_bytes!(concat!(env!("OUT_DIR"), "/accounting_1c.wasm")),
     },
+    Builtin {
+        manifest: include_str!("../../../plugins/sms-ru/plugin.toml"),
+        component: include_bytes!(concat!(env!("OUT_DIR"), "/sms_ru.wasm")),
+    },
 ];

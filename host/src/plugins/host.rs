@@ -1,88 +1,84 @@
-//! The host side of the plugin imports: logging, the plugin's own settings and
-//! secrets, outbound HTTP, the clock, mail. Every call checks the grant; what is not
-//! granted returns the WIT `access-denied` error (only host bugs trap).
+//! The host side of the plugin imports: one module per host interface (`log`, `config`,
+//! `http`, `clock`, `mail`), each with its own context in the store and its own grant
+//! (see `capabilities`), each serving every published contract version from one
+//! version-neutral implementation. What is not granted returns the WIT `access-denied`
+//! error; only host bugs trap.
 
-use chrono::Utc;
+pub mod clock;
+pub mod config;
+pub mod http;
+pub mod log;
+pub mod mail;
 
-use super::bindings::WitError;
-use super::bindings::crm::plugin::{clock, config, http, log, mail, types};
-use super::runtime::PluginState;
+use std::sync::Arc;
 
-/// Longest log line kept; the rest is cut.
-const MAX_LOG_LINE: usize = 2048;
-/// Log lines kept per call; a chatty plugin cannot flood the logs.
-const MAX_LOG_LINES: u32 = 200;
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-impl types::Host for PluginState {}
+use super::bindings::{v0_1, v0_2};
+use super::runtime::CallContext;
 
-impl log::Host for PluginState {
-    async fn log(&mut self, level: log::Level, message: String) {
-        self.log_lines += 1;
-        if self.log_lines > MAX_LOG_LINES {
-            return;
+/// Everything one call's store holds: the WASI context the standard library needs, the
+/// memory limiter, and one context per host interface.
+pub struct PluginState {
+    /// Built on first use: most calls never touch WASI, and building it is not free.
+    wasi: Option<WasiCtx>,
+    table: ResourceTable,
+    pub(crate) limits: StoreLimits,
+    pub(crate) call: Arc<CallContext>,
+    pub(crate) log: log::LogCtx,
+    pub(crate) config: config::ConfigCtx,
+    pub(crate) http: http::HttpCtx,
+    pub(crate) clock: clock::ClockCtx,
+    pub(crate) mail: mail::MailCtx,
+}
+
+impl PluginState {
+    pub fn new(call: Arc<CallContext>, memory_bytes: usize) -> PluginState {
+        let limits = StoreLimitsBuilder::new().memory_size(memory_bytes).trap_on_grow_failure(true).instances(32).build();
+        PluginState {
+            wasi: None,
+            table: ResourceTable::new(),
+            limits,
+            log: log::LogCtx::new(call.clone()),
+            config: config::ConfigCtx::new(call.clone()),
+            http: http::HttpCtx::new(call.clone()),
+            clock: clock::ClockCtx::new(call.clone()),
+            mail: mail::MailCtx::new(call.clone()),
+            call,
         }
-        let mut message = message;
-        if message.len() > MAX_LOG_LINE {
-            let mut cut = MAX_LOG_LINE;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
-            message.push('…');
-        }
-        let call = &self.call;
-        let (tenant, plugin) = (call.tenant.to_string(), call.plugin_id.as_str());
-        match level {
-            log::Level::Trace => tracing::trace!(target: "plugin", %tenant, plugin, "{message}"),
-            log::Level::Debug => tracing::debug!(target: "plugin", %tenant, plugin, "{message}"),
-            log::Level::Info => tracing::info!(target: "plugin", %tenant, plugin, "{message}"),
-            log::Level::Warn => tracing::warn!(target: "plugin", %tenant, plugin, "{message}"),
-            log::Level::Error => tracing::error!(target: "plugin", %tenant, plugin, "{message}"),
-        }
+    }
+
+    /// The instance's settings as a JSON object (fee rules of contract 0.1.0 took them
+    /// as an argument).
+    pub fn settings_json(&self) -> String {
+        serde_json::Value::Object(self.call.granted.config.settings.clone()).to_string()
     }
 }
 
-impl config::Host for PluginState {
-    async fn get(&mut self, key: String) -> Result<Option<String>, WitError> {
-        let def = self
-            .call
-            .manifest
-            .setting(&key)
-            .ok_or_else(|| WitError::AccessDenied(format!("setting `{key}` is not declared in the manifest")))?;
-        if def.secret {
-            return Err(WitError::AccessDenied(format!("`{key}` is a secret: read it with get-secret")));
-        }
-        let value = self.call.settings.get(&key).cloned().or_else(|| def.default.clone());
-        Ok(value.map(|v| v.to_string()))
-    }
-
-    async fn get_secret(&mut self, key: String) -> Result<Option<String>, WitError> {
-        match self.call.manifest.setting(&key) {
-            Some(def) if def.secret => Ok(self.call.secrets.get(&key).cloned()),
-            _ => Err(WitError::AccessDenied(format!("`{key}` is not declared as a secret in the manifest"))),
-        }
+impl WasiView for PluginState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        // No preopens, no environment, no sockets: plugins reach the world only through
+        // the crm:plugin imports.
+        let ctx = self.wasi.get_or_insert_with(|| WasiCtxBuilder::new().build());
+        WasiCtxView { ctx, table: &mut self.table }
     }
 }
 
-impl http::Host for PluginState {
-    async fn fetch(&mut self, req: http::Request) -> Result<http::Response, WitError> {
-        let call = self.call.clone();
-        super::http::fetch(req, &call.grants, call.http_limits).await
-    }
-}
+impl v0_1::crm::plugin::types::Host for PluginState {}
+impl v0_2::crm::plugin::types::Host for PluginState {}
 
-impl clock::Host for PluginState {
-    async fn now_ms(&mut self) -> u64 {
-        u64::try_from(Utc::now().timestamp_millis()).unwrap_or_default()
-    }
-
-    async fn today(&mut self) -> String {
-        crate::tenancy::access::today_in(&self.call.time_zone).format("%Y-%m-%d").to_string()
-    }
-}
-
-impl mail::Host for PluginState {
-    async fn send(&mut self, _message: mail::Email) -> Result<String, WitError> {
-        Err(WitError::AccessDenied("sending mail is not set up on this host yet".into()))
-    }
+/// Links every host interface of every published contract version, and WASI (which a
+/// Rust guest's standard library imports whether it uses it or not).
+pub fn add_to_linker(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
+    wasmtime_wasi::p2::add_to_linker_async(linker)?;
+    v0_1::crm::plugin::types::add_to_linker::<_, HasSelf<PluginState>>(linker, |s| s)?;
+    v0_2::crm::plugin::types::add_to_linker::<_, HasSelf<PluginState>>(linker, |s| s)?;
+    log::add_to_linker(linker)?;
+    config::add_to_linker(linker)?;
+    http::add_to_linker(linker)?;
+    clock::add_to_linker(linker)?;
+    mail::add_to_linker(linker)?;
+    Ok(())
 }

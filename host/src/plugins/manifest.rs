@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::error::{ApiError, ApiResult, Violations};
+use crate::validation::{Invalid, Violations};
 use crate::tenancy::model::str_enum;
 
 /// The WIT world a plugin implements.
@@ -35,6 +35,10 @@ pub struct Capabilities {
     /// The admin may grant hosts beyond `http` (e.g. the tenant's own 1C server).
     #[serde(default)]
     pub tenant_hosts: bool,
+    /// The plugin sends e-mail (`mail.send`); the admin grants it with a sender per
+    /// module instance.
+    #[serde(default)]
+    pub mail: bool,
 }
 
 /// The type of a setting's value.
@@ -85,16 +89,16 @@ pub struct Manifest {
 
 impl Manifest {
     /// Parses and checks a `plugin.toml`.
-    pub fn parse(text: &str) -> ApiResult<Manifest> {
+    pub fn parse(text: &str) -> Result<Manifest, Invalid> {
         let m: Manifest = toml::from_str(text).map_err(|e| {
             let span = e.span().map(|s| format!(" (at byte {})", s.start)).unwrap_or_default();
-            ApiError::field("manifest", format!("is not a valid plugin.toml: {}{span}", e.message()))
+            Invalid::field("manifest", format!("is not a valid plugin.toml: {}{span}", e.message()))
         })?;
         m.validate()?;
         Ok(m)
     }
 
-    pub fn validate(&self) -> ApiResult<()> {
+    pub fn validate(&self) -> Result<(), Invalid> {
         let mut v = Violations::new();
         let id_ok = !self.id.is_empty()
             && self.id.len() <= 64
@@ -156,10 +160,9 @@ mod tests {
     fn a_manifest_names_its_problems() {
         let err = Manifest::parse("id = \"Bad_Id\"\nversion = \"1\"\nworld = \"inn-enrichment\"\ndescription = \"x\"\n[capabilities]\nhttp = [\"https://x.ru/\"]")
             .unwrap_err();
-        let ApiError::Validation(errors) = err else { panic!("{err:?}") };
-        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        let fields: Vec<&str> = err.0.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["manifest.id", "manifest.version", "manifest.capabilities.http[0]"]);
         let err = Manifest::parse("id = \"x\"\nworld = \"teleport\"").unwrap_err();
-        assert!(matches!(err, ApiError::Validation(ref e) if e[0].field == "manifest"));
+        assert_eq!(err.0[0].field, "manifest");
     }
 }

@@ -14,7 +14,8 @@ use crate::audit::{self, Actor, AuditAction};
 use crate::tenancy::{Action, Caller};
 
 use super::manifest::Manifest;
-use super::service::{self, Module, ModuleInput, module_uuid};
+use super::runtime::CallError;
+use super::service::{self, Module, ModuleError, ModuleInput, TryInput, TryResult, TryableView, audit_id};
 use super::store::{self, PluginRun, PluginVersion};
 
 /// Largest accepted component.
@@ -26,11 +27,28 @@ pub fn router() -> OpenApiRouter<AppState> {
         .layer(axum::extract::DefaultBodyLimit::max(MAX_COMPONENT_BYTES + 64 * 1024))
         .routes(routes!(plugin_versions))
         .routes(routes!(list_modules))
-        .routes(routes!(get_module, configure_module))
+        .routes(routes!(get_module, configure_module, delete_module))
         .routes(routes!(disable_module))
         .routes(routes!(enable_module))
         .routes(routes!(rollback_module))
+        .routes(routes!(tryable_functions, try_module))
         .routes(routes!(list_runs))
+}
+
+/// The HTTP face of registry and module errors.
+impl From<ModuleError> for ApiError {
+    fn from(e: ModuleError) -> Self {
+        match e {
+            ModuleError::NotFound(what) => ApiError::NotFound(what),
+            ModuleError::Invalid(i) => i.into(),
+            ModuleError::Conflict { detail, field } => ApiError::Conflict { detail, field },
+            ModuleError::NotConfigured(detail) => ApiError::Conflict { detail, field: None },
+            ModuleError::Call { module, error: CallError::Load(m) } => ApiError::Upstream(format!("The {module} module could not be loaded: {m}")),
+            ModuleError::Call { module, error } => ApiError::Upstream(format!("The {module} module failed: {error}")),
+            ModuleError::Db(e) => e.into(),
+            ModuleError::Internal(e) => ApiError::Internal(e),
+        }
+    }
 }
 
 /// Plugin versions available to your tenant (built-in and uploaded).
@@ -74,8 +92,10 @@ async fn upload_plugin(State(state): State<AppState>, caller: Caller, mut form: 
     }
     let manifest = Manifest::parse(&manifest.ok_or_else(|| ApiError::field("manifest", "send the plugin.toml text as the `manifest` part"))?)?;
     let component = component.ok_or_else(|| ApiError::field("component", "send the .wasm file as the `component` part"))?;
+    // Compile and trial-start the component before taking the write transaction.
+    let prepared = service::prepare(&state, caller.tenant_id, &manifest, &component).await?;
     let mut tx = state.db.begin().await?;
-    let v = service::register(&state, &mut tx.conn(), caller.tenant_id, &Actor::from(&caller), &manifest, &component, false).await?;
+    let v = service::register(&mut tx.conn(), caller.tenant_id, &Actor::from(&caller), &prepared, false).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, ApiJson(v)))
 }
@@ -92,15 +112,31 @@ async fn plugin_versions(State(state): State<AppState>, caller: Caller, Path(id)
     Ok(ApiJson(versions))
 }
 
-/// Plugins enabled (or disabled) for your tenant.
-#[utoipa::path(get, path = "/modules", tag = "plugins", responses((status = 200, body = Vec<Module>)))]
-async fn list_modules(State(state): State<AppState>, caller: Caller) -> ApiResult<ApiJson<Vec<Module>>> {
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ModuleFilter {
+    /// Only instances of this world.
+    pub world: Option<super::manifest::World>,
+    /// Only instances of this plugin.
+    pub plugin_id: Option<String>,
+}
+
+/// Module instances of your tenant: plugins enabled (or disabled), each with its own
+/// settings, secrets and grants.
+#[utoipa::path(get, path = "/modules", tag = "plugins", params(ModuleFilter), responses((status = 200, body = Vec<Module>), (status = 422, body = Problem)))]
+async fn list_modules(State(state): State<AppState>, caller: Caller, Query(f): Query<ModuleFilter>) -> ApiResult<ApiJson<Vec<Module>>> {
     let mut conn = state.db.read().await?;
     let mut c = conn.conn();
     let mut out = Vec::new();
     for m in store::list_modules(&mut c, caller.tenant_id).await? {
-        let world = store::get_version(&mut c, caller.tenant_id, &m.plugin_id, &m.version).await?.ok_or(ApiError::NotFound("plugin version"))?.world;
-        out.push(service::view(&m, world));
+        if f.plugin_id.as_ref().is_some_and(|p| *p != m.plugin_id) {
+            continue;
+        }
+        let view = service::module_view(&mut c, caller.tenant_id, &m).await?;
+        if f.world.is_some_and(|w| w != view.world) {
+            continue;
+        }
+        out.push(view);
     }
     Ok(ApiJson(out))
 }
@@ -109,20 +145,21 @@ async fn load_module(state: &AppState, caller: &Caller, id: &str) -> ApiResult<M
     let mut conn = state.db.read().await?;
     let mut c = conn.conn();
     let m = store::get_module(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("module"))?;
-    let world = store::get_version(&mut c, caller.tenant_id, &m.plugin_id, &m.version).await?.ok_or(ApiError::NotFound("plugin version"))?.world;
-    Ok(service::view(&m, world))
+    Ok(service::module_view(&mut c, caller.tenant_id, &m).await?)
 }
 
-/// A module's configuration (secrets are never shown, only which are set).
-#[utoipa::path(get, path = "/modules/{id}", tag = "plugins", params(("id" = String, Path, description = "Plugin id")),
+/// A module instance's configuration (secrets are never shown, only which are set).
+#[utoipa::path(get, path = "/modules/{id}", tag = "plugins", params(("id" = String, Path, description = "Module instance id")),
     responses((status = 200, body = Module), (status = 404, body = Problem)))]
 async fn get_module(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<ApiJson<Module>> {
     Ok(ApiJson(load_module(&state, &caller, &id).await?))
 }
 
-/// Enable a plugin for your tenant, or change its version, settings, secrets or grants (admins).
-#[utoipa::path(put, path = "/modules/{id}", tag = "plugins", params(("id" = String, Path, description = "Plugin id")), request_body = ModuleInput,
-    responses((status = 200, body = Module), (status = 403, body = Problem), (status = 422, body = Problem)))]
+/// Enable a module instance (admins), or change its version, settings, secrets or grants.
+/// The id is yours to choose (`sms-main`, `sms-backup`); `plugin_id` says which plugin it
+/// runs (default: the plugin with the same id). One plugin may run as several instances.
+#[utoipa::path(put, path = "/modules/{id}", tag = "plugins", params(("id" = String, Path, description = "Module instance id")), request_body = ModuleInput,
+    responses((status = 200, body = Module), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn configure_module(
     State(state): State<AppState>,
     caller: Caller,
@@ -136,25 +173,39 @@ async fn configure_module(
     Ok(ApiJson(m))
 }
 
+/// Remove a module instance (admins). Its run log is kept; a feature that named it must
+/// be pointed at another instance.
+#[utoipa::path(delete, path = "/modules/{id}", tag = "plugins", params(("id" = String, Path, description = "Module instance id")),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn delete_module(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    caller.ensure(Action::Configure)?;
+    let mut tx = state.db.begin().await?;
+    let mut c = tx.conn();
+    let m = store::get_module(&mut c, caller.tenant_id, &id).await?.ok_or(ApiError::NotFound("module"))?;
+    let before = service::module_view(&mut c, caller.tenant_id, &m).await?;
+    store::delete_module(&mut c, caller.tenant_id, &id).await?;
+    audit::record_delete(&mut c, caller.tenant_id, &Actor::from(&caller), "module", audit_id(&id), &before).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 async fn change(state: AppState, caller: Caller, id: String, f: impl FnOnce(&mut store::ModuleRow) -> ApiResult<()>) -> ApiResult<ApiJson<Module>> {
     caller.ensure(Action::Configure)?;
     let mut tx = state.db.begin().await?;
     let mut c = tx.conn();
     let mut m = store::get_module(&mut c, caller.tenant_id, &id).await?.ok_or(ApiError::NotFound("module"))?;
-    let world_of = |v: Option<store::PluginVersion>| v.map(|v| v.world);
-    let before = service::view(&m, world_of(store::get_version(&mut c, caller.tenant_id, &id, &m.version).await?).ok_or(ApiError::NotFound("plugin version"))?);
+    let before = service::module_view(&mut c, caller.tenant_id, &m).await?;
     f(&mut m)?;
     m.updated_at = chrono::Utc::now();
-    let world = world_of(store::get_version(&mut c, caller.tenant_id, &id, &m.version).await?).ok_or(ApiError::NotFound("plugin version"))?;
+    let after = service::module_view(&mut c, caller.tenant_id, &m).await?;
     store::upsert_module(&mut c, caller.tenant_id, &m).await?;
-    let after = service::view(&m, world);
-    audit::record(&mut c, caller.tenant_id, &Actor::from(&caller), "module", module_uuid(&id), AuditAction::Update, Some(&before), &after).await?;
+    audit::record(&mut c, caller.tenant_id, &Actor::from(&caller), "module", audit_id(&id), AuditAction::Update, Some(&before), &after).await?;
     tx.commit().await?;
     Ok(ApiJson(after))
 }
 
-/// Stop calling a plugin for your tenant (its configuration is kept).
-#[utoipa::path(post, path = "/modules/{id}/disable", tag = "plugins", params(("id" = String, Path, description = "Plugin id")),
+/// Stop calling a module instance (its configuration is kept).
+#[utoipa::path(post, path = "/modules/{id}/disable", tag = "plugins", params(("id" = String, Path, description = "Module instance id")),
     responses((status = 200, body = Module), (status = 404, body = Problem)))]
 async fn disable_module(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<ApiJson<Module>> {
     change(state, caller, id, |m| {
@@ -164,8 +215,8 @@ async fn disable_module(State(state): State<AppState>, caller: Caller, Path(id):
     .await
 }
 
-/// Start calling a disabled plugin again.
-#[utoipa::path(post, path = "/modules/{id}/enable", tag = "plugins", params(("id" = String, Path, description = "Plugin id")),
+/// Start calling a disabled module instance again.
+#[utoipa::path(post, path = "/modules/{id}/enable", tag = "plugins", params(("id" = String, Path, description = "Module instance id")),
     responses((status = 200, body = Module), (status = 404, body = Problem)))]
 async fn enable_module(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<ApiJson<Module>> {
     change(state, caller, id, |m| {
@@ -176,7 +227,7 @@ async fn enable_module(State(state): State<AppState>, caller: Caller, Path(id): 
 }
 
 /// Go back to the version that ran before the last switch.
-#[utoipa::path(post, path = "/modules/{id}/rollback", tag = "plugins", params(("id" = String, Path, description = "Plugin id")),
+#[utoipa::path(post, path = "/modules/{id}/rollback", tag = "plugins", params(("id" = String, Path, description = "Module instance id")),
     responses((status = 200, body = Module), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn rollback_module(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<ApiJson<Module>> {
     change(state, caller, id, |m| {
@@ -190,11 +241,31 @@ async fn rollback_module(State(state): State<AppState>, caller: Caller, Path(id)
     .await
 }
 
+/// The functions a module instance can be tried with, each with an example input.
+#[utoipa::path(get, path = "/modules/{id}/try", tag = "plugins", params(("id" = String, Path, description = "Module instance id")),
+    responses((status = 200, body = Vec<TryableView>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn tryable_functions(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<ApiJson<Vec<TryableView>>> {
+    caller.ensure(Action::Configure)?;
+    Ok(ApiJson(service::tryable(&state, caller.tenant_id, &id).await?))
+}
+
+/// Call a module instance with a sample input (admins), enabled or not: its output (or
+/// how it failed), its log lines and its run-log entry. The way to try a plugin whose
+/// feature is not built yet. The call is real: a channel really sends, mail is queued.
+#[utoipa::path(post, path = "/modules/{id}/try", tag = "plugins", params(("id" = String, Path, description = "Module instance id")), request_body = TryInput,
+    responses((status = 200, body = TryResult), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn try_module(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(input): ApiJson<TryInput>) -> ApiResult<ApiJson<TryResult>> {
+    caller.ensure(Action::Configure)?;
+    Ok(ApiJson(service::try_module(&state, caller.tenant_id, &id, input).await?))
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RunFilter {
     /// Only runs of this plugin.
     pub plugin_id: Option<String>,
+    /// Only runs of this module instance.
+    pub module_id: Option<String>,
 }
 
 /// The plugin run log: every call with its duration, outcome and error, newest first.
@@ -207,6 +278,6 @@ async fn list_runs(
 ) -> ApiResult<ApiJson<Page<PluginRun>>> {
     let limit = page.limit()?;
     let mut c = state.db.read().await?;
-    let rows = store::list_runs(&mut c.conn(), caller.tenant_id, f.plugin_id.as_deref(), page.after()?, limit).await?;
+    let rows = store::list_runs(&mut c.conn(), caller.tenant_id, f.plugin_id.as_deref(), f.module_id.as_deref(), page.after()?, limit).await?;
     Ok(ApiJson(Page::from_rows(rows, limit, |r| r.id)))
 }

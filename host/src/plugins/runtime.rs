@@ -1,7 +1,8 @@
 //! One wasmtime engine for the process; components compiled once and cached on disk;
-//! `InstancePre` per plugin version; a fresh store and instance per call from the
-//! pooling allocator, under an epoch deadline, a memory cap and an output-size cap.
-//! A trap, a timeout or a limit fails only that call.
+//! their world and contract version read from the component; a fresh store and instance
+//! per call from the pooling allocator (`InstancePre`), under the world's limits (time,
+//! memory, output size, fuel). One generic path serves every function of every world
+//! ([`Runtime::call`]); a trap, a timeout or a limit fails only that call.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -10,78 +11,104 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use serde_json::{Map, Value};
-use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder, Trap};
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use serde::Serialize;
+use wasmtime::component::{Component, InstancePre, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
 
 use crate::tenancy::TenantId;
 
-use super::bindings::{self, AccountingEntry, AccountingPage, Company, EntityKind, WitError};
-use super::http::HttpLimits;
-use super::manifest::{Manifest, World};
-use super::store::{Grants, Outcome};
+use super::capabilities::Granted;
+use super::contract::{self, ContractVersion};
+use super::host::log::LogLine;
+pub use super::host::PluginState;
+use super::manifest::World;
+use super::store::Outcome;
+use super::worlds::{Exports, Function, Instance, PluginError};
 
-/// Limits every call runs under.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
+/// Limits one call of a world runs under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorldLimits {
     /// Wall-clock time for one call, instantiation included.
     pub timeout: Duration,
     /// Linear memory a plugin instance may grow to.
     pub memory_bytes: usize,
-    /// Size of what a call may return.
+    /// Size of what a call may return (as the JSON the host would show for it).
     pub output_bytes: usize,
+    /// Instructions (wasmtime fuel) one call may execute. Where results must be
+    /// reproducible (fee rules), fuel rather than the clock decides when a call is too
+    /// long, so the same input always succeeds or always fails.
+    pub fuel: Option<u64>,
+}
+
+/// Limits of the runtime: the pool, and each world's per-call limits.
+#[derive(Debug, Clone)]
+pub struct Limits {
     /// Plugin instances alive at once (pooling allocator slots).
     pub instances: u32,
     /// Bytes of each memory slot kept resident between calls (reset in place).
     pub keep_resident_bytes: usize,
+    /// What a world gets unless `worlds` says otherwise.
+    pub default: WorldLimits,
+    pub worlds: HashMap<World, WorldLimits>,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { timeout: Duration::from_secs(5), memory_bytes: 128 << 20, output_bytes: 1 << 20, instances: 64, keep_resident_bytes: 2 << 20 }
+        let default = WorldLimits { timeout: Duration::from_secs(5), memory_bytes: 128 << 20, output_bytes: 1 << 20, fuel: None };
+        let worlds = HashMap::from([
+            // A page of 1C records is large, and a slow 1C server is slow.
+            (World::AccountingSync, WorldLimits { timeout: Duration::from_secs(30), output_bytes: 16 << 20, ..default }),
+            // Fees must come out the same on any machine and at any load.
+            (World::FeeRule, WorldLimits { timeout: Duration::from_secs(60), output_bytes: 16 << 20, fuel: Some(5_000_000_000), ..default }),
+            (World::MailLinker, WorldLimits { output_bytes: 4 << 20, ..default }),
+        ]);
+        Limits { instances: 64, keep_resident_bytes: 2 << 20, default, worlds }
     }
 }
 
-/// Everything a call may use: who calls, the plugin's settings, secrets and grants.
+impl Limits {
+    /// The limits a call of `world` runs under.
+    pub fn world(&self, world: World) -> WorldLimits {
+        self.worlds.get(&world).copied().unwrap_or(self.default)
+    }
+
+    /// Applies `f` to every world's limits (the default and each override).
+    pub fn for_all(&mut self, f: impl Fn(&mut WorldLimits)) {
+        f(&mut self.default);
+        self.worlds.values_mut().for_each(f);
+    }
+
+    fn max_memory(&self) -> usize {
+        self.worlds.values().map(|w| w.memory_bytes).fold(self.default.memory_bytes, usize::max)
+    }
+}
+
+/// Everything a call may use: who calls, which instance, and what it was granted.
 #[derive(Debug, Clone)]
 pub struct CallContext {
     pub tenant: TenantId,
+    /// The module instance's id (`sms-main`); the run log and the logs name it.
+    pub module_id: String,
     pub plugin_id: String,
     pub version: String,
-    pub manifest: Manifest,
-    pub settings: Map<String, Value>,
-    pub secrets: HashMap<String, String>,
-    pub grants: Grants,
     pub time_zone: String,
-    pub http_limits: HttpLimits,
-}
-
-/// Per-call store data.
-pub struct PluginState {
-    wasi: WasiCtx,
-    table: ResourceTable,
-    limits: StoreLimits,
-    pub(crate) call: Arc<CallContext>,
-    pub(crate) log_lines: u32,
-}
-
-impl WasiView for PluginState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
-    }
+    pub granted: Granted,
+    /// Where `mail.send` queues messages (`None`: mail is unavailable, e.g. in benchmarks).
+    pub outbox: Option<crate::Db>,
+    /// Keep the plugin's log lines for the caller (`try`).
+    pub capture_log: bool,
 }
 
 /// Why a call failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum CallError {
     /// The plugin returned an error value.
-    #[error("{}", describe_wit(.0))]
-    Plugin(WitError),
+    #[error("{0}")]
+    Plugin(PluginError),
     /// The plugin trapped, timed out or broke a limit; the message says which.
     #[error("{message}")]
     Failed { outcome: Outcome, message: String },
-    /// The component could not be loaded.
+    /// The component could not be loaded, or is not of the world called.
     #[error("{0}")]
     Load(String),
 }
@@ -96,22 +123,22 @@ impl CallError {
     }
 }
 
-pub fn describe_wit(e: &WitError) -> String {
-    match e {
-        WitError::AccessDenied(m) => format!("access denied: {m}"),
-        WitError::InvalidInput(m) => format!("invalid input: {m}"),
-        WitError::NotFound(m) => format!("not found: {m}"),
-        WitError::Unavailable(m) => format!("unavailable: {m}"),
-        WitError::Internal(m) => format!("internal error: {m}"),
-    }
+/// What a call left besides its result.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct CallReport {
+    /// The plugin's log lines (only when the context asked to capture them).
+    pub log: Vec<LogLine>,
+    /// Fuel the call used, when the world runs on fuel.
+    pub fuel_used: Option<u64>,
 }
 
-/// A compiled component, ready to instantiate for its world.
+/// A compiled component, ready to instantiate.
 pub struct Compiled {
     pub world: World,
-    pre: wasmtime::component::InstancePre<PluginState>,
-    enrichment: Option<bindings::inn_enrichment::InnEnrichmentPre<PluginState>>,
-    accounting: Option<bindings::accounting_sync::AccountingSyncPre<PluginState>>,
+    /// The contract version the component was built against (read from its exports).
+    pub contract: ContractVersion,
+    pre: InstancePre<PluginState>,
+    exports: Exports,
 }
 
 pub struct Runtime {
@@ -120,20 +147,25 @@ pub struct Runtime {
     cache_dir: Option<PathBuf>,
     compiled: Mutex<HashMap<String, Arc<Compiled>>>,
     pub limits: Limits,
+    teardown: Teardown,
 }
 
 impl Runtime {
     pub fn new(cache_dir: Option<PathBuf>, limits: Limits) -> anyhow::Result<Arc<Runtime>> {
         let mut config = Config::new();
         config.epoch_interruption(true);
+        config.consume_fuel(true);
         config.wasm_backtrace_max_frames(None);
+        // Small components initialise faster by copying their data than by mapping an
+        // image copy-on-write (no mmap per instantiation, no remap on teardown).
+        config.memory_init_cow(false);
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(limits.instances)
             .total_core_instances(limits.instances * 8)
             .total_memories(limits.instances * 2)
             .total_tables(limits.instances * 4)
             .total_stacks(limits.instances)
-            .max_memory_size(limits.memory_bytes)
+            .max_memory_size(limits.max_memory())
             // Keep a slot's pages mapped between calls and reset only the pages the
             // last call dirtied (found with Linux's PAGEMAP_SCAN where the kernel has
             // it, 6.7+): no madvise on drop, no page faults on the next call.
@@ -144,52 +176,36 @@ impl Runtime {
         let engine = Engine::new(&config).map_err(|e| anyhow::anyhow!("{e:#}")).context("starting the plugin engine")?;
 
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| anyhow::anyhow!("{e:#}"))?;
-        bindings::PluginHost::add_to_linker::<_, HasSelf<PluginState>>(&mut linker, |s| s).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        super::host::add_to_linker(&mut linker).map_err(|e| anyhow::anyhow!("{e:#}")).context("linking the host interfaces")?;
 
         spawn_epoch_ticker(&engine);
         if let Some(dir) = &cache_dir {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
-        Ok(Arc::new(Runtime { engine, linker, cache_dir, compiled: Mutex::new(HashMap::new()), limits }))
+        Ok(Arc::new(Runtime { engine, linker, cache_dir, compiled: Mutex::new(HashMap::new()), limits, teardown: Teardown::spawn() }))
     }
 
-    /// Compiles (or loads from the cache) a component and checks it implements `world`.
-    pub fn load(&self, sha256: &str, bytes: &[u8], world: World) -> Result<Arc<Compiled>, CallError> {
-        if let Some(c) = self.cached(sha256, world) {
-            return Ok(c);
+    /// Compiles (or loads from the cache) a component, reads its world and contract
+    /// version from its exports, and checks it against the world its manifest declares.
+    pub fn load(&self, sha256: &str, bytes: &[u8], declared: World) -> Result<Arc<Compiled>, CallError> {
+        if let Some(c) = self.cached(sha256) {
+            return check_world(c, declared);
         }
         let component = self.component(sha256, bytes)?;
+        let (world, contract) = contract::detect(&self.engine, &component).map_err(CallError::Load)?;
         let pre = self
             .linker
             .instantiate_pre(&component)
             .map_err(|e| CallError::Load(format!("the component needs imports this host does not provide: {e:#}")))?;
-        let mut compiled = Compiled { world, pre: pre.clone(), enrichment: None, accounting: None };
-        match world {
-            World::InnEnrichment => {
-                compiled.enrichment = Some(
-                    bindings::inn_enrichment::InnEnrichmentPre::new(pre)
-                        .map_err(|e| CallError::Load(format!("the component does not implement inn-enrichment: {e:#}")))?,
-                );
-            }
-            World::MailLinker => check(bindings::mail_linker::MailLinkerPre::new(pre), world)?,
-            World::AccountingSync => {
-                compiled.accounting = Some(
-                    bindings::accounting_sync::AccountingSyncPre::new(pre)
-                        .map_err(|e| CallError::Load(format!("the component does not implement accounting-sync: {e:#}")))?,
-                );
-            }
-            World::FeeRule => check(bindings::fee_rule::FeeRulePre::new(pre), world)?,
-            World::NotificationChannel => check(bindings::notification_channel::NotificationChannelPre::new(pre), world)?,
-        }
-        let compiled = Arc::new(compiled);
-        self.compiled.lock().unwrap_or_else(|e| e.into_inner()).insert(format!("{sha256}/{world}"), compiled.clone());
-        Ok(compiled)
+        let exports = Exports::new(world, contract, pre.clone()).map_err(CallError::Load)?;
+        let compiled = Arc::new(Compiled { world, contract, pre, exports });
+        self.compiled.lock().unwrap_or_else(|e| e.into_inner()).insert(sha256.to_string(), compiled.clone());
+        check_world(compiled, declared)
     }
 
-    /// A component already compiled for `world` in this process, if any.
-    pub fn cached(&self, sha256: &str, world: World) -> Option<Arc<Compiled>> {
-        self.compiled.lock().unwrap_or_else(|e| e.into_inner()).get(&format!("{sha256}/{world}")).cloned()
+    /// A component already compiled in this process, if any.
+    pub fn cached(&self, sha256: &str) -> Option<Arc<Compiled>> {
+        self.compiled.lock().unwrap_or_else(|e| e.into_inner()).get(sha256).cloned()
     }
 
     fn component(&self, sha256: &str, bytes: &[u8]) -> Result<Component, CallError> {
@@ -208,7 +224,7 @@ impl Runtime {
         if let Some(path) = cached {
             match component.serialize() {
                 Ok(artifact) => {
-                    let tmp = path.with_extension("tmp");
+                    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
                     if std::fs::write(&tmp, artifact).and_then(|()| std::fs::rename(&tmp, &path)).is_err() {
                         tracing::warn!(path = %path.display(), "could not cache a compiled plugin");
                     }
@@ -225,95 +241,66 @@ impl Runtime {
         format!("{:016x}", h.finish())
     }
 
-    fn store(&self, call: Arc<CallContext>) -> Store<PluginState> {
-        let limits = StoreLimitsBuilder::new().memory_size(self.limits.memory_bytes).trap_on_grow_failure(true).instances(32).build();
-        // No preopens, no environment, no sockets: plugins reach the world only through
-        // the crm:plugin imports.
-        let state = PluginState { wasi: WasiCtxBuilder::new().build(), table: ResourceTable::new(), limits, call, log_lines: 0 };
-        let mut store = Store::new(&self.engine, state);
+    fn store(&self, call: Arc<CallContext>, limits: &WorldLimits) -> Store<PluginState> {
+        let mut store = Store::new(&self.engine, PluginState::new(call, limits.memory_bytes));
         store.limiter(|s| &mut s.limits);
         // Yield to tokio at every epoch tick, so a spinning guest never holds a worker;
         // the call's timeout then cancels it.
         store.set_epoch_deadline(1);
         store.epoch_deadline_async_yield_and_update(1);
+        // Fuel is always on in this engine; a world without a fuel limit gets all of it.
+        let _ = store.set_fuel(limits.fuel.unwrap_or(u64::MAX));
         store
     }
 
-    /// `enrichment.lookup` on a fresh instance.
-    pub async fn lookup(&self, compiled: &Compiled, call: Arc<CallContext>, inn: &str, kpp: Option<&str>) -> Result<Option<Company>, CallError> {
-        let pre = compiled.enrichment.as_ref().ok_or_else(|| CallError::Load("the plugin does not implement inn-enrichment".into()))?;
-        let mut store = self.store(call);
-        let run = async {
-            let instance = pre.instantiate_async(&mut store).await?;
-            instance.crm_plugin_enrichment().call_lookup(&mut store, inn, kpp).await
-        };
-        let result = self.finish(tokio::time::timeout(self.limits.timeout, run).await)?;
-        if let Some(company) = &result {
-            self.check_output(company_size(company))?;
+    /// Calls `f` on a fresh instance of `compiled` under its world's limits.
+    pub async fn call<F: Function>(&self, compiled: &Compiled, ctx: Arc<CallContext>, f: F) -> (Result<F::Output, CallError>, CallReport) {
+        if compiled.world != F::WORLD {
+            let e = CallError::Load(format!("{} is a function of {}, and this plugin implements {}", F::NAME, F::WORLD, compiled.world));
+            return (Err(e), CallReport::default());
         }
-        Ok(result)
-    }
-
-    /// `accounting.fetch-page` on a fresh instance: one page of an accounting system's
-    /// records. The page's size is checked against the output limit.
-    pub async fn fetch_page(
-        &self,
-        compiled: &Compiled,
-        call: Arc<CallContext>,
-        kind: EntityKind,
-        since: Option<&str>,
-        cursor: Option<&str>,
-        page_size: u32,
-    ) -> Result<AccountingPage, CallError> {
-        let pre = compiled.accounting.as_ref().ok_or_else(|| CallError::Load("the plugin does not implement accounting-sync".into()))?;
-        let mut store = self.store(call);
+        let limits = self.limits.world(F::WORLD);
+        let mut store = self.store(ctx, &limits);
         let run = async {
-            let instance = pre.instantiate_async(&mut store).await?;
-            instance.crm_plugin_accounting().call_fetch_page(&mut store, kind, since, cursor, page_size).await
+            let instance = compiled.exports.instantiate(&mut store).await?;
+            f.call(&instance, &mut store).await
         };
-        let page = self.finish(tokio::time::timeout(self.limits.timeout, run).await)?;
-        self.check_output(page_size_bytes(&page))?;
-        Ok(page)
+        let result = self.finish(tokio::time::timeout(limits.timeout, run).await, &limits).and_then(|out| check_output(out, &limits));
+        let report = report(&mut store, &limits);
+        self.teardown.drop_later(store);
+        (result, report)
     }
 
     /// Instantiates a component once, without calling it: an upload is accepted only if
     /// the component really starts (its start functions run under the usual limits).
     pub async fn try_instantiate(&self, compiled: &Compiled, call: Arc<CallContext>) -> Result<(), CallError> {
-        let mut store = self.store(call);
+        let limits = self.limits.world(compiled.world);
+        let mut store = self.store(call, &limits);
         let run = async { compiled.pre.instantiate_async(&mut store).await.map(|_| Ok(())) };
-        self.finish(tokio::time::timeout(self.limits.timeout, run).await)
+        self.finish(tokio::time::timeout(limits.timeout, run).await, &limits)
     }
 
-    /// An instance kept for several calls of one plugin for one tenant (batch work such
-    /// as refreshing many cards). Each call still runs under the time and output limits.
+    /// An instance kept for several calls of one module (batch work such as refreshing
+    /// many cards). Each call still runs under the world's time, fuel and output limits.
     pub async fn session(&self, compiled: &Compiled, call: Arc<CallContext>) -> Result<Session<'_>, CallError> {
-        let pre = compiled.enrichment.as_ref().ok_or_else(|| CallError::Load("the plugin does not implement inn-enrichment".into()))?;
-        let mut store = self.store(call);
-        let instance = self.finish(tokio::time::timeout(self.limits.timeout, async { pre.instantiate_async(&mut store).await.map(Ok) }).await)?;
-        Ok(Session { runtime: self, store, instance, dead: false })
+        let limits = self.limits.world(compiled.world);
+        let mut store = self.store(call, &limits);
+        let run = async { compiled.exports.instantiate(&mut store).await.map(Ok) };
+        let instance = self.finish(tokio::time::timeout(limits.timeout, run).await, &limits)?;
+        Ok(Session { runtime: self, store: Some(store), instance, limits, dead: false })
     }
 
     /// Classifies the end of a call.
-    fn finish<T>(&self, r: Result<wasmtime::Result<Result<T, WitError>>, tokio::time::error::Elapsed>) -> Result<T, CallError> {
+    fn finish<T>(&self, r: Result<wasmtime::Result<Result<T, PluginError>>, tokio::time::error::Elapsed>, limits: &WorldLimits) -> Result<T, CallError> {
         match r {
             Err(_) => Err(CallError::Failed {
                 outcome: Outcome::Timeout,
-                message: format!("the plugin ran past its {} ms time limit and was stopped", self.limits.timeout.as_millis()),
+                message: format!("the plugin ran past its {} ms time limit and was stopped", limits.timeout.as_millis()),
             }),
-            Ok(Err(e)) => Err(classify(&e, self.limits)),
-            Ok(Ok(Err(wit))) => Err(CallError::Plugin(wit)),
+            Ok(Err(e)) => Err(classify(&e, limits)),
+            Ok(Ok(Err(e))) => Err(CallError::Plugin(e)),
             Ok(Ok(Ok(v))) => Ok(v),
         }
-    }
-
-    fn check_output(&self, size: usize) -> Result<(), CallError> {
-        if size > self.limits.output_bytes {
-            return Err(CallError::Failed {
-                outcome: Outcome::Limit,
-                message: format!("the plugin returned {size} bytes, more than its {} byte output limit", self.limits.output_bytes),
-            });
-        }
-        Ok(())
     }
 
     pub fn engine(&self) -> &Engine {
@@ -321,46 +308,93 @@ impl Runtime {
     }
 }
 
+fn check_world(c: Arc<Compiled>, declared: World) -> Result<Arc<Compiled>, CallError> {
+    if c.world == declared {
+        Ok(c)
+    } else {
+        Err(CallError::Load(format!("the manifest declares world {declared}, but the component implements {}", c.world)))
+    }
+}
+
+fn report(store: &mut Store<PluginState>, limits: &WorldLimits) -> CallReport {
+    CallReport {
+        log: store.data_mut().log.captured.take().unwrap_or_default(),
+        fuel_used: limits.fuel.and_then(|given| store.get_fuel().ok().map(|left| given.saturating_sub(left))),
+    }
+}
+
+/// Refuses an output larger than the world allows, measured as the JSON the host would
+/// show for it (counted, not built).
+fn check_output<T: Serialize>(out: T, limits: &WorldLimits) -> Result<T, CallError> {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    let _ = serde_json::to_writer(&mut count, &out);
+    if count.0 > limits.output_bytes {
+        return Err(CallError::Failed {
+            outcome: Outcome::Limit,
+            message: format!("the plugin returned {} bytes, more than its {} byte output limit", count.0, limits.output_bytes),
+        });
+    }
+    Ok(out)
+}
+
 /// A live plugin instance (see [`Runtime::session`]). After a trap it is dead: open a
 /// new session.
 pub struct Session<'r> {
     runtime: &'r Runtime,
-    store: Store<PluginState>,
-    instance: bindings::inn_enrichment::InnEnrichment,
+    store: Option<Store<PluginState>>,
+    instance: Instance,
+    limits: WorldLimits,
     dead: bool,
 }
 
 impl Session<'_> {
-    pub async fn lookup(&mut self, inn: &str, kpp: Option<&str>) -> Result<Option<Company>, CallError> {
-        if self.dead {
+    pub async fn call<F: Function>(&mut self, f: F) -> Result<F::Output, CallError> {
+        let Some(store) = self.store.as_mut().filter(|_| !self.dead) else {
             return Err(CallError::Load("this plugin instance failed earlier; open a new session".into()));
+        };
+        if self.instance.world() != F::WORLD {
+            return Err(CallError::Load(format!("{} is a function of {}, and this plugin implements {}", F::NAME, F::WORLD, self.instance.world())));
         }
-        self.store.set_epoch_deadline(1);
-        let run = self.instance.crm_plugin_enrichment().call_lookup(&mut self.store, inn, kpp);
-        let result = self.runtime.finish(tokio::time::timeout(self.runtime.limits.timeout, run).await);
+        store.set_epoch_deadline(1);
+        let _ = store.set_fuel(self.limits.fuel.unwrap_or(u64::MAX));
+        let run = f.call(&self.instance, store);
+        let result = self.runtime.finish(tokio::time::timeout(self.limits.timeout, run).await, &self.limits);
         if matches!(result, Err(CallError::Failed { .. })) {
             self.dead = true;
         }
-        let result = result?;
-        if let Some(company) = &result {
-            self.runtime.check_output(company_size(company))?;
-        }
-        Ok(result)
+        check_output(result?, &self.limits)
     }
 }
 
-fn check<T>(r: wasmtime::Result<T>, world: World) -> Result<(), CallError> {
-    r.map(|_| ()).map_err(|e| CallError::Load(format!("the component does not implement {world}: {e:#}")))
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        if let Some(store) = self.store.take() {
+            self.runtime.teardown.drop_later(store);
+        }
+    }
 }
 
-fn classify(e: &wasmtime::Error, limits: Limits) -> CallError {
+fn classify(e: &wasmtime::Error, limits: &WorldLimits) -> CallError {
     let text = format!("{e:#}");
     let (outcome, message) = if text.contains("growing memory") || text.contains("memory size") {
         (Outcome::Limit, format!("the plugin exceeded its {} MiB memory limit", limits.memory_bytes >> 20))
     } else {
         match e.downcast_ref::<Trap>() {
             Some(Trap::Interrupt) => (Outcome::Timeout, "the plugin was interrupted at its time limit".to_string()),
-            Some(Trap::OutOfFuel) => (Outcome::Limit, "the plugin ran out of fuel".to_string()),
+            Some(Trap::OutOfFuel) => (
+                Outcome::Limit,
+                format!("the plugin ran out of fuel: it may execute {} instructions per call", limits.fuel.unwrap_or_default()),
+            ),
             Some(Trap::UnreachableCodeReached) => (Outcome::Trap, "the plugin panicked (unreachable code reached)".to_string()),
             Some(t) => (Outcome::Trap, format!("the plugin trapped: {t}")),
             None => (Outcome::Trap, format!("the plugin failed: {text}")),
@@ -369,44 +403,28 @@ fn classify(e: &wasmtime::Error, limits: Limits) -> CallError {
     CallError::Failed { outcome, message }
 }
 
-/// Bytes a company record carries across the boundary.
-fn company_size(c: &Company) -> usize {
-    let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
-    c.inn.len()
-        + c.full_name.len()
-        + opt(&c.kpp)
-        + opt(&c.ogrn)
-        + opt(&c.short_name)
-        + opt(&c.legal_address)
-        + opt(&c.head_name)
-        + opt(&c.head_post)
-        + opt(&c.okved)
-        + opt(&c.registered_on)
-        + opt(&c.liquidated_on)
-}
+/// Tears finished stores down on a thread of its own: returning an instance's memory,
+/// tables and stack to the pool takes a few microseconds that the caller need not wait
+/// for (and that need not take a tokio worker). When the thread falls behind, the
+/// caller drops the store itself, so pool slots are never held back for long.
+struct Teardown(std::sync::mpsc::SyncSender<Store<PluginState>>);
 
-/// Bytes a page of accounting records carries across the boundary.
-fn page_size_bytes(p: &AccountingPage) -> usize {
-    let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
-    let entries: usize = p
-        .entries
-        .iter()
-        .map(|e| match e {
-            AccountingEntry::Counterparty(c) => 16 + c.external_id.len() + c.name.len() + opt(&c.inn) + opt(&c.kpp),
-            AccountingEntry::Contract(c) => 24 + c.external_id.len() + c.counterparty_id.len() + opt(&c.number) + opt(&c.signed_on),
-            AccountingEntry::SalesDocument(d) => {
-                16 + d.external_id.len() + d.number.len() + d.issued_on.len() + d.counterparty_id.len() + opt(&d.contract_id)
-                    + opt(&d.legal_entity_id) + d.amount.len() + d.currency.len()
+impl Teardown {
+    fn spawn() -> Teardown {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Store<PluginState>>(256);
+        let _ = std::thread::Builder::new().name("plugin-teardown".into()).spawn(move || {
+            while let Ok(store) = rx.recv() {
+                drop(store);
             }
-            AccountingEntry::Payment(pay) => {
-                16 + pay.external_id.len() + pay.number.len() + pay.paid_on.len() + pay.counterparty_id.len() + opt(&pay.contract_id)
-                    + pay.amount.len()
-                    + pay.allocations.iter().map(|a| 8 + a.document_id.len() + a.amount.len()).sum::<usize>()
-            }
-        })
-        .sum();
-    let rejected: usize = p.rejected.iter().map(|r| 8 + opt(&r.external_id) + r.reason.len()).sum();
-    entries + rejected + opt(&p.next_cursor)
+        });
+        Teardown(tx)
+    }
+
+    fn drop_later(&self, store: Store<PluginState>) {
+        if let Err(e) = self.0.try_send(store) {
+            drop(e);
+        }
+    }
 }
 
 /// Advances the engine's epoch every 10 ms while the engine lives.

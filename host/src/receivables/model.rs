@@ -103,7 +103,7 @@ impl PenaltyTerms {
                 v.check(self.penalty_cap_percent.is_none(), "penalty_cap_percent", "only a contractual penalty has a cap (send null)");
             }
         }
-        v.finish()
+        Ok(v.finish()?)
     }
 }
 
@@ -292,6 +292,10 @@ pub struct Settings {
     pub rating_window_days: i32,
     /// Claim letters demand payment within this many calendar days.
     pub claim_deadline_days: i32,
+    /// The accounting-sync module instance the sync uses (`accounting-1c`); `null`: the
+    /// only one enabled.
+    #[serde(default)]
+    pub accounting_module: Option<String>,
 }
 
 impl Default for Settings {
@@ -302,6 +306,7 @@ impl Default for Settings {
             sync_page_size: 1000,
             rating_window_days: 365,
             claim_deadline_days: 30,
+            accounting_module: None,
         }
     }
 }
@@ -323,6 +328,6 @@ impl Settings {
         v.check((10..=5000).contains(&self.sync_page_size), "sync_page_size", "must be between 10 and 5000");
         v.check((30..=3650).contains(&self.rating_window_days), "rating_window_days", "must be between 30 and 3650 days");
         v.check((1..=365).contains(&self.claim_deadline_days), "claim_deadline_days", "must be between 1 and 365 days");
-        v.finish()
+        Ok(v.finish()?)
     }
 }

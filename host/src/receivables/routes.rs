@@ -72,7 +72,11 @@ async fn start_sync(State(state): State<AppState>, caller: Caller, ApiJson(req):
     if !caller.is_lead() {
         return Err(ApiError::Forbidden("Only admins and heads start a sync; the daily one runs by itself.".into()));
     }
-    crate::plugins::service::accounting(&state, caller.tenant_id).await?;
+    let named = {
+        let mut c = state.db.read().await?;
+        store::settings(&mut c.conn(), caller.tenant_id).await?.accounting_module
+    };
+    super::sync::accounting_module(&state, caller.tenant_id, named.as_deref()).await?;
     let mut tx = state.db.begin().await?;
     let mut c = tx.conn();
     let new = jobs::NewJob { kind: JobKind::ReceivablesSync, params: serde_json::json!({"full": req.full}), requested_by: Some(caller.user_id), dedupe_key: None };
@@ -102,9 +106,18 @@ async fn put_settings(State(state): State<AppState>, caller: Caller, ApiJson(mut
     s.validate()?;
     let mut tx = state.db.begin().await?;
     let mut c = tx.conn();
+    if let Some(id) = &s.accounting_module {
+        let m = crate::plugins::store::get_module(&mut c, caller.tenant_id, id)
+            .await?
+            .ok_or_else(|| ApiError::field("accounting_module", format!("no module `{id}` in your tenant (see GET /api/v1/modules?world=accounting-sync)")))?;
+        let world = crate::plugins::service::module_view(&mut c, caller.tenant_id, &m).await?.world;
+        if world != crate::plugins::manifest::World::AccountingSync {
+            return Err(ApiError::field("accounting_module", format!("module `{id}` is a {world} plugin, not accounting-sync")));
+        }
+    }
     let before = store::settings(&mut c, caller.tenant_id).await?;
     store::save_settings(&mut c, caller.tenant_id, &s).await?;
-    let id = crate::plugins::service::module_uuid("receivables-settings");
+    let id = crate::plugins::service::audit_id("receivables-settings");
     audit::record(&mut c, caller.tenant_id, &Actor::from(&caller), "receivables_settings", id, AuditAction::Update, Some(&before), &s).await?;
     tx.commit().await?;
     Ok(ApiJson(s))

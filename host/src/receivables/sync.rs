@@ -25,12 +25,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::AppState;
-use crate::api::error::ApiError;
 use crate::jobs::runner::{JobError, JobRun};
 use crate::jobs::{JobKind, store as jobs};
-use crate::plugins::bindings::{AccountingPage, EntityKind, WitError};
+use crate::plugins::manifest::World;
 use crate::plugins::runtime::CallError;
-use crate::plugins::service::AccountingModule;
+use crate::plugins::service::{self as plugins, LoadedModule, ModuleError};
+use crate::plugins::store::Outcome;
+use crate::plugins::worlds::PluginError;
+use crate::plugins::worlds::accounting::{EntityKind, FetchPage, Page as AccountingPage};
 
 use super::settle;
 use super::store;
@@ -75,15 +77,36 @@ impl Default for Params {
     }
 }
 
+/// What an admin does when no accounting module can run the sync.
+pub const NO_ACCOUNTING: &str = "No accounting-sync module is enabled for your tenant; an admin enables the 1C module with \
+                                 PUT /api/v1/modules/accounting-1c (see docs/receivables.md).";
+
+/// The accounting-sync module instance the sync uses: the one the receivables settings
+/// name, else the tenant's only enabled one.
+pub async fn accounting_module(state: &AppState, tenant: crate::tenancy::TenantId, named: Option<&str>) -> Result<LoadedModule, ModuleError> {
+    plugins::resolve(state, tenant, World::AccountingSync, named, NO_ACCOUNTING).await.map_err(|e| match e {
+        ModuleError::NotConfigured(detail) if detail.starts_with("Several") => {
+            ModuleError::NotConfigured(format!("{detail} Name it in accounting_module with PUT /api/v1/receivables/settings."))
+        }
+        other => other,
+    })
+}
+
 /// Runs (or resumes) a sync job. Returns its report.
 pub async fn run(state: &AppState, job: &JobRun) -> Result<Value, JobError> {
     let tenant = job.tenant;
     let params: Params = serde_json::from_value(job.job.params.0.clone()).unwrap_or_default();
-    let module = crate::plugins::service::accounting(state, tenant).await.map_err(|e| match e {
-        ApiError::Conflict { detail, .. } => JobError::Failed(detail),
-        ApiError::Upstream(detail) => JobError::Retry(detail),
+    let named = {
+        let mut c = state.db.read().await?;
+        store::settings(&mut c.conn(), tenant).await?.accounting_module
+    };
+    let module = accounting_module(state, tenant, named.as_deref()).await.map_err(|e| match e {
+        ModuleError::NotConfigured(detail) => JobError::Failed(detail),
+        ModuleError::Call { error, module } => plugin_error(&module, error),
+        ModuleError::Db(e) => JobError::from(e),
         other => JobError::Internal(anyhow::anyhow!("{other}")),
     })?;
+    let module = module.defer_run_log();
     let (settings, time_zone) = {
         let mut c = state.db.read().await?;
         let mut c = c.conn();
@@ -112,7 +135,7 @@ pub async fn run(state: &AppState, job: &JobRun) -> Result<Value, JobError> {
 
     let pulled = pull_all(state, job, &module, &ctx, &mut st, page_size).await;
     // The run log of every call is written before the job says how it ended.
-    module.flush_log().await;
+    module.flush_run_log().await;
     pulled?;
     if st.phase == PHASES.len() {
         let started = std::time::Instant::now();
@@ -178,7 +201,7 @@ async fn refresh_statistics(state: &AppState, tables: Option<&str>) -> Result<()
 }
 
 /// Pulls every remaining phase.
-async fn pull_all(state: &AppState, job: &JobRun, module: &AccountingModule, ctx: &apply::Context, st: &mut SyncState, page_size: u32) -> Result<(), JobError> {
+async fn pull_all(state: &AppState, job: &JobRun, module: &LoadedModule, ctx: &apply::Context, st: &mut SyncState, page_size: u32) -> Result<(), JobError> {
     while st.phase < PHASES.len() {
         let started = std::time::Instant::now();
         let name = report::entity_name(PHASES[st.phase]);
@@ -192,7 +215,7 @@ async fn pull_all(state: &AppState, job: &JobRun, module: &AccountingModule, ctx
 async fn pull_phase(
     state: &AppState,
     job: &JobRun,
-    module: &AccountingModule,
+    module: &LoadedModule,
     ctx: &apply::Context,
     st: &mut SyncState,
     page_size: u32,
@@ -203,7 +226,7 @@ async fn pull_phase(
     let fetch = |cursor: Option<String>| {
         let since = since.clone();
         async move {
-            let page = module.fetch_page(state, kind, since.as_deref(), cursor.as_deref(), page_size).await;
+            let page = module.call(state, FetchPage { kind, since, cursor: cursor.clone(), page_size }).await;
             (cursor, page)
         }
     };
@@ -220,7 +243,7 @@ async fn pull_phase(
     let (mut committed, mut analyze_at) = (0, STATISTICS_AFTER);
     loop {
         let (cursor, page) = pending;
-        let page = page.map_err(|e| plugin_error(&module.plugin_id, e))?;
+        let page = page.map_err(|e| plugin_error(&module.module_id, e))?;
         check_cursor(cursor.as_deref(), &page)?;
         let next = page.next_cursor.clone();
         let write = write_page(state, job, ctx, &catalogs, st, &mut open, kind, page);
@@ -345,14 +368,15 @@ async fn settle_all(state: &AppState, job: &JobRun, ctx: &apply::Context, st: &m
 /// What a failed plugin call means for the job.
 fn plugin_error(plugin: &str, e: CallError) -> JobError {
     match e {
-        CallError::Plugin(WitError::Unavailable(m)) => JobError::Retry(format!("The accounting system did not answer as expected: {m}")),
-        CallError::Plugin(WitError::AccessDenied(m)) => JobError::Failed(format!(
+        CallError::Plugin(PluginError::Unavailable(m)) => JobError::Retry(format!("The accounting system did not answer as expected: {m}")),
+        CallError::Plugin(PluginError::AccessDenied(m)) => JobError::Failed(format!(
             "The {plugin} plugin was refused: {m}. An admin grants the accounting server's host with PUT /api/v1/modules/{plugin} \
              (grants.http_hosts, and grants.private_hosts for a server on the local network)."
         )),
-        CallError::Plugin(WitError::InvalidInput(m)) => JobError::Failed(format!("The {plugin} plugin's settings or request are invalid: {m}. Check the module's settings.")),
-        CallError::Plugin(other) => JobError::Failed(format!("The {plugin} plugin failed: {}", crate::plugins::runtime::describe_wit(&other))),
-        CallError::Failed { outcome: crate::plugins::store::Outcome::Timeout, message } => JobError::Retry(format!("The {plugin} plugin timed out: {message}")),
+        CallError::Plugin(PluginError::InvalidInput(m)) => JobError::Failed(format!("The {plugin} plugin's settings or request are invalid: {m}. Check the module's settings.")),
+        CallError::Plugin(PluginError::Misconfigured(m)) => JobError::Failed(format!("The {plugin} module is not set up right: {m}")),
+        CallError::Plugin(other) => JobError::Failed(format!("The {plugin} plugin failed: {other}")),
+        CallError::Failed { outcome: Outcome::Timeout, message } => JobError::Retry(format!("The {plugin} plugin timed out: {message}")),
         CallError::Failed { message, .. } => JobError::Failed(format!(
             "The {plugin} plugin failed: {message}. If a page is too large, lower sync_page_size in PUT /api/v1/receivables/settings."
         )),

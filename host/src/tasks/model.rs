@@ -98,7 +98,7 @@ impl TaskInput {
             v.check(!item.text.is_empty(), &format!("checklist[{i}].text"), "must not be empty");
         }
         v.check(self.checklist.len() <= 100, "checklist", "at most 100 items");
-        v.finish()
+        Ok(v.finish()?)
     }
 
     pub fn links(&self) -> crate::links::Links {

@@ -78,7 +78,7 @@ impl UserInput {
         let mut v = Violations::new();
         validate_email(&mut v, &self.email);
         v.check(!self.full_name.trim().is_empty(), "full_name", "must not be empty");
-        v.finish()
+        Ok(v.finish()?)
     }
 }
 

@@ -1236,6 +1236,7 @@ fn collect<T: Record>(
             Obj::Not(kind) => {
                 mapped.rejected.push(Rejected {
                     external_id: None,
+                    counterparty_id: None,
                     reason: format!(
                         "{set}: record {} of the page is {kind}, not an object",
                         i + 1
@@ -1270,6 +1271,7 @@ fn collect<T: Record>(
                 };
                 mapped.rejected.push(Rejected {
                     external_id,
+                    counterparty_id: None,
                     reason,
                 });
             }
@@ -1297,6 +1299,7 @@ fn counterparty(r: &RawCounterparty<'_>, configuration: Configuration) -> Result
         name: name.to_owned(),
         inn: optional_text("ИНН", r.inn.as_ref())?,
         kpp: optional_text("КПП", r.kpp.as_ref())?,
+        manager: None,
         deleted: flag("DeletionMark", r.deletion_mark.as_ref())?,
     }))
 }
@@ -1322,6 +1325,7 @@ fn contract(r: &RawContract<'_>, configuration: Configuration) -> Result<Entry, 
         number,
         signed_on: date("Дата", r.date.as_ref())?,
         deferral_days,
+        manager: None,
         deleted: flag("DeletionMark", r.deletion_mark.as_ref())?,
     }))
 }
@@ -1370,6 +1374,7 @@ fn sales_document(
             default_currency,
             currencies,
         )?,
+        primary_document: None,
         posted: flag("Posted", r.posted.as_ref())?,
         deleted: flag("DeletionMark", r.deletion_mark.as_ref())?,
     }))

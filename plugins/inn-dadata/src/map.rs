@@ -2,7 +2,7 @@
 //! [`Company`]. Pure functions, no host calls.
 
 use crm_plugin_sdk::Error;
-use crm_plugin_sdk::enrichment::{Company, CompanyStatus, PartyKind};
+use crm_plugin_sdk::enrichment::{BranchType, Company, CompanyStatus, PartyKind};
 use serde_json::{Value, json};
 
 /// `{base_url}findById/party`, with or without a trailing `/` on `base_url`.
@@ -127,6 +127,11 @@ fn company_from_party(data: &Value, value: Option<String>, inn: &str) -> Result<
         okved: text(data, &["okved"])?,
         registered_on: date(data, &["state", "registration_date"])?,
         liquidated_on: date(data, &["state", "liquidation_date"])?,
+        branch_type: match text(data, &["branch_type"])?.as_deref() {
+            Some("MAIN") => Some(BranchType::HeadOffice),
+            Some("BRANCH") => Some(BranchType::Branch),
+            _ => None,
+        },
     })
 }
 
@@ -253,6 +258,7 @@ mod tests {
                 okved: Some("72.19".into()),
                 registered_on: Some("2015-02-05".into()),
                 liquidated_on: None,
+                branch_type: Some(BranchType::HeadOffice),
             }
         );
     }

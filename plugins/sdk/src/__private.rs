@@ -12,14 +12,14 @@ pub use wit_bindgen;
 
 pub mod inn_enrichment {
     wit_bindgen::generate!({
-        path: "../../wit",
+        path: "../../wit/0.2.0",
         world: "inn-enrichment",
         with: {
-            "crm:plugin/types@0.1.0": crate::__private::notification_channel::crm::plugin::types,
-            "crm:plugin/log@0.1.0": crate::__private::notification_channel::crm::plugin::log,
-            "crm:plugin/config@0.1.0": crate::__private::notification_channel::crm::plugin::config,
-            "crm:plugin/http@0.1.0": crate::__private::notification_channel::crm::plugin::http,
-            "crm:plugin/clock@0.1.0": crate::__private::notification_channel::crm::plugin::clock,
+            "crm:plugin/types@0.2.0": crate::__private::notification_channel::crm::plugin::types,
+            "crm:plugin/log@0.2.0": crate::__private::notification_channel::crm::plugin::log,
+            "crm:plugin/config@0.2.0": crate::__private::notification_channel::crm::plugin::config,
+            "crm:plugin/http@0.2.0": crate::__private::notification_channel::crm::plugin::http,
+            "crm:plugin/clock@0.2.0": crate::__private::notification_channel::crm::plugin::clock,
         },
         additional_derives: [PartialEq, Eq],
         pub_export_macro: true,
@@ -38,13 +38,13 @@ pub mod inn_enrichment {
 
 pub mod mail_linker {
     wit_bindgen::generate!({
-        path: "../../wit",
+        path: "../../wit/0.2.0",
         world: "mail-linker",
         with: {
-            "crm:plugin/types@0.1.0": crate::__private::notification_channel::crm::plugin::types,
-            "crm:plugin/log@0.1.0": crate::__private::notification_channel::crm::plugin::log,
-            "crm:plugin/config@0.1.0": crate::__private::notification_channel::crm::plugin::config,
-            "crm:plugin/clock@0.1.0": crate::__private::notification_channel::crm::plugin::clock,
+            "crm:plugin/types@0.2.0": crate::__private::notification_channel::crm::plugin::types,
+            "crm:plugin/log@0.2.0": crate::__private::notification_channel::crm::plugin::log,
+            "crm:plugin/config@0.2.0": crate::__private::notification_channel::crm::plugin::config,
+            "crm:plugin/clock@0.2.0": crate::__private::notification_channel::crm::plugin::clock,
         },
         additional_derives: [PartialEq, Eq],
         pub_export_macro: true,
@@ -52,24 +52,24 @@ pub mod mail_linker {
     });
 
     impl<T: crate::MailLinker> exports::crm::plugin::linker::Guest for T {
-        fn case_numbers(
+        fn find_cases(
             emails: Vec<crate::linker::Email>,
-        ) -> Result<Vec<Vec<String>>, crate::Error> {
-            <T as crate::MailLinker>::case_numbers(emails)
+        ) -> Result<Vec<Vec<crate::linker::CaseMention>>, crate::Error> {
+            <T as crate::MailLinker>::find_cases(emails)
         }
     }
 }
 
 pub mod accounting_sync {
     wit_bindgen::generate!({
-        path: "../../wit",
+        path: "../../wit/0.2.0",
         world: "accounting-sync",
         with: {
-            "crm:plugin/types@0.1.0": crate::__private::notification_channel::crm::plugin::types,
-            "crm:plugin/log@0.1.0": crate::__private::notification_channel::crm::plugin::log,
-            "crm:plugin/config@0.1.0": crate::__private::notification_channel::crm::plugin::config,
-            "crm:plugin/http@0.1.0": crate::__private::notification_channel::crm::plugin::http,
-            "crm:plugin/clock@0.1.0": crate::__private::notification_channel::crm::plugin::clock,
+            "crm:plugin/types@0.2.0": crate::__private::notification_channel::crm::plugin::types,
+            "crm:plugin/log@0.2.0": crate::__private::notification_channel::crm::plugin::log,
+            "crm:plugin/config@0.2.0": crate::__private::notification_channel::crm::plugin::config,
+            "crm:plugin/http@0.2.0": crate::__private::notification_channel::crm::plugin::http,
+            "crm:plugin/clock@0.2.0": crate::__private::notification_channel::crm::plugin::clock,
         },
         additional_derives: [PartialEq, Eq],
         pub_export_macro: true,
@@ -90,13 +90,13 @@ pub mod accounting_sync {
 
 pub mod fee_rule {
     wit_bindgen::generate!({
-        path: "../../wit",
+        path: "../../wit/0.2.0",
         world: "fee-rule",
         with: {
-            "crm:plugin/types@0.1.0": crate::__private::notification_channel::crm::plugin::types,
-            "crm:plugin/log@0.1.0": crate::__private::notification_channel::crm::plugin::log,
-            "crm:plugin/config@0.1.0": crate::__private::notification_channel::crm::plugin::config,
-            "crm:plugin/clock@0.1.0": crate::__private::notification_channel::crm::plugin::clock,
+            "crm:plugin/types@0.2.0": crate::__private::notification_channel::crm::plugin::types,
+            "crm:plugin/log@0.2.0": crate::__private::notification_channel::crm::plugin::log,
+            "crm:plugin/config@0.2.0": crate::__private::notification_channel::crm::plugin::config,
+            "crm:plugin/clock@0.2.0": crate::__private::notification_channel::crm::plugin::clock,
         },
         additional_derives: [PartialEq, Eq],
         pub_export_macro: true,
@@ -104,18 +104,15 @@ pub mod fee_rule {
     });
 
     impl<T: crate::FeeRule> exports::crm::plugin::fees::Guest for T {
-        fn compute(
-            rule: String,
-            payments: Vec<crate::fees::Payment>,
-        ) -> Result<Vec<crate::fees::Fee>, crate::Error> {
-            <T as crate::FeeRule>::compute(rule, payments)
+        fn compute(payments: Vec<crate::fees::Payment>) -> Result<Vec<crate::fees::Fee>, crate::Error> {
+            <T as crate::FeeRule>::compute(payments)
         }
     }
 }
 
 pub mod notification_channel {
     wit_bindgen::generate!({
-        path: "../../wit",
+        path: "../../wit/0.2.0",
         world: "notification-channel",
         additional_derives: [PartialEq, Eq],
         pub_export_macro: true,
@@ -127,6 +124,10 @@ pub mod notification_channel {
             messages: Vec<crate::channel::Message>,
         ) -> Result<Vec<crate::channel::Receipt>, crate::Error> {
             <T as crate::NotificationChannel>::send(messages)
+        }
+
+        fn status(provider_ids: Vec<String>) -> Result<Vec<crate::channel::Receipt>, crate::Error> {
+            <T as crate::NotificationChannel>::status(provider_ids)
         }
     }
 }

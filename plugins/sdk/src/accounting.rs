@@ -23,10 +23,20 @@ pub use wit::Entry;
 pub use wit::Page;
 /// An incoming payment.
 pub use wit::Payment;
+/// A user of the accounting system responsible for a client or a contract.
+pub use wit::Person;
 /// A source record the plugin could not map, and why.
 pub use wit::Rejected;
 /// A shipment / invoice.
 pub use wit::SalesDocument;
+
+impl Rejected {
+    /// A record that could not be mapped, with the client it belongs to when known (so
+    /// the host's report can group rejections by client).
+    pub fn new(external_id: Option<String>, counterparty_id: Option<String>, reason: impl Into<String>) -> Rejected {
+        Rejected { external_id, counterparty_id, reason: reason.into() }
+    }
+}
 
 /// A plugin of world `accounting-sync`.
 pub trait AccountingSync {

@@ -21,6 +21,16 @@ pub trait NotificationChannel {
     /// Sends a batch; one receipt per message, in order. A message whose `key` was
     /// already sent must not be sent twice.
     fn send(messages: Vec<Message>) -> Result<Vec<Receipt>, Error>;
+
+    /// The delivery state of messages sent earlier, by their provider ids; one receipt
+    /// per id, in order. The default says `queued` for each: override it when the
+    /// provider reports delivery.
+    fn status(provider_ids: Vec<String>) -> Result<Vec<Receipt>, Error> {
+        Ok(provider_ids
+            .into_iter()
+            .map(|id| Receipt { key: id.clone(), status: DeliveryStatus::Queued, provider_id: Some(id), detail: None })
+            .collect())
+    }
 }
 
 /// Exports a type implementing [`NotificationChannel`] as the plugin's `channel`

@@ -20,6 +20,9 @@ pub use wit::CompanyStatus;
 /// Legal form: legal entity (ЮЛ) or sole proprietor (ИП).
 pub use wit::PartyKind;
 
+/// Head office or branch (a separate КПП).
+pub use wit::BranchType;
+
 impl Company {
     /// A company with only its kind, ИНН and status known: empty `full_name`, every
     /// optional field `None`. Fill in the rest with struct update syntax.
@@ -38,6 +41,7 @@ impl Company {
             okved: None,
             registered_on: None,
             liquidated_on: None,
+            branch_type: None,
         }
     }
 }

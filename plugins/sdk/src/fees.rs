@@ -3,21 +3,27 @@
 //! Implement [`FeeRule`] and export it with
 //! [`export_fee_rule!`](crate::export_fee_rule). The plugin may use
 //! [`log`](crate::log), [`config`](crate::config) and [`clock`](crate::clock); it has
-//! no HTTP.
+//! no HTTP. One module instance runs per agency contract: read the contract's
+//! parameters (rates, tiers, caps) from the instance's settings with
+//! [`config::get`](crate::config::get). Calls run on fuel, so the same payments always
+//! give the same fees or the same failure: keep the computation exact (decimal strings,
+//! no floats) and free of time and randomness.
 
 use crate::__private::fee_rule::exports::crm::plugin::fees as wit;
 use crate::Error;
 
-/// The fee the agency earns for one payment.
+/// The fee the agency earns for one payment, with its steps.
 pub use wit::Fee;
+/// One step of a fee's computation (`code`, `label`, `base`, `rate_percent`, `amount`);
+/// the steps' amounts add up to the fee.
+pub use wit::FeeStep;
 /// A debtor's payment made while their registry was with the agency.
 pub use wit::Payment;
 
 /// A plugin of world `fee-rule`.
 pub trait FeeRule {
-    /// Fees for a batch of payments, one per payment in order. `rule` is the agency's
-    /// fee rule settings (JSON text); parse it with `serde_json`.
-    fn compute(rule: String, payments: Vec<Payment>) -> Result<Vec<Fee>, Error>;
+    /// Fees for a batch of payments, one per payment in order, each with its steps.
+    fn compute(payments: Vec<Payment>) -> Result<Vec<Fee>, Error>;
 }
 
 /// Exports a type implementing [`FeeRule`] as the plugin's `fees` interface. Use it
@@ -30,10 +36,10 @@ pub trait FeeRule {
 /// struct Plugin;
 ///
 /// impl FeeRule for Plugin {
-///     fn compute(_rule: String, payments: Vec<Payment>) -> Result<Vec<Fee>, Error> {
+///     fn compute(payments: Vec<Payment>) -> Result<Vec<Fee>, Error> {
 ///         Ok(payments
 ///             .into_iter()
-///             .map(|p| Fee { payment_id: p.id, amount: "0.00".into(), explanation: "free".into() })
+///             .map(|p| Fee { payment_id: p.id, amount: "0.00".into(), explanation: "free".into(), steps: vec![] })
 ///             .collect())
 ///     }
 /// }

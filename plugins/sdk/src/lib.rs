@@ -1,7 +1,8 @@
 //! Write CRM plugins in Rust.
 //!
 //! A plugin is a WebAssembly component implementing one of the `crm:plugin` WIT worlds
-//! (`wit/plugin.wit` at the repository root). This crate hides the generated bindings:
+//! (`wit/0.2.0/plugin.wit` at the repository root). This SDK builds against contract
+//! `crm:plugin@0.2.0`; components built with an earlier SDK keep running on the host. This crate hides the generated bindings:
 //! for each world there is one small trait to implement and one macro to export it.
 //!
 //! | world                  | trait                   | export macro                     |
@@ -88,6 +89,7 @@ impl Error {
             | Error::InvalidInput(m)
             | Error::NotFound(m)
             | Error::Unavailable(m)
+            | Error::Misconfigured(m)
             | Error::Internal(m) => m,
         }
     }

@@ -13,8 +13,9 @@ use crate::counterparties::model::{CounterpartyInput, CounterpartyKind};
 use crate::db::Conn;
 use crate::jobs::runner::JobError;
 use crate::money::Money;
-use crate::plugins::bindings::{
-    AccountingContract, AccountingCounterparty, AccountingEntry, AccountingPayment, AccountingRejected, AccountingSalesDocument, EntityKind,
+use crate::plugins::worlds::accounting::{
+    Contract as AccountingContract, Counterparty as AccountingCounterparty, EntityKind, Entry as AccountingEntry, Payment as AccountingPayment,
+    Rejected as AccountingRejected, SalesDocument as AccountingSalesDocument,
 };
 use crate::receivables::calendar;
 use crate::receivables::model::{ContractId, NamedAllocation, PaymentId, SalesDocumentId};

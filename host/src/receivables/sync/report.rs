@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::plugins::bindings::EntityKind;
+use crate::plugins::worlds::accounting::EntityKind;
 
 /// Rejections and warnings kept in the report (the counts are always complete).
 pub const KEEP_NOTES: usize = 1000;

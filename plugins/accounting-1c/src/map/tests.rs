@@ -449,6 +449,7 @@ fn counterparties_map_names_tax_ids_and_deletion() {
                 name: "Общество с ограниченной ответственностью \"Ромашка\"".into(),
                 inn: Some("7707083893".into()),
                 kpp: Some("773601001".into()),
+                manager: None,
                 deleted: false,
             }),
             // Empty НаименованиеПолное → Description; empty ИНН and КПП → none.
@@ -457,6 +458,7 @@ fn counterparties_map_names_tax_ids_and_deletion() {
                 name: "Иванов Иван Иванович".into(),
                 inn: None,
                 kpp: None,
+                manager: None,
                 deleted: false,
             }),
             Entry::Counterparty(Counterparty {
@@ -464,6 +466,7 @@ fn counterparties_map_names_tax_ids_and_deletion() {
                 name: "ООО \"Лютик\"".into(),
                 inn: Some("5001007322".into()),
                 kpp: Some("500101001".into()),
+                manager: None,
                 deleted: true,
             }),
             // The GUID is lower-cased, texts trimmed.
@@ -472,6 +475,7 @@ fn counterparties_map_names_tax_ids_and_deletion() {
                 name: "ООО \"МОТОРИКА\"".into(),
                 inn: Some("7719402047".into()),
                 kpp: Some("773101001".into()),
+                manager: None,
                 deleted: false,
             }),
         ]
@@ -495,6 +499,7 @@ fn ut11_counterparties_have_no_folders() {
             name: "АО \"Василёк\"".into(),
             inn: Some("7728168971".into()),
             kpp: Some("772801001".into()),
+            manager: None,
             deleted: false,
         })]
     );
@@ -538,6 +543,7 @@ fn contracts_map_number_date_and_deferral_only_when_set() {
                 number: Some("15/2024".into()),
                 signed_on: Some("2024-02-01".into()),
                 deferral_days: Some(30),
+                manager: None,
                 deleted: false,
             }),
             // Empty Номер → Description; the empty date → none; УстановленСрокОплаты
@@ -548,6 +554,7 @@ fn contracts_map_number_date_and_deferral_only_when_set() {
                 number: Some("Основной договор".into()),
                 signed_on: None,
                 deferral_days: None,
+                manager: None,
                 deleted: false,
             }),
             // No number at all; УстановленСрокОплаты missing → false.
@@ -557,6 +564,7 @@ fn contracts_map_number_date_and_deferral_only_when_set() {
                 number: None,
                 signed_on: Some("2023-12-29".into()),
                 deferral_days: None,
+                manager: None,
                 deleted: true,
             }),
         ]
@@ -591,6 +599,7 @@ fn ut11_contracts_map_the_same_fields() {
             number: Some("УТ-42".into()),
             signed_on: Some("2025-01-15".into()),
             deferral_days: Some(45),
+            manager: None,
             deleted: false,
         })]
     );
@@ -634,6 +643,7 @@ fn sales_map_amounts_currencies_and_references() {
             legal_entity_id: le.map(Into::into),
             amount: amount.into(),
             currency: currency.into(),
+            primary_document: None,
             posted,
             deleted,
         })
@@ -740,6 +750,7 @@ fn ut11_sales_read_договор_and_валюта() {
             legal_entity_id: Some("0b000000-0000-11ef-9c1a-0cc47a0b1d01".into()),
             amount: "45000.75".into(),
             currency: "EUR".into(),
+            primary_document: None,
             posted: true,
             deleted: false,
         })]

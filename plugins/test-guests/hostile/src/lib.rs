@@ -12,6 +12,8 @@
 //! | `0000000005` | fetches `http://example.com/`; returns the host's error as is    |
 //! | `0000000006` | fetches `http://169.254.169.254/latest/meta-data/`; likewise     |
 //! | `0000000007` | fetches setting `url`; `full_name` = `status <code>`, or the error |
+//! | `0000000008` | reads setting `undeclared` (not in its manifest); returns the error |
+//! | `0000000009` | reads setting `url` as a secret (it is not one); returns the error |
 //! | anything else | `Ok(None)`                                                      |
 //!
 //! A fetch that unexpectedly succeeds returns a company named `status <code>`, so the
@@ -35,6 +37,8 @@ impl InnEnrichment for Hostile {
             "0000000004" => panic!("hostile guest: deliberate panic"),
             "0000000005" => fetch(&inn, "http://example.com/"),
             "0000000006" => fetch(&inn, "http://169.254.169.254/latest/meta-data/"),
+            "0000000008" => config::get("undeclared").map(|v| Some(named(&inn, format!("read {v:?}")))),
+            "0000000009" => config::secret("url").map(|v| Some(named(&inn, format!("read {v:?}")))),
             "0000000007" => {
                 let url = config::get_str("url")?
                     .ok_or_else(|| Error::InvalidInput("setting `url` is not set".to_owned()))?;

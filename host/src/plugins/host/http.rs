@@ -5,11 +5,34 @@
 //! the allow-list. The `host` header always comes from the URL.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::bindings::WitError;
-use super::bindings::crm::plugin::http::{Request, Response};
-use super::store::Grants;
+use wasmtime::component::{HasData, Linker};
+
+use super::PluginState;
+use crate::plugins::bindings::{v0_1, v0_2};
+use crate::plugins::capabilities::HttpGrant;
+use crate::plugins::runtime::CallContext;
+use crate::plugins::worlds::PluginError as WitError;
+
+/// An HTTP request as the plugin sends it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+    pub timeout_ms: Option<u32>,
+}
+
+/// What the plugin gets back.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
 
 /// Limits on one request.
 #[derive(Debug, Clone, Copy)]
@@ -65,7 +88,7 @@ fn grant_keys(url: &reqwest::Url) -> Option<(String, String)> {
 }
 
 /// Checks a URL against the grant; returns the vetted socket addresses to connect to.
-async fn vet(url: &reqwest::Url, grants: &Grants) -> Result<(String, Vec<SocketAddr>), WitError> {
+async fn vet(url: &reqwest::Url, grants: &HttpGrant) -> Result<(String, Vec<SocketAddr>), WitError> {
     if !matches!(url.scheme(), "http" | "https") {
         return Err(denied(format!("scheme `{}` is not allowed; use http or https", url.scheme())));
     }
@@ -74,7 +97,7 @@ async fn vet(url: &reqwest::Url, grants: &Grants) -> Result<(String, Vec<SocketA
     }
     let (host, host_port) = grant_keys(url).ok_or_else(|| denied("the URL has no host".into()))?;
     let granted = |list: &[String]| list.iter().any(|h| h.eq_ignore_ascii_case(&host) || h.eq_ignore_ascii_case(&host_port));
-    if !granted(&grants.http_hosts) {
+    if !granted(&grants.hosts) {
         return Err(denied(format!("host `{host_port}` is not in this plugin's granted hosts")));
     }
     let private_ok = granted(&grants.private_hosts);
@@ -99,8 +122,9 @@ async fn vet(url: &reqwest::Url, grants: &Grants) -> Result<(String, Vec<SocketA
     Ok((host, addrs))
 }
 
-/// Performs a plugin's request under the grant and the limits.
-pub async fn fetch(req: Request, grants: &Grants, limits: HttpLimits) -> Result<Response, WitError> {
+/// Performs a plugin's request under the grant and its limits.
+pub async fn fetch(req: Request, grants: &HttpGrant) -> Result<Response, WitError> {
+    let limits = grants.limits;
     let mut url = reqwest::Url::parse(&req.url).map_err(|e| WitError::InvalidInput(format!("bad URL `{}`: {e}", req.url)))?;
     let method = reqwest::Method::from_bytes(req.method.to_ascii_uppercase().as_bytes())
         .map_err(|_| WitError::InvalidInput(format!("bad method `{}`", req.method)))?;
@@ -160,6 +184,53 @@ fn describe(e: &reqwest::Error) -> String {
     } else {
         e.to_string()
     }
+}
+
+/// The http interface's part of a store.
+pub struct HttpCtx {
+    call: Arc<CallContext>,
+}
+
+impl HttpCtx {
+    pub fn new(call: Arc<CallContext>) -> HttpCtx {
+        HttpCtx { call }
+    }
+
+    async fn fetch(&self, req: Request) -> Result<Response, WitError> {
+        match &self.call.granted.http {
+            Some(grant) => fetch(req, grant).await,
+            None => Err(WitError::AccessDenied(format!(
+                "outbound HTTP is not granted to module `{}` (no hosts in grants.http_hosts)",
+                self.call.module_id
+            ))),
+        }
+    }
+}
+
+macro_rules! http_host {
+    ($version:ident) => {
+        impl $version::crm::plugin::http::Host for HttpCtx {
+            async fn fetch(&mut self, r: $version::crm::plugin::http::Request) -> Result<$version::crm::plugin::http::Response, $version::crm::plugin::types::Error> {
+                let req = Request { method: r.method, url: r.url, headers: r.headers, body: r.body, timeout_ms: r.timeout_ms };
+                HttpCtx::fetch(self, req)
+                    .await
+                    .map(|res| $version::crm::plugin::http::Response { status: res.status, headers: res.headers, body: res.body })
+                    .map_err(Into::into)
+            }
+        }
+    };
+}
+http_host!(v0_1);
+http_host!(v0_2);
+
+struct Http;
+impl HasData for Http {
+    type Data<'a> = &'a mut HttpCtx;
+}
+
+pub fn add_to_linker(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
+    v0_1::crm::plugin::http::add_to_linker::<_, Http>(linker, |s| &mut s.http)?;
+    v0_2::crm::plugin::http::add_to_linker::<_, Http>(linker, |s| &mut s.http)
 }
 
 #[cfg(test)]
