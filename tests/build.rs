@@ -4,7 +4,7 @@
 include!("../plugins/build-support.rs");
 
 fn main() {
-    let dir = build_plugins(&["template", "inn-dadata", "test-guests/hostile", "test-guests/echo"]);
+    let dir = build_plugins(&["template", "inn-dadata", "test-guests/hostile", "test-guests/echo", "test-guests/cycling"]);
     println!("cargo:rustc-env=CRM_TEST_GUESTS={}", dir.display());
     // The plugins' native unit tests run for the machine's own target.
     println!("cargo:rustc-env=CRM_HOST_TARGET={}", std::env::var("TARGET").unwrap_or_default());

@@ -22,8 +22,10 @@ pub enum AuditAction {
     Update,
     Archive,
     Restore,
+    /// A job was cancelled (or asked to stop).
+    Cancel,
 }
-str_enum!(AuditAction { Create => "create", Update => "update", Archive => "archive", Restore => "restore" });
+str_enum!(AuditAction { Create => "create", Update => "update", Archive => "archive", Restore => "restore", Cancel => "cancel" });
 
 /// Who made the change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

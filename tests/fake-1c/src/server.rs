@@ -119,6 +119,8 @@ struct Shared {
     failures: Mutex<Vec<Failure>>,
     requests: AtomicU64,
     requests_per_set: [AtomicU64; 5],
+    /// Milliseconds each list request to a set waits before it is answered.
+    latency_ms: [AtomicU64; 5],
     log: Mutex<VecDeque<LoggedRequest>>,
 }
 
@@ -164,6 +166,7 @@ impl FakeOneC {
             current: RwLock::new(Arc::new(Current::new(source))),
             failures: Mutex::new(Vec::new()),
             requests: AtomicU64::new(0),
+            latency_ms: Default::default(),
             requests_per_set: Default::default(),
             log: Mutex::new(VecDeque::new()),
         });
@@ -215,6 +218,19 @@ impl FakeOneC {
     /// Queues a fault (see [`Failure`]); faults are matched in the order queued.
     pub fn fail(&self, failure: Failure) {
         lock(&self.shared.failures).push(failure);
+    }
+
+    /// Makes every list request to `set` wait `latency` before it is answered (a slow
+    /// 1C); zero answers at once again.
+    pub fn set_latency(&self, set: EntitySet, latency: std::time::Duration) {
+        self.shared.latency_ms[set.index()].store(u64::try_from(latency.as_millis()).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    /// [`set_latency`](FakeOneC::set_latency) for every set.
+    pub fn set_latency_all(&self, latency: std::time::Duration) {
+        for set in EntitySet::ALL {
+            self.set_latency(set, latency);
+        }
     }
 
     /// Drops every queued fault.
@@ -408,6 +424,12 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, hea
     } else {
         route(&shared, &path, &options, &mut set).unwrap_or_else(IntoResponse::into_response)
     };
+    if let Some(s) = set {
+        let ms = shared.latency_ms[s.index()].load(Ordering::Relaxed);
+        if ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        }
+    }
     shared.log(LoggedRequest { set, path, options, status: response.status().as_u16() });
     response
 }
