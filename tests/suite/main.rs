@@ -8,6 +8,7 @@ mod counterparties;
 mod cross_tenant;
 mod deals;
 mod documents_tasks;
+mod jobs;
 mod plugins;
 mod receivables;
 mod schema;
