@@ -226,7 +226,37 @@ impl TestApp {
     }
 }
 
-fn pg_unreachable(url: &str, why: &str) -> Option<TestApp> {
+/// An empty PostgreSQL schema of its own (no migrations applied), dropped when this is
+/// dropped; `None` (after the loud banner) when PostgreSQL is unreachable outside CI.
+pub struct PgSchema {
+    /// `TEST_DATABASE_URL`.
+    pub url: String,
+    pub schema: String,
+    _guard: SchemaGuard,
+}
+
+impl PgSchema {
+    pub async fn create() -> Option<PgSchema> {
+        let url = pg_url();
+        let mut conn = match tokio::time::timeout(Duration::from_secs(5), sqlx::PgConnection::connect(&url)).await {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => return pg_unreachable(&url, &e.to_string()),
+            Err(_) => return pg_unreachable(&url, "timed out after 5 s"),
+        };
+        let schema = format!("crm_test_{}", Uuid::new_v4().simple());
+        sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut conn).await.expect("create test schema");
+        let _ = conn.close().await;
+        Some(PgSchema { _guard: SchemaGuard { url: url.clone(), schema: schema.clone() }, url, schema })
+    }
+
+    /// The URL of this schema, for a process that takes only a `DATABASE_URL`.
+    pub fn url_with_search_path(&self) -> String {
+        let sep = if self.url.contains('?') { '&' } else { '?' };
+        format!("{}{sep}options=-c%20search_path%3D{}", self.url, self.schema)
+    }
+}
+
+fn pg_unreachable<T>(url: &str, why: &str) -> Option<T> {
     if under_ci() {
         panic!("PostgreSQL at {url} is unreachable under CI ({why}); the PostgreSQL half of the suite must run in CI");
     }

@@ -9,6 +9,7 @@ mod cross_tenant;
 mod deals;
 mod documents_tasks;
 mod jobs;
+mod jobs_migration;
 mod plugins;
 mod receivables;
 mod schema;
