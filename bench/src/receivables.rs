@@ -33,7 +33,6 @@ use crm_host::audit::Actor;
 use crm_host::counterparties::CounterpartyId;
 use crm_host::counterparties::model::CounterpartyKind;
 use crm_host::db::{Db, DbOptions};
-use crm_host::jobs::JobKind;
 use crm_host::receivables::calendar::due_date;
 use crm_host::receivables::model::{ContractId, NamedAllocation, PaymentId, SalesDocumentId};
 use crm_host::receivables::store::{self, ContractRow, DocRow, NewCard, PaymentRow, RefRow};
@@ -223,7 +222,7 @@ fn run_engine(args: &Args, rt: &Runtime, engine: &'static str, data: &Generated,
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let settings = crm_host::receivables::model::Settings { sync_page_size: args.page_size, sync_daily_at: None, ..Default::default() };
         store::save_settings(&mut tx.conn(), tenant, &settings).await?;
-        let job = crm_host::jobs::store::NewJob { kind: JobKind::ReceivablesSync, params: serde_json::json!({"full": true}), requested_by: None, dedupe_key: None };
+        let job = crm_host::jobs::store::NewJob { kind: crm_host::receivables::SYNC_JOB, params: serde_json::json!({"full": true}), requested_by: None, dedupe_key: None };
         crm_host::jobs::store::enqueue(&mut tx.conn(), tenant, &job).await?;
         tx.commit().await?;
         anyhow::Ok((state, tenant, created.token.token))

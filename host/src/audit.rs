@@ -24,8 +24,10 @@ pub enum AuditAction {
     Restore,
     /// Removed for good (configuration such as a module instance; CRM records are archived).
     Delete,
+    /// A job was cancelled (or asked to stop).
+    Cancel,
 }
-str_enum!(AuditAction { Create => "create", Update => "update", Archive => "archive", Restore => "restore", Delete => "delete" });
+str_enum!(AuditAction { Create => "create", Update => "update", Archive => "archive", Restore => "restore", Delete => "delete", Cancel => "cancel" });
 
 /// Who made the change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -105,6 +105,15 @@ pub enum AdminCommand {
         #[arg(long)]
         full: bool,
     },
+    /// Cancel a background job: a queued one at once, a running one at its next save point
+    /// (a running server notices within a second or so). Recorded in the audit log.
+    CancelJob {
+        #[arg(long)]
+        tenant: TenantId,
+        /// The job's id (`GET /api/v1/jobs` lists them).
+        #[arg(long)]
+        job: crate::jobs::JobId,
+    },
     /// Upload a plugin version for a tenant: its plugin.toml and its .wasm component.
     UploadPlugin {
         #[arg(long)]
@@ -257,22 +266,31 @@ async fn admin(state: &crate::AppState, cmd: AdminCommand) -> anyhow::Result<()>
                 };
                 crate::receivables::sync::accounting_module(state, tenant, named.as_deref()).await?;
                 let mut tx = state.db.begin().await?;
-                let new = crate::jobs::store::NewJob {
-                    kind: crate::jobs::JobKind::ReceivablesSync,
-                    params: serde_json::json!({ "full": full }),
-                    requested_by: None,
-                    dedupe_key: None,
-                };
-                let job = crate::jobs::store::enqueue(&mut tx.conn(), tenant, &new).await?;
+                let params = serde_json::json!({ "full": full });
+                let job = crate::jobs::service::enqueue(&mut tx.conn(), &state.jobs, tenant, &crate::receivables::SYNC_JOB, params, None)
+                    .await
+                    .context("GET /api/v1/jobs shows the jobs")?;
                 tx.commit().await?;
-                job.context("a sync is already queued or running for this tenant (GET /api/v1/jobs shows it)")?
+                job
             };
             println!("sync job {} queued; running it", job.id);
-            let done = crate::jobs::runner::run_pending(state, crate::jobs::runner::RunnerOptions::default()).await?;
+            let done = crate::jobs::runner::run_pending(state, state.config.runner_options()).await?;
             for j in done {
                 println!("job {} {}: {}", j.id, j.status, serde_json::to_string_pretty(&j.progress.0)?);
                 if let Some(e) = j.error {
                     println!("error: {e}");
+                }
+            }
+        }
+        AdminCommand::CancelJob { tenant, job } => {
+            let mut tx = state.db.begin().await?;
+            ensure_tenant(&mut tx.conn(), tenant).await?;
+            let done = crate::jobs::service::cancel(&mut tx.conn(), tenant, job, &actor).await?;
+            tx.commit().await?;
+            match done {
+                crate::jobs::service::Cancelled::Now(j) => println!("job {} ({}) cancelled", j.id, j.kind),
+                crate::jobs::service::Cancelled::Requested(j) => {
+                    println!("job {} ({}) is running: asked to stop at its next save point; GET /api/v1/jobs/{} shows when it has", j.id, j.kind, j.id)
                 }
             }
         }

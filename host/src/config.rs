@@ -31,6 +31,16 @@ pub struct Config {
     /// Memory one plugin instance may use, in megabytes.
     #[arg(long, global = true, env = "CRM_PLUGIN_MEMORY_MB", default_value_t = 128)]
     pub plugin_memory_mb: usize,
+    /// Background jobs this process runs at once (across tenants; one per tenant and kind).
+    #[arg(long, global = true, env = "CRM_JOB_WORKERS", default_value_t = 4)]
+    pub job_workers: usize,
+    /// Seconds a worker's claim on a job holds without a save; a job whose process died is
+    /// taken over by another worker after this.
+    #[arg(long, global = true, env = "CRM_JOB_LEASE_SECS", default_value_t = 300)]
+    pub job_lease_secs: u64,
+    /// Pages one job may read from an outside system (1C) before it is stopped as runaway.
+    #[arg(long, global = true, env = "CRM_JOB_MAX_PAGES", default_value_t = 100_000)]
+    pub job_max_pages: u64,
     /// A limit of one plugin world, overriding the defaults above and the world's own:
     /// `<world>.<limit>=<value>`, limits `timeout-ms`, `memory-mb`, `output-kb`, `fuel`
     /// (`none` for no fuel limit). Repeat the flag, or separate with commas in the
@@ -84,6 +94,9 @@ impl Config {
             plugin_timeout_ms: 5000,
             plugin_memory_mb: 128,
             plugin_limits: vec![],
+            job_workers: 4,
+            job_lease_secs: 300,
+            job_max_pages: 100_000,
         }
     }
 
@@ -122,6 +135,11 @@ impl Config {
             max_connections: self.db_connections,
             pg_schema: None,
         }
+    }
+
+    /// How the job workers run (pool size, lease, page cap).
+    pub fn runner_options(&self) -> crate::jobs::runner::RunnerOptions {
+        crate::jobs::runner::RunnerOptions::from_config(self)
     }
 
     pub fn max_upload_bytes(&self) -> usize {

@@ -127,7 +127,11 @@ impl Db {
     /// store functions with [`Tx::conn`], and commit.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
-            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin().await?),
+            // IMMEDIATE: take the write lock at the start. This process has one writer
+            // anyway; another process on the same file (`crm admin …` beside the server)
+            // then waits its turn instead of failing when a transaction that read first
+            // finds the file changed under it (SQLITE_BUSY_SNAPSHOT).
+            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }

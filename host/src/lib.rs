@@ -45,8 +45,18 @@ pub struct AppState {
     pub plugins: Arc<plugins::Runtime>,
     /// Seals plugin secrets at rest.
     pub secrets: plugins::secrets::SecretBox,
-    /// Wakes this process's job worker when a job is queued (it also polls).
+    /// Wakes this process's job workers when a job is queued (they also poll).
     pub jobs_wake: Arc<tokio::sync::Notify>,
+    /// Every job kind this process runs, as the domains registered them.
+    pub jobs: Arc<jobs::Registry>,
+    /// The jobs running in this process, to stop one when it is cancelled.
+    pub job_control: Arc<jobs::runner::Control>,
+}
+
+/// Every job kind the host runs: each domain registers its own. The job runner knows
+/// no domain; this list is the one place that names them.
+pub fn job_kinds() -> Result<jobs::Registry, jobs::registry::RegistryError> {
+    jobs::Registry::with(receivables::jobs())
 }
 
 impl AppState {
@@ -60,6 +70,25 @@ impl AppState {
     pub fn with_runtime(db: Db, config: Config, plugins: Arc<plugins::Runtime>) -> anyhow::Result<AppState> {
         let blobs = documents::BlobStore::new(config.data_dir.join("blobs"));
         let secrets = plugins::secrets::SecretBox::load_or_create(&config.data_dir)?;
-        Ok(AppState { db, config: Arc::new(config), blobs, plugins, secrets, jobs_wake: Arc::new(tokio::sync::Notify::new()) })
+        Ok(AppState {
+            db,
+            config: Arc::new(config),
+            blobs,
+            plugins,
+            secrets,
+            jobs_wake: Arc::new(tokio::sync::Notify::new()),
+            jobs: Arc::new(job_kinds()?),
+            job_control: Arc::default(),
+        })
+    }
+
+    /// The same state with more job kinds registered (tests, and tools embedding the host).
+    pub fn with_job_kinds(mut self, specs: impl IntoIterator<Item = jobs::JobKindSpec>) -> anyhow::Result<AppState> {
+        let mut registry = (*self.jobs).clone();
+        for spec in specs {
+            registry.register(spec)?;
+        }
+        self.jobs = Arc::new(registry);
+        Ok(self)
     }
 }

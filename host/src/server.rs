@@ -20,10 +20,11 @@ pub async fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<()>
     let addr = listener.local_addr()?;
     tracing::info!(%addr, engine = ?state.db.engine(), "listening; API docs at http://{addr}/api/v1/docs");
     let db = state.db.clone();
-    // Background jobs (the daily 1C sync) run beside the API until shutdown; an
-    // interrupted job is resumed by the next worker once its lease runs out.
+    // Background jobs (the 1C sync and the rest) run beside the API until shutdown; at
+    // shutdown running jobs go back to the queue for another instance to resume, and a
+    // job whose process died is resumed once its lease runs out.
     let stop_jobs = tokio_util::sync::CancellationToken::new();
-    let jobs = crate::jobs::runner::spawn(state.clone(), crate::jobs::runner::RunnerOptions::default(), stop_jobs.clone());
+    let jobs = crate::jobs::runner::spawn(state.clone(), state.config.runner_options(), stop_jobs.clone());
     axum::serve(listener, crate::app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -71,6 +71,19 @@ pub fn runtime() -> std::sync::Arc<crm_host::plugins::Runtime> {
         .clone()
 }
 
+/// A second plugin engine whose calls may take 30 s, for tests of what happens while a
+/// plugin waits on a slow outside system (the shared one stops calls after 2 s).
+pub fn slow_runtime() -> std::sync::Arc<crm_host::plugins::Runtime> {
+    static RUNTIME: std::sync::OnceLock<std::sync::Arc<crm_host::plugins::Runtime>> = std::sync::OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            let mut limits = crm_host::plugins::runtime::Limits::default();
+            limits.for_all(|w| w.timeout = Duration::from_secs(30));
+            crm_host::plugins::Runtime::new(None, limits).expect("plugin runtime")
+        })
+        .clone()
+}
+
 /// A compiled test guest from `plugins/` (built by this crate's build script).
 pub fn guest(name: &str) -> Vec<u8> {
     let path = std::path::Path::new(env!("CRM_TEST_GUESTS")).join(format!("{name}.wasm"));
@@ -94,6 +107,8 @@ pub struct TestApp {
     pub router: Router,
     pub state: AppState,
     pub engine: Engine,
+    /// How the database was opened (a second host instance opens it the same way).
+    pub db_options: DbOptions,
     _dir: tempfile::TempDir,
     _schema: Option<SchemaGuard>,
 }
@@ -123,8 +138,9 @@ impl TestApp {
     pub async fn sqlite() -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = format!("sqlite://{}", dir.path().join("crm.db").display());
-        let db = Db::connect(&DbOptions { url, max_connections: 8, pg_schema: None }).await.expect("open SQLite");
-        Self::build(db, Engine::Sqlite, dir, None)
+        let opts = DbOptions { url, max_connections: 8, pg_schema: None };
+        let db = Db::connect(&opts).await.expect("open SQLite");
+        Self::build(db, opts, Engine::Sqlite, dir, None)
     }
 
     /// `None` (after a loud banner) when PostgreSQL is unreachable outside CI.
@@ -140,14 +156,40 @@ impl TestApp {
         sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut conn).await.expect("create test schema");
         let _ = conn.close().await;
         let guard = SchemaGuard { url: url.clone(), schema: schema.clone() };
-        let db = Db::connect(&DbOptions { url, max_connections: 8, pg_schema: Some(schema) }).await.expect("open PostgreSQL");
+        let opts = DbOptions { url, max_connections: 8, pg_schema: Some(schema) };
+        let db = Db::connect(&opts).await.expect("open PostgreSQL");
         let dir = tempfile::tempdir().expect("tempdir");
-        Some(Self::build(db, Engine::Postgres, dir, Some(guard)))
+        Some(Self::build(db, opts, Engine::Postgres, dir, Some(guard)))
     }
 
-    fn build(db: Db, engine: Engine, dir: tempfile::TempDir, schema: Option<SchemaGuard>) -> TestApp {
+    fn build(db: Db, db_options: DbOptions, engine: Engine, dir: tempfile::TempDir, schema: Option<SchemaGuard>) -> TestApp {
         let state = AppState::with_runtime(db, Config::for_data_dir(dir.path().to_path_buf()), runtime()).expect("app state");
-        TestApp { router: crm_host::app(state.clone()), state, engine, _dir: dir, _schema: schema }
+        TestApp { router: crm_host::app(state.clone()), state, engine, db_options, _dir: dir, _schema: schema }
+    }
+
+    /// The same app with more job kinds registered (as a domain would register them).
+    pub fn with_job_kinds(mut self, specs: Vec<crm_host::jobs::JobKindSpec>) -> TestApp {
+        self.state = self.state.with_job_kinds(specs).expect("registering job kinds");
+        self.router = crm_host::app(self.state.clone());
+        self
+    }
+
+    /// The same app running its plugins on `runtime` (e.g. [`slow_runtime`]).
+    pub fn with_runtime(mut self, runtime: std::sync::Arc<crm_host::plugins::Runtime>) -> TestApp {
+        let mut state = AppState::with_runtime(self.state.db.clone(), (*self.state.config).clone(), runtime).expect("app state");
+        state.jobs = self.state.jobs.clone();
+        self.state = state;
+        self.router = crm_host::app(self.state.clone());
+        self
+    }
+
+    /// Another host instance over the same database: its own connection pool, plugin
+    /// state and job workers, as a second `crm serve` process would have.
+    pub async fn second_instance(&self) -> AppState {
+        let db = Db::connect(&self.db_options).await.expect("open the database again");
+        let mut state = AppState::with_runtime(db, (*self.state.config).clone(), runtime()).expect("app state");
+        state.jobs = self.state.jobs.clone();
+        state
     }
 
     /// Creates a tenant (as the admin CLI does) and returns its admin's client.
@@ -192,7 +234,37 @@ impl TestApp {
     }
 }
 
-fn pg_unreachable(url: &str, why: &str) -> Option<TestApp> {
+/// An empty PostgreSQL schema of its own (no migrations applied), dropped when this is
+/// dropped; `None` (after the loud banner) when PostgreSQL is unreachable outside CI.
+pub struct PgSchema {
+    /// `TEST_DATABASE_URL`.
+    pub url: String,
+    pub schema: String,
+    _guard: SchemaGuard,
+}
+
+impl PgSchema {
+    pub async fn create() -> Option<PgSchema> {
+        let url = pg_url();
+        let mut conn = match tokio::time::timeout(Duration::from_secs(5), sqlx::PgConnection::connect(&url)).await {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => return pg_unreachable(&url, &e.to_string()),
+            Err(_) => return pg_unreachable(&url, "timed out after 5 s"),
+        };
+        let schema = format!("crm_test_{}", Uuid::new_v4().simple());
+        sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut conn).await.expect("create test schema");
+        let _ = conn.close().await;
+        Some(PgSchema { _guard: SchemaGuard { url: url.clone(), schema: schema.clone() }, url, schema })
+    }
+
+    /// The URL of this schema, for a process that takes only a `DATABASE_URL`.
+    pub fn url_with_search_path(&self) -> String {
+        let sep = if self.url.contains('?') { '&' } else { '?' };
+        format!("{}{sep}options=-c%20search_path%3D{}", self.url, self.schema)
+    }
+}
+
+fn pg_unreachable<T>(url: &str, why: &str) -> Option<T> {
     if under_ci() {
         panic!("PostgreSQL at {url} is unreachable under CI ({why}); the PostgreSQL half of the suite must run in CI");
     }
@@ -212,7 +284,9 @@ fn pg_unreachable(url: &str, why: &str) -> Option<TestApp> {
 pub fn test_runner() -> crm_host::jobs::runner::RunnerOptions {
     crm_host::jobs::runner::RunnerOptions {
         lease: Duration::from_secs(1),
-        retry_after: Duration::ZERO,
+        retry_after: Some(Duration::ZERO),
+        poll: Duration::from_millis(20),
+        cancel_poll: Duration::from_millis(100),
         ..Default::default()
     }
 }

@@ -8,6 +8,8 @@ mod counterparties;
 mod cross_tenant;
 mod deals;
 mod documents_tasks;
+mod jobs;
+mod jobs_migration;
 mod plugin_platform;
 mod plugins;
 mod receivables;

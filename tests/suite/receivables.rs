@@ -24,7 +24,7 @@ on_both_engines!(
     a_killed_sync_resumes_where_it_stopped_without_duplicates,
     a_failing_1c_is_retried_and_the_sync_resumes,
     without_a_module_or_with_a_wrong_password_the_job_says_what_to_do,
-    the_daily_sync_is_queued_once_per_local_day,
+    the_daily_sync_time_is_the_sync_schedule_queued_once_per_slot,
 );
 
 const EMPTY: &str = "00000000-0000-0000-0000-000000000000";
@@ -611,7 +611,7 @@ async fn a_killed_sync_resumes_where_it_stopped_without_duplicates(app: TestApp)
     let job = {
         let mut tx = app.state.db.begin().await.unwrap();
         let new = crm_host::jobs::store::NewJob {
-            kind: crm_host::jobs::JobKind::ReceivablesSync,
+            kind: crm_host::receivables::SYNC_JOB,
             params: json!({"full": false, "commit_records": 50}),
             requested_by: None,
             dedupe_key: None,
@@ -712,30 +712,48 @@ async fn without_a_module_or_with_a_wrong_password_the_job_says_what_to_do(app: 
     assert!(job["error"].as_str().unwrap().contains("private_hosts"), "{job}");
 }
 
-async fn the_daily_sync_is_queued_once_per_local_day(app: TestApp) {
+async fn the_daily_sync_time_is_the_sync_schedule_queued_once_per_slot(app: TestApp) {
+    let queue_due = |state: &crm_host::AppState| {
+        let state = state.clone();
+        async move { crm_host::jobs::scheduler::queue_due(&state, chrono::Utc::now()).await.unwrap() }
+    };
     let t = app.tenant("ООО Дистрибьютор").await;
-    // No module: nothing to schedule.
-    assert_eq!(crm_host::jobs::runner::schedule_daily(&app.state).await.unwrap(), 0);
+    // No module: nothing to schedule, however late it is.
+    assert_eq!(queue_due(&app.state).await, 0);
     let fake = fake(base()).await;
     t.enable_1c(&fake.base_url, &fake.host).await;
     let mut s = t.admin.get("/api/v1/receivables/settings").await.ok().body;
+    assert_eq!(s["sync_daily_at"], "06:00", "the sync kind's default schedule");
     s["sync_daily_at"] = json!("00:00");
-    t.admin.put("/api/v1/receivables/settings", s.clone()).await.ok();
-    assert_eq!(crm_host::jobs::runner::schedule_daily(&app.state).await.unwrap(), 1);
-    assert_eq!(crm_host::jobs::runner::schedule_daily(&app.state).await.unwrap(), 0, "once a day");
+    assert_eq!(t.admin.put("/api/v1/receivables/settings", s.clone()).await.ok().body["sync_daily_at"], "00:00");
+    // The daily time is the sync's job schedule.
+    let sched = t.admin.get("/api/v1/job-schedules/receivables.sync").await.ok().body;
+    assert_eq!((sched["daily_at"].as_str(), sched["custom"].as_bool(), sched["enabled"].as_bool()), (Some("00:00"), Some(true), Some(true)), "{sched}");
+    // Today's 00:00 has passed and no slot was queued yet: one sync, then no more.
+    assert_eq!(queue_due(&app.state).await, 1);
+    assert_eq!(queue_due(&app.state).await, 0, "once per slot");
     let jobs = t.admin.get("/api/v1/jobs").await.ok().body;
-    assert_eq!(jobs["items"][0]["dedupe_key"], format!("daily:{}", today()));
+    let slot = chrono::NaiveDateTime::new(today(), chrono::NaiveTime::MIN).and_local_timezone(crm_host::jobs::schedule::tenant_zone("Europe/Moscow")).unwrap().with_timezone(&chrono::Utc);
+    assert_eq!(jobs["items"][0]["dedupe_key"], crm_host::jobs::schedule::slot_key(slot));
+    assert_eq!(jobs["items"][0]["kind"], "receivables.sync");
     assert!(jobs["items"][0]["requested_by"].is_null());
     app.run_jobs().await;
-    assert_eq!(crm_host::jobs::runner::schedule_daily(&app.state).await.unwrap(), 0, "not again after it ran");
+    assert_eq!(queue_due(&app.state).await, 0, "not again after it ran");
     // On demand only: nothing is scheduled for a tenant that says so.
     let other = app.tenant("Второй").await;
-    other.enable_1c(&fake.base_url, &fake.host).await;
     let mut s2 = s.clone();
     s2["sync_daily_at"] = Value::Null;
     other.admin.put("/api/v1/receivables/settings", s2).await.ok();
-    assert_eq!(crm_host::jobs::runner::schedule_daily(&app.state).await.unwrap(), 0);
+    other.enable_1c(&fake.base_url, &fake.host).await;
+    assert_eq!(queue_due(&app.state).await, 0);
     assert!(other.admin.get("/api/v1/jobs").await.ok().body["items"].as_array().unwrap().is_empty());
+    assert_eq!(other.admin.get("/api/v1/job-schedules/receivables.sync").await.ok().body["enabled"], false);
+    // A cron schedule shows as no daily time, and sending the settings back unchanged keeps it.
+    t.admin.put("/api/v1/job-schedules/receivables.sync", json!({"enabled": true, "cron": "30 7 * * 1-5"})).await.ok();
+    let back = t.admin.get("/api/v1/receivables/settings").await.ok().body;
+    assert!(back["sync_daily_at"].is_null(), "{back}");
+    t.admin.put("/api/v1/receivables/settings", back).await.ok();
+    assert_eq!(t.admin.get("/api/v1/job-schedules/receivables.sync").await.ok().body["cron"], "30 7 * * 1-5");
     s["sync_daily_at"] = json!("25:00");
     let bad = t.admin.put("/api/v1/receivables/settings", s).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(bad.error_fields(), vec!["sync_daily_at"]);

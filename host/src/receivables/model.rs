@@ -283,8 +283,10 @@ pub struct Settings {
     #[schema(value_type = Vec<i32>, example = json!([30, 60, 90, 180]))]
     pub aging_buckets: Json<Vec<i32>>,
     /// Local time (`HH:MM`, the tenant's time zone) of the daily sync from the accounting
-    /// system; `null`: only on demand.
+    /// system; `null`: only on demand, or a cron schedule set with
+    /// `PUT /job-schedules/receivables.sync`. This is that job schedule, read and set here.
     #[schema(example = "06:30")]
+    #[sqlx(skip)]
     pub sync_daily_at: Option<String>,
     /// Records per page asked of the accounting plugin.
     pub sync_page_size: i32,

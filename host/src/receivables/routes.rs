@@ -21,7 +21,7 @@ use crate::api::pagination::{Page, PageParams};
 use crate::audit::{self, Actor, AuditAction};
 use crate::counterparties::CounterpartyId;
 use crate::interactions::Interaction;
-use crate::jobs::{Job, JobKind, store as jobs};
+use crate::jobs::{Job, JobsError, service as jobs};
 use crate::money::Money;
 use crate::tasks::model::Task;
 use crate::tenancy::{Action, Caller};
@@ -78,16 +78,29 @@ async fn start_sync(State(state): State<AppState>, caller: Caller, ApiJson(req):
     };
     super::sync::accounting_module(&state, caller.tenant_id, named.as_deref()).await?;
     let mut tx = state.db.begin().await?;
-    let mut c = tx.conn();
-    let new = jobs::NewJob { kind: JobKind::ReceivablesSync, params: serde_json::json!({"full": req.full}), requested_by: Some(caller.user_id), dedupe_key: None };
-    let Some(job) = jobs::enqueue(&mut c, caller.tenant_id, &new).await? else {
-        let active = jobs::active(&mut c, caller.tenant_id, JobKind::ReceivablesSync).await?;
-        let id = active.map(|j| j.id.to_string()).unwrap_or_default();
-        return Err(ApiError::Conflict { detail: format!("A sync is already queued or running (job {id}); follow it at GET /api/v1/jobs/{id}."), field: None });
+    let params = serde_json::json!({"full": req.full});
+    let job = match jobs::enqueue(&mut tx.conn(), &state.jobs, caller.tenant_id, &super::SYNC_JOB, params, Some(caller.user_id)).await {
+        Ok(job) => job,
+        Err(JobsError::AlreadyActive { id, .. }) => {
+            let id = id.map(|id| id.to_string()).unwrap_or_default();
+            return Err(ApiError::Conflict { detail: format!("A sync is already queued or running (job {id}); follow it at GET /api/v1/jobs/{id}."), field: None });
+        }
+        Err(e) => return Err(e.into()),
     };
     tx.commit().await?;
     state.jobs_wake.notify_one();
     Ok((StatusCode::ACCEPTED, ApiJson(job)))
+}
+
+/// The settings with the sync's daily time, which is the `receivables.sync` job
+/// schedule: its local time when the schedule is a daily one, `null` when it is off or
+/// a cron expression (`GET /job-schedules/receivables.sync` shows that).
+async fn settings_with_schedule(c: &mut crate::db::Conn<'_>, state: &AppState, caller: &Caller) -> ApiResult<Settings> {
+    let mut s = store::settings(c, caller.tenant_id).await?;
+    let spec = jobs::kind(&state.jobs, super::SYNC_JOB.as_str())?;
+    let schedule = jobs::schedule(c, spec, caller.tenant_id, &caller.time_zone).await?;
+    s.sync_daily_at = if schedule.enabled { schedule.daily_at } else { None };
+    Ok(s)
 }
 
 /// The tenant's receivables settings: aging buckets, the daily sync time, page size,
@@ -95,10 +108,12 @@ async fn start_sync(State(state): State<AppState>, caller: Caller, ApiJson(req):
 #[utoipa::path(get, path = "/receivables/settings", tag = "receivables", responses((status = 200, body = Settings)))]
 async fn get_settings(State(state): State<AppState>, caller: Caller) -> ApiResult<ApiJson<Settings>> {
     let mut c = state.db.read().await?;
-    Ok(ApiJson(store::settings(&mut c.conn(), caller.tenant_id).await?))
+    Ok(ApiJson(settings_with_schedule(&mut c.conn(), &state, &caller).await?))
 }
 
-/// Change the receivables settings (admins). Send all fields.
+/// Change the receivables settings (admins). Send all fields. `sync_daily_at` sets the
+/// sync's job schedule to that daily time (`null`: on demand only); sent unchanged, it
+/// leaves the schedule as it is, a cron expression included.
 #[utoipa::path(put, path = "/receivables/settings", tag = "receivables", request_body = Settings,
     responses((status = 200, body = Settings), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn put_settings(State(state): State<AppState>, caller: Caller, ApiJson(mut s): ApiJson<Settings>) -> ApiResult<ApiJson<Settings>> {
@@ -115,8 +130,19 @@ async fn put_settings(State(state): State<AppState>, caller: Caller, ApiJson(mut
             return Err(ApiError::field("accounting_module", format!("module `{id}` is a {world} plugin, not accounting-sync")));
         }
     }
-    let before = store::settings(&mut c, caller.tenant_id).await?;
+    let before = settings_with_schedule(&mut c, &state, &caller).await?;
     store::save_settings(&mut c, caller.tenant_id, &s).await?;
+    if s.sync_daily_at != before.sync_daily_at {
+        let spec = jobs::kind(&state.jobs, super::SYNC_JOB.as_str())?;
+        let input = jobs::ScheduleInput { enabled: s.sync_daily_at.is_some(), daily_at: s.sync_daily_at.clone(), cron: None };
+        let saved = jobs::set_schedule(&mut c, spec, caller.tenant_id, &caller.time_zone, &Actor::from(&caller), &input)
+            .await
+            .map_err(|e| match e {
+                JobsError::Schedule { error, .. } => ApiError::field("sync_daily_at", error.to_string()),
+                other => other.into(),
+            })?;
+        s.sync_daily_at = if saved.enabled { saved.daily_at } else { None };
+    }
     let id = crate::plugins::service::audit_id("receivables-settings");
     audit::record(&mut c, caller.tenant_id, &Actor::from(&caller), "receivables_settings", id, AuditAction::Update, Some(&before), &s).await?;
     tx.commit().await?;

@@ -909,18 +909,19 @@ pub async fn ratings_of(c: &mut Conn<'_>, tenant: TenantId, cps: &[CounterpartyI
 // Settings and key rates
 
 pub async fn settings(c: &mut Conn<'_>, tenant: TenantId) -> sqlx::Result<Settings> {
-    let sql = "SELECT aging_buckets, sync_daily_at, sync_page_size, rating_window_days, claim_deadline_days, accounting_module FROM receivables_settings WHERE tenant_id = $1";
+    // `sync_daily_at` is the sync's job schedule (`jobs::service::schedule`), not stored here.
+    let sql = "SELECT aging_buckets, sync_page_size, rating_window_days, claim_deadline_days, accounting_module FROM receivables_settings WHERE tenant_id = $1";
     let found = on_conn!(c, c => sqlx::query_as::<_, Settings>(sql).bind(tenant).fetch_optional(c).await)?;
     Ok(found.unwrap_or_default())
 }
 
 pub async fn save_settings(c: &mut Conn<'_>, tenant: TenantId, s: &Settings) -> sqlx::Result<()> {
-    let sql = "INSERT INTO receivables_settings (tenant_id, aging_buckets, sync_daily_at, sync_page_size, rating_window_days, claim_deadline_days, accounting_module, updated_at) \
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (tenant_id) DO UPDATE SET aging_buckets = EXCLUDED.aging_buckets, \
-               sync_daily_at = EXCLUDED.sync_daily_at, sync_page_size = EXCLUDED.sync_page_size, rating_window_days = EXCLUDED.rating_window_days, \
+    let sql = "INSERT INTO receivables_settings (tenant_id, aging_buckets, sync_page_size, rating_window_days, claim_deadline_days, accounting_module, updated_at) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id) DO UPDATE SET aging_buckets = EXCLUDED.aging_buckets, \
+               sync_page_size = EXCLUDED.sync_page_size, rating_window_days = EXCLUDED.rating_window_days, \
                claim_deadline_days = EXCLUDED.claim_deadline_days, accounting_module = EXCLUDED.accounting_module, updated_at = EXCLUDED.updated_at";
     on_conn!(c, c => sqlx::query(sql)
-        .bind(tenant).bind(&s.aging_buckets).bind(&s.sync_daily_at).bind(s.sync_page_size).bind(s.rating_window_days).bind(s.claim_deadline_days)
+        .bind(tenant).bind(&s.aging_buckets).bind(s.sync_page_size).bind(s.rating_window_days).bind(s.claim_deadline_days)
         .bind(&s.accounting_module).bind(Utc::now())
         .execute(c).await.map(|_| ()))
 }

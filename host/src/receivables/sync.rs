@@ -17,6 +17,10 @@
 //!   since it started (the 1C plugin re-reads documents dated from then, minus its
 //!   look-back window); catalogs are read whole. `{"full": true}` reads everything.
 //! * **Pipelined.** The next page is fetched while the current one is written.
+//! * **Bounded.** A cursor the plugin hands back a second time (`a → b → a`) fails the
+//!   job instead of reading the same pages forever, and so does a job that reads more
+//!   pages than the host allows (`--job-max-pages`). A cancelled job stops at its next
+//!   commit, or at once while it waits for the plugin.
 
 mod apply;
 pub mod report;
@@ -25,8 +29,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::AppState;
+use crate::jobs::paging::{CursorGuard, PagingError};
 use crate::jobs::runner::{JobError, JobRun};
-use crate::jobs::{JobKind, store as jobs};
+use crate::jobs::store as jobs;
 use crate::plugins::manifest::World;
 use crate::plugins::runtime::CallError;
 use crate::plugins::service::{self as plugins, LoadedModule, ModuleError};
@@ -96,17 +101,6 @@ pub async fn accounting_module(state: &AppState, tenant: crate::tenancy::TenantI
 pub async fn run(state: &AppState, job: &JobRun) -> Result<Value, JobError> {
     let tenant = job.tenant;
     let params: Params = serde_json::from_value(job.job.params.0.clone()).unwrap_or_default();
-    let named = {
-        let mut c = state.db.read().await?;
-        store::settings(&mut c.conn(), tenant).await?.accounting_module
-    };
-    let module = accounting_module(state, tenant, named.as_deref()).await.map_err(|e| match e {
-        ModuleError::NotConfigured(detail) => JobError::Failed(detail),
-        ModuleError::Call { error, module } => plugin_error(&module, error),
-        ModuleError::Db(e) => JobError::from(e),
-        other => JobError::Internal(anyhow::anyhow!("{other}")),
-    })?;
-    let module = module.defer_run_log();
     let (settings, time_zone) = {
         let mut c = state.db.read().await?;
         let mut c = c.conn();
@@ -114,6 +108,13 @@ pub async fn run(state: &AppState, job: &JobRun) -> Result<Value, JobError> {
         let tz = crate::tenancy::store::get_tenant(&mut c, tenant).await?.map(|t| t.time_zone).unwrap_or_else(|| "Europe/Moscow".into());
         (settings, tz)
     };
+    let module = accounting_module(state, tenant, settings.accounting_module.as_deref()).await.map_err(|e| match e {
+        ModuleError::NotConfigured(detail) => JobError::Failed(detail),
+        ModuleError::Call { error, module } => plugin_error(&module, error),
+        ModuleError::Db(e) => JobError::from(e),
+        other => JobError::Internal(anyhow::anyhow!("{other}")),
+    })?;
+    let module = module.defer_run_log();
     let mut st: SyncState = if job.state.as_object().is_some_and(|o| !o.is_empty()) {
         serde_json::from_value(job.state.clone()).map_err(|e| JobError::Internal(anyhow::Error::new(e).context("resuming a sync from its saved state")))?
     } else {
@@ -121,7 +122,7 @@ pub async fn run(state: &AppState, job: &JobRun) -> Result<Value, JobError> {
             None
         } else {
             let mut c = state.db.read().await?;
-            jobs::last_success_started(&mut c.conn(), tenant, JobKind::ReceivablesSync).await?.map(|t| t.to_rfc3339())
+            jobs::last_success_started(&mut c.conn(), tenant, &super::SYNC_JOB).await?.map(|t| t.to_rfc3339())
         };
         SyncState { phase: 0, cursor: None, progress: Progress::new(&module.plugin_id, &module.version, since, params.full) }
     };
@@ -202,16 +203,20 @@ async fn refresh_statistics(state: &AppState, tables: Option<&str>) -> Result<()
 
 /// Pulls every remaining phase.
 async fn pull_all(state: &AppState, job: &JobRun, module: &LoadedModule, ctx: &apply::Context, st: &mut SyncState, page_size: u32) -> Result<(), JobError> {
+    let p = &st.progress;
+    let mut guard = job.cursor_guard(p.counterparties.pages + p.contracts.pages + p.sales_documents.pages + p.payments.pages);
     while st.phase < PHASES.len() {
         let started = std::time::Instant::now();
         let name = report::entity_name(PHASES[st.phase]);
-        pull_phase(state, job, module, ctx, st, page_size).await?;
+        guard.new_pass();
+        pull_phase(state, job, module, ctx, st, page_size, &mut guard).await?;
         st.progress.took(name, started.elapsed().as_secs_f64());
     }
     Ok(())
 }
 
 /// Pulls every page of the current phase, writing each page as the next is fetched.
+#[allow(clippy::too_many_arguments)] // one phase of one job, and where it reads from
 async fn pull_phase(
     state: &AppState,
     job: &JobRun,
@@ -219,6 +224,7 @@ async fn pull_phase(
     ctx: &apply::Context,
     st: &mut SyncState,
     page_size: u32,
+    guard: &mut CursorGuard,
 ) -> Result<(), JobError> {
     let kind = PHASES[st.phase];
     st.progress.phase = report::entity_name(kind).into();
@@ -226,7 +232,8 @@ async fn pull_phase(
     let fetch = |cursor: Option<String>| {
         let since = since.clone();
         async move {
-            let page = module.call(state, FetchPage { kind, since, cursor: cursor.clone(), page_size }).await;
+            // A cancel stops the job at once even while the plugin waits on a slow 1C.
+            let page = job.interruptible(module.call(state, FetchPage { kind, since, cursor: cursor.clone(), page_size })).await;
             (cursor, page)
         }
     };
@@ -243,8 +250,8 @@ async fn pull_phase(
     let (mut committed, mut analyze_at) = (0, STATISTICS_AFTER);
     loop {
         let (cursor, page) = pending;
-        let page = page.map_err(|e| plugin_error(&module.module_id, e))?;
-        check_cursor(cursor.as_deref(), &page)?;
+        let page = page?.map_err(|e| plugin_error(&module.module_id, e))?;
+        check_cursor(cursor.as_deref(), &page, guard)?;
         let next = page.next_cursor.clone();
         let write = write_page(state, job, ctx, &catalogs, st, &mut open, kind, page);
         let Some(n) = next else {
@@ -265,15 +272,18 @@ async fn pull_phase(
     }
 }
 
-/// A plugin that hands back the cursor it was given would loop forever.
-fn check_cursor(cursor: Option<&str>, page: &AccountingPage) -> Result<(), JobError> {
-    match (&page.next_cursor, cursor) {
-        (Some(next), Some(cur)) if next == cur => Err(JobError::Failed(format!(
-            "The accounting plugin returned the same cursor `{cur}` twice; it would read the same page forever. Report this to the plugin's author."
-        ))),
-        (Some(next), _) if next.len() > 1000 => Err(JobError::Failed("The accounting plugin returned a cursor longer than 1000 characters.".into())),
-        _ => Ok(()),
+/// A plugin whose cursors come back round would loop forever; one that never stops
+/// would hold the tenant's syncs forever.
+fn check_cursor(cursor: Option<&str>, page: &AccountingPage, guard: &mut CursorGuard) -> Result<(), JobError> {
+    if page.next_cursor.as_ref().is_some_and(|next| next.len() > 1000) {
+        return Err(JobError::Failed("The accounting plugin returned a cursor longer than 1000 characters.".into()));
     }
+    guard.page(cursor, page.next_cursor.as_deref()).map_err(|e| match e {
+        PagingError::Repeated { .. } => JobError::Failed(format!("The accounting plugin's paging goes round in a circle: {e}. Report this to the plugin's author.")),
+        PagingError::TooManyPages { .. } => JobError::Failed(format!(
+            "The sync stopped: {e}. If the accounting base really is this large, raise the limit or sync_page_size; otherwise report this to the plugin's author."
+        )),
+    })
 }
 
 /// Pages written but not committed yet, and the state they lead to.

@@ -28,6 +28,8 @@ pub enum Action {
     WriteCrm,
     /// Read the audit log.
     ReadAudit,
+    /// Cancel background jobs and change their schedules.
+    ManageJobs,
 }
 
 impl Role {
@@ -35,7 +37,7 @@ impl Role {
         match (self, action) {
             (Role::Admin, _) => true,
             (Role::Head, Action::WriteCrm | Action::ReadAudit) => true,
-            (Role::Head, Action::ManageUsers | Action::Configure) => false,
+            (Role::Head, Action::ManageUsers | Action::Configure | Action::ManageJobs) => false,
             (Role::Manager, Action::WriteCrm) => true,
             (Role::Manager, _) => false,
         }
@@ -52,6 +54,7 @@ impl Caller {
                 Action::Configure => "changing tenant configuration (pipelines, stages, our legal entities)",
                 Action::WriteCrm => "editing CRM records",
                 Action::ReadAudit => "reading the audit log",
+                Action::ManageJobs => "cancelling background jobs or changing their schedules",
             };
             Err(ApiError::Forbidden(format!(
                 "Your role `{}` does not allow {what}; ask an admin.",

@@ -119,6 +119,8 @@ struct Shared {
     failures: Mutex<Vec<Failure>>,
     requests: AtomicU64,
     requests_per_set: [AtomicU64; 5],
+    /// Milliseconds each list request to a set waits before it is answered.
+    latency_ms: [AtomicU64; 5],
     log: Mutex<VecDeque<LoggedRequest>>,
 }
 
@@ -164,6 +166,7 @@ impl FakeOneC {
             current: RwLock::new(Arc::new(Current::new(source))),
             failures: Mutex::new(Vec::new()),
             requests: AtomicU64::new(0),
+            latency_ms: Default::default(),
             requests_per_set: Default::default(),
             log: Mutex::new(VecDeque::new()),
         });
@@ -217,6 +220,19 @@ impl FakeOneC {
         lock(&self.shared.failures).push(failure);
     }
 
+    /// Makes every list request to `set` wait `latency` before it is answered (a slow
+    /// 1C); zero answers at once again.
+    pub fn set_latency(&self, set: EntitySet, latency: std::time::Duration) {
+        self.shared.latency_ms[set.index()].store(u64::try_from(latency.as_millis()).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    /// [`set_latency`](FakeOneC::set_latency) for every set.
+    pub fn set_latency_all(&self, latency: std::time::Duration) {
+        for set in EntitySet::ALL {
+            self.set_latency(set, latency);
+        }
+    }
+
     /// Drops every queued fault.
     pub fn clear_failures(&self) {
         lock(&self.shared.failures).clear();
@@ -225,7 +241,7 @@ impl FakeOneC {
     /// The body to paste into the CRM's module settings for the `accounting-1c` plugin.
     pub fn settings_json(&self) -> serde_json::Value {
         serde_json::json!({
-            "version": "0.1.0",
+            "version": "0.2.0",
             "settings": {"base_url": self.base_url, "username": self.shared.opts.user},
             "secrets": {"password": self.shared.opts.password},
             "grants": {"http_hosts": [self.host], "private_hosts": [self.host]},
@@ -237,7 +253,7 @@ impl FakeOneC {
     pub fn settings_body(&self) -> String {
         let s = |v: &str| serde_json::Value::from(v).to_string();
         format!(
-            "{{\"version\":\"0.1.0\",\"settings\":{{\"base_url\":{},\"username\":{}}},\"secrets\":{{\"password\":{}}},\
+            "{{\"version\":\"0.2.0\",\"settings\":{{\"base_url\":{},\"username\":{}}},\"secrets\":{{\"password\":{}}},\
              \"grants\":{{\"http_hosts\":[{host}],\"private_hosts\":[{host}]}}}}",
             s(&self.base_url),
             s(&self.shared.opts.user),
@@ -408,6 +424,12 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, hea
     } else {
         route(&shared, &path, &options, &mut set).unwrap_or_else(IntoResponse::into_response)
     };
+    if let Some(s) = set {
+        let ms = shared.latency_ms[s.index()].load(Ordering::Relaxed);
+        if ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        }
+    }
     shared.log(LoggedRequest { set, path, options, status: response.status().as_u16() });
     response
 }

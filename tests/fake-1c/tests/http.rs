@@ -394,7 +394,7 @@ async fn the_settings_body_names_the_base_url_user_secret_and_host_grants() {
     assert!(fake.base_url.starts_with(&format!("http://{}/demo/odata/standard.odata/", fake.host)));
     let body: Value = serde_json::from_str(&fake.settings_body()).unwrap();
     assert_eq!(body, s);
-    assert!(fake.settings_body().starts_with(r#"{"version":"0.1.0","settings":{"base_url":"http://127.0.0.1:"#));
+    assert!(fake.settings_body().starts_with(r#"{"version":"0.2.0","settings":{"base_url":"http://127.0.0.1:"#));
 }
 
 const SALES_SELECT: &str =
