@@ -138,6 +138,27 @@ async fn binary_runs_on_an_sqlite_file_with_no_setup_and_stops_gracefully() {
     let me = http.get(format!("{}/api/v1/me", server.base)).bearer_auth(&second).send().await.unwrap();
     assert_eq!(me.status(), 401);
 
+    // A module instance tried from the CLI: the built-in DaData plugin, pointed at a
+    // port where nothing listens, really calls out and says why it failed.
+    let closed = format!("127.0.0.1:{}", free_port());
+    let enable = json!({"version": "0.2.0", "settings": {"base_url": format!("http://{closed}/")}, "secrets": {"api_key": "k"},
+                        "grants": {"http_hosts": [closed], "private_hosts": [closed]}});
+    let r = http.put(format!("{}/api/v1/modules/inn-dadata", server.base)).bearer_auth(&token).json(&enable).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let listed = admin(dir.path(), None, &["admin", "try-module", "--tenant", &tenant, "--module", "inn-dadata"]);
+    assert!(listed.starts_with("enrichment.lookup") && listed.contains("--input '{\"inn\":\"7719402047\",\"kpp\":null}'"), "{listed}");
+    let out = crm(dir.path(), None, &["admin", "try-module", "--tenant", &tenant, "--module", "inn-dadata", "--input", r#"{"inn": "7719402047"}"#])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success(), "a failed call fails the command");
+    let result: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(result["failure"]["plugin_error"]["kind"], "unavailable", "{stdout}");
+    assert_eq!(result["run"]["module_id"], "inn-dadata");
+    assert!(stderr.contains("the call failed (error): unavailable"), "{stderr}");
+    let runs: Value = http.get(format!("{}/api/v1/plugin-runs?module_id=inn-dadata", server.base)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(runs["items"][0]["id"], result["run"]["id"], "the CLI's call is in the run log");
+
     let (status, logs) = server.stop();
     assert!(status.success(), "graceful shutdown exits 0, got {status}; logs:\n{logs}");
     let lines: Vec<Value> = logs.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();

@@ -168,7 +168,7 @@ async fn admin(state: &crate::AppState, cmd: AdminCommand) -> anyhow::Result<()>
             let mut tx = state.db.begin().await?;
             let created = service::create_tenant(&mut tx.conn(), &actor, &name, &time_zone, &admin_email, &admin_name)
                 .await
-                .map_err(api_to_anyhow)?;
+                ?;
             tx.commit().await?;
             crate::plugins::service::register_builtins(state, crate::plugins::builtin::BUILTINS, Some(created.tenant.id)).await?;
             println!("tenant:     {} ({})", created.tenant.id, created.tenant.name);
@@ -194,14 +194,14 @@ async fn admin(state: &crate::AppState, cmd: AdminCommand) -> anyhow::Result<()>
             let mut tx = state.db.begin().await?;
             ensure_tenant(&mut tx.conn(), tenant).await?;
             let input = service::UserInput { email, full_name: name, role, departments };
-            let user = service::create_user(&mut tx.conn(), tenant, &actor, &input).await.map_err(api_to_anyhow)?;
+            let user = service::create_user(&mut tx.conn(), tenant, &actor, &input).await?;
             tx.commit().await?;
             println!("user: {} <{}> {}", user.id, user.email, user.role);
         }
         AdminCommand::IssueToken { tenant, user, name } => {
             let mut tx = state.db.begin().await?;
             ensure_tenant(&mut tx.conn(), tenant).await?;
-            let issued = service::issue_token(&mut tx.conn(), tenant, &actor, user, &name).await.map_err(api_to_anyhow)?;
+            let issued = service::issue_token(&mut tx.conn(), tenant, &actor, user, &name).await?;
             tx.commit().await?;
             println!("token id: {}", issued.info.id);
             println!("API token (shown once, store it now):");
@@ -297,7 +297,7 @@ async fn admin(state: &crate::AppState, cmd: AdminCommand) -> anyhow::Result<()>
         AdminCommand::RevokeToken { tenant, token } => {
             let mut tx = state.db.begin().await?;
             ensure_tenant(&mut tx.conn(), tenant).await?;
-            service::revoke_token(&mut tx.conn(), tenant, &actor, token).await.map_err(api_to_anyhow)?;
+            service::revoke_token(&mut tx.conn(), tenant, &actor, token).await?;
             tx.commit().await?;
             println!("revoked {token}");
         }
@@ -310,16 +310,4 @@ async fn ensure_tenant(c: &mut crate::db::Conn<'_>, tenant: TenantId) -> anyhow:
         bail!("no tenant {tenant}; `crm admin list-tenants` shows them");
     }
     Ok(())
-}
-
-fn api_to_anyhow(err: crate::api::error::ApiError) -> anyhow::Error {
-    use crate::api::error::ApiError;
-    match err {
-        ApiError::Validation(errors) => anyhow::anyhow!(
-            "{}",
-            errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
-        ),
-        ApiError::Internal(e) => e,
-        other => anyhow::anyhow!("{other}"),
-    }
 }

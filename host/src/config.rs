@@ -41,6 +41,22 @@ pub struct Config {
     /// Pages one job may read from an outside system (1C) before it is stopped as runaway.
     #[arg(long, global = true, env = "CRM_JOB_MAX_PAGES", default_value_t = 100_000)]
     pub job_max_pages: u64,
+    /// Plugin calls running at once, all tenants together (instance slots).
+    #[arg(long, global = true, env = "CRM_PLUGIN_INSTANCES", default_value_t = 64)]
+    pub plugin_instances: u32,
+    /// Plugin calls one tenant may run at once; its further calls wait their turn.
+    #[arg(long, global = true, env = "CRM_PLUGIN_TENANT_SHARE", default_value_t = 16)]
+    pub plugin_tenant_share: u32,
+    /// Memory the plugin calls running at once may reserve together, in megabytes (each
+    /// call reserves its world's memory limit).
+    #[arg(long, global = true, env = "CRM_PLUGIN_MEMORY_TOTAL_MB", default_value_t = 2048)]
+    pub plugin_memory_total_mb: usize,
+    /// How long a plugin call waits for its turn before it fails as busy, in milliseconds.
+    #[arg(long, global = true, env = "CRM_PLUGIN_QUEUE_MS", default_value_t = 10_000)]
+    pub plugin_queue_ms: u64,
+    /// Threads that run plugin code, apart from those serving requests (default: the cores).
+    #[arg(long, global = true, env = "CRM_PLUGIN_THREADS")]
+    pub plugin_threads: Option<usize>,
     /// A limit of one plugin world, overriding the defaults above and the world's own:
     /// `<world>.<limit>=<value>`, limits `timeout-ms`, `memory-mb`, `output-kb`, `fuel`
     /// (`none` for no fuel limit). Repeat the flag, or separate with commas in the
@@ -94,6 +110,11 @@ impl Config {
             plugin_timeout_ms: 5000,
             plugin_memory_mb: 128,
             plugin_limits: vec![],
+            plugin_instances: 64,
+            plugin_tenant_share: 16,
+            plugin_memory_total_mb: 2048,
+            plugin_queue_ms: 10_000,
+            plugin_threads: None,
             job_workers: 4,
             job_lease_secs: 300,
             job_max_pages: 100_000,
@@ -104,6 +125,13 @@ impl Config {
     /// flags when they differ from their defaults, then each `--plugin-limit`.
     pub fn plugin_limits(&self) -> Limits {
         let mut limits = Limits::default();
+        limits.instances = self.plugin_instances;
+        limits.tenant_share = self.plugin_tenant_share;
+        limits.total_memory_bytes = self.plugin_memory_total_mb << 20;
+        limits.queue_wait = Duration::from_millis(self.plugin_queue_ms);
+        if let Some(n) = self.plugin_threads {
+            limits.threads = n;
+        }
         if self.plugin_timeout_ms != 5000 {
             limits.for_all(|w| w.timeout = Duration::from_millis(self.plugin_timeout_ms));
         }

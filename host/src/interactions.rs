@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::api::error::{ApiResult, Violations};
+use crate::validation::{Invalid, Violations};
 use crate::contacts::ContactId;
 use crate::counterparties::CounterpartyId;
 use crate::db::{Conn, on_conn};
@@ -82,7 +82,7 @@ pub struct InteractionInput {
 }
 
 impl InteractionInput {
-    pub fn validate(&mut self) -> ApiResult<()> {
+    pub fn validate(&mut self) -> Result<(), Invalid> {
         self.subject = self.subject.trim().to_string();
         let mut v = Violations::new();
         v.check(!self.subject.is_empty(), "subject", "must not be empty");

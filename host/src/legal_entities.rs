@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::error::{ApiResult, Violations};
+use crate::validation::{Invalid, Violations};
 use crate::counterparties::model::validate_bank;
 use crate::counterparties::requisites;
 use crate::db::{Conn, on_conn};
@@ -63,7 +63,7 @@ pub struct LegalEntityInput {
 }
 
 impl LegalEntityInput {
-    pub fn validate(&mut self) -> ApiResult<()> {
+    pub fn validate(&mut self) -> Result<(), Invalid> {
         for f in [&mut self.short_name, &mut self.kpp, &mut self.ogrn, &mut self.legal_address, &mut self.bank_name, &mut self.bank_bic, &mut self.bank_account, &mut self.bank_corr_account, &mut self.accounting_ref] {
             if f.as_deref().is_some_and(|s| s.trim().is_empty()) {
                 *f = None;
@@ -85,7 +85,7 @@ impl LegalEntityInput {
                 v.add("ogrn", format!("ОГРН {e}"));
             }
         validate_bank(&mut v, &self.bank_bic, &self.bank_account, &self.bank_corr_account);
-        Ok(v.finish()?)
+        v.finish()
     }
 }
 

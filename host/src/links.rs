@@ -2,7 +2,7 @@
 //! counterparty, a deal, a contact, a task or an interaction. Every linked id must name
 //! a live record of the caller's tenant; a deal implies its counterparty.
 
-use crate::api::error::{ApiError, ApiResult, Violations};
+use crate::validation::{CheckError, Invalid, Violations};
 use crate::contacts::ContactId;
 use crate::counterparties::CounterpartyId;
 use crate::db::Conn;
@@ -24,7 +24,7 @@ pub struct Links {
 }
 
 /// Checks every link and fills in the counterparty of a linked deal (or contact).
-pub async fn resolve(c: &mut Conn<'_>, tenant: TenantId, mut l: Links) -> ApiResult<Links> {
+pub async fn resolve(c: &mut Conn<'_>, tenant: TenantId, mut l: Links) -> Result<Links, CheckError> {
     let mut v = Violations::new();
     let missing = "no such record in your tenant (or it is archived)";
     if let Some(id) = l.counterparty_id {
@@ -71,12 +71,12 @@ pub async fn resolve(c: &mut Conn<'_>, tenant: TenantId, mut l: Links) -> ApiRes
 }
 
 /// At least one link must be given.
-pub fn require_any(l: &Links, field: &str, what: &str) -> ApiResult<()> {
+pub fn require_any(l: &Links, field: &str, what: &str) -> Result<(), Invalid> {
     let any = l.counterparty_id.is_some()
         || l.deal_id.is_some()
         || l.contact_id.is_some()
         || l.task_id.is_some()
         || l.interaction_id.is_some()
         || l.sales_document_id.is_some();
-    if any { Ok(()) } else { Err(ApiError::field(field, what)) }
+    if any { Ok(()) } else { Err(Invalid::field(field, what)) }
 }

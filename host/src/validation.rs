@@ -55,3 +55,12 @@ impl Violations {
         if self.0.is_empty() { Ok(()) } else { Err(Invalid(self.0)) }
     }
 }
+
+/// What a check against stored records fails with: bad input, or the database.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}

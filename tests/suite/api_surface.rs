@@ -8,7 +8,22 @@ on_both_engines!(
     health_and_readiness_probes_answer,
     every_response_carries_a_request_id,
     malformed_bodies_get_problem_documents,
+    a_unique_violation_names_the_field_of_its_constraint,
 );
+
+/// A duplicate the handlers do not check for themselves still answers a 409 naming the
+/// field, found from the violated constraint on either engine.
+async fn a_unique_violation_names_the_field_of_its_constraint(app: TestApp) {
+    let t = app.tenant("ООО Фактор").await;
+    let body = |inn: &str| json!({"full_name": "ООО Мы", "inn": inn, "accounting_ref": "0a000000-0b1d-11ef-8a3b-000000000001"});
+    t.admin.post("/api/v1/legal-entities", body("7707083893")).await.created();
+    let r = t.admin.post("/api/v1/legal-entities", body("7719402047")).await.expect(StatusCode::CONFLICT);
+    assert_eq!(r.error_fields(), vec!["accounting_ref"], "{}", r.text());
+    assert!(r.body["detail"].as_str().unwrap().contains("accounting_ref"), "{}", r.text());
+    // Another tenant may use the same 1C id: uniqueness is per tenant.
+    let other = app.tenant("ООО Другой").await;
+    other.admin.post("/api/v1/legal-entities", body("7707083893")).await.created();
+}
 
 async fn openapi_document_describes_every_route(app: TestApp) {
     let spec = app.anonymous().get("/api/v1/openapi.json").await.ok();

@@ -49,6 +49,9 @@ pub enum ApiError {
     /// A plugin or an outside service it talks to failed.
     #[error("upstream failure: {0}")]
     Upstream(String),
+    /// Temporarily unable to serve (plugin calls all in use); try again shortly.
+    #[error("busy: {0}")]
+    Busy(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -72,6 +75,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
+            ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -127,6 +131,7 @@ impl ApiError {
                 format!("{detail}. Nothing was changed; try again later, and see GET /api/v1/plugin-runs for details."),
                 vec![],
             ),
+            ApiError::Busy(detail) => ("busy", "Busy, try again shortly", detail.clone(), vec![]),
             ApiError::Internal(_) => (
                 "internal",
                 "Internal error",
@@ -138,21 +143,54 @@ impl ApiError {
     }
 }
 
+/// Fields of named constraints whose columns are not the API's field names.
+const CONSTRAINT_FIELDS: &[(&str, &str)] = &[
+    ("counterparties_inn_key", "inn"),
+    ("our_legal_entities_accounting_ref", "accounting_ref"),
+    ("users_email_key", "email"),
+    ("modules_pkey", "id"),
+];
+
+/// The API field a unique or foreign-key violation is about: by the constraint's name
+/// where it is known, else from the columns the database names (PostgreSQL's
+/// `Key (tenant_id, inn)=…`, SQLite's `UNIQUE constraint failed: t.tenant_id, t.inn`),
+/// leaving out `tenant_id`, which no request sends.
+fn constraint_field(e: &dyn sqlx::error::DatabaseError) -> Option<String> {
+    if let Some(name) = e.constraint()
+        && let Some((_, field)) = CONSTRAINT_FIELDS.iter().find(|(c, _)| *c == name)
+    {
+        return Some((*field).to_string());
+    }
+    let columns: Vec<String> = if let Some(pg) = e.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        let detail = pg.detail().unwrap_or_default();
+        let inner = detail.strip_prefix("Key (").and_then(|d| d.split_once(")=")).map(|(cols, _)| cols).unwrap_or_default();
+        inner.split(',').map(|c| c.trim().to_string()).collect()
+    } else {
+        // SQLite: "UNIQUE constraint failed: t.a, t.b", or a trigger's "FOREIGN KEY constraint failed: t.a".
+        let message = e.message();
+        let list = message.split_once("failed: ").map(|(_, l)| l).unwrap_or_default();
+        list.split(',').map(|c| c.trim().rsplit('.').next().unwrap_or_default().to_string()).collect()
+    };
+    let fields: Vec<String> = columns.into_iter().filter(|c| !c.is_empty() && c != "tenant_id" && !c.starts_with("COALESCE")).collect();
+    (!fields.is_empty()).then(|| fields.join(", "))
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
-        if crate::db::is_unique_violation(&err) {
-            return ApiError::Conflict {
-                detail: "A record with the same unique values already exists.".into(),
-                field: None,
-            };
-        }
-        if let sqlx::Error::Database(e) = &err
-            && e.is_foreign_key_violation() {
-                return ApiError::Validation(vec![FieldError::new(
-                    "body",
-                    "refers to a record that does not exist in your tenant",
-                )]);
+        if let sqlx::Error::Database(e) = &err {
+            if e.is_unique_violation() {
+                let field = constraint_field(e.as_ref());
+                let detail = match &field {
+                    Some(f) => format!("A record with the same {f} already exists in your tenant."),
+                    None => "A record with the same unique values already exists.".into(),
+                };
+                return ApiError::Conflict { detail, field };
             }
+            if e.is_foreign_key_violation() {
+                let field = constraint_field(e.as_ref()).unwrap_or_else(|| "body".into());
+                return ApiError::Validation(vec![FieldError::new(field, "refers to a record that does not exist in your tenant")]);
+            }
+        }
         ApiError::Internal(anyhow::Error::new(err).context("database error"))
     }
 }
@@ -170,6 +208,9 @@ impl IntoResponse for ApiError {
         if status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
         res
     }
 }
@@ -177,5 +218,14 @@ impl IntoResponse for ApiError {
 impl From<crate::validation::Invalid> for ApiError {
     fn from(e: crate::validation::Invalid) -> Self {
         ApiError::Validation(e.0)
+    }
+}
+
+impl From<crate::validation::CheckError> for ApiError {
+    fn from(e: crate::validation::CheckError) -> Self {
+        match e {
+            crate::validation::CheckError::Invalid(i) => i.into(),
+            crate::validation::CheckError::Db(e) => e.into(),
+        }
     }
 }

@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use utoipa::ToSchema;
 
-use crate::api::error::{ApiResult, Violations};
+use crate::validation::{Invalid, Violations};
 use crate::counterparties::CounterpartyId;
 use crate::id_type;
 use crate::tenancy::model::str_enum;
@@ -53,7 +53,7 @@ pub struct ContactInput {
 }
 
 impl ContactInput {
-    pub fn normalize_and_validate(&mut self) -> ApiResult<()> {
+    pub fn normalize_and_validate(&mut self) -> Result<(), Invalid> {
         self.full_name = self.full_name.trim().to_string();
         let mut v = Violations::new();
         v.check(!self.full_name.is_empty(), "full_name", "must not be empty");
@@ -68,7 +68,7 @@ impl ContactInput {
             let ok = matches!(e.split_once('@'), Some((l, d)) if !l.is_empty() && d.contains('.') && !d.contains('@')) && !e.contains(' ');
             v.check(ok, &format!("emails[{i}]"), "is not an e-mail address");
         }
-        Ok(v.finish()?)
+        v.finish()
     }
 }
 

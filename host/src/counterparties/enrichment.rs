@@ -99,12 +99,11 @@ fn input_from(co: &Company, base: Option<&CounterpartyInput>) -> ApiResult<Count
     input.full_name = co.full_name.clone();
     input.short_name = co.short_name.clone();
     input.legal_address = co.legal_address.clone();
-    input.normalize_and_validate().map_err(|e| match e {
-        ApiError::Validation(errors) => ApiError::Upstream(format!(
+    input.normalize_and_validate().map_err(|e| {
+        ApiError::Upstream(format!(
             "The registry plugin returned invalid data ({})",
-            errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
-        )),
-        other => other,
+            e.0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
+        ))
     })?;
     Ok(input)
 }
@@ -144,6 +143,7 @@ async fn ask(state: &AppState, caller: &Caller, inn: &str, kpp: Option<&str>, mo
     let company = match m.call(state, Lookup { inn: inn.to_string(), kpp: kpp.map(str::to_string) }).await {
         Ok(c) => c,
         Err(CallError::Plugin(PluginError::NotFound(_))) => None,
+        Err(CallError::Busy(why)) => return Err(ApiError::Busy(why)),
         Err(e) => return Err(ApiError::Upstream(format!("The {} module failed: {e}", m.module_id))),
     };
     let company = company.ok_or_else(|| ApiError::field("inn", "the company registry has no company with this ИНН"))?;
@@ -263,15 +263,12 @@ async fn refresh_from_registry(
         }
     }
     let mut next: CounterpartyInput = serde_json::from_value(next_view).map_err(|e| ApiError::Internal(e.into()))?;
-    next.normalize_and_validate().map_err(|e| match e {
-        ApiError::Validation(errors) => ApiError::Conflict {
-            detail: format!(
-                "The registry's data does not fit with the fields kept by hand ({}); refresh with overwrite: true or fix the card",
-                errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
-            ),
-            field: None,
-        },
-        other => other,
+    next.normalize_and_validate().map_err(|e| ApiError::Conflict {
+        detail: format!(
+            "The registry's data does not fit with the fields kept by hand ({}); refresh with overwrite: true or fix the card",
+            e.0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
+        ),
+        field: None,
     })?;
     let mut tx = state.db.begin().await?;
     let mut c = tx.conn();

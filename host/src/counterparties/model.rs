@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use utoipa::ToSchema;
 
-use crate::api::error::{ApiResult, Violations};
+use crate::validation::{Invalid, Violations};
 use crate::id_type;
 use crate::tenancy::UserId;
 use crate::tenancy::model::str_enum;
@@ -115,7 +115,7 @@ fn clean(s: &mut Option<String>) {
 impl CounterpartyInput {
     /// Trims text, drops empty strings, dedups tags, then checks every rule; all
     /// problems are reported at once.
-    pub fn normalize_and_validate(&mut self) -> ApiResult<()> {
+    pub fn normalize_and_validate(&mut self) -> Result<(), Invalid> {
         for f in [
             &mut self.inn, &mut self.kpp, &mut self.ogrn, &mut self.short_name, &mut self.legal_address,
             &mut self.postal_address, &mut self.bank_name, &mut self.bank_bic, &mut self.bank_account,
@@ -166,7 +166,7 @@ impl CounterpartyInput {
         v.check((0..=3650).contains(&self.payment_deferral_days), "payment_deferral_days", "must be between 0 and 3650 days");
         v.check(self.tags.iter().all(|t| t.chars().count() <= 64), "tags", "each tag must be at most 64 characters");
         v.check(self.tags.len() <= 50, "tags", "at most 50 tags");
-        Ok(v.finish()?)
+        v.finish()
     }
 
     fn kind_label(&self) -> &'static str {

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 use sqlx::types::Json;
 use utoipa::ToSchema;
 
-use crate::api::error::{ApiResult, Violations};
+use crate::validation::{Invalid, Violations};
 use crate::counterparties::CounterpartyId;
 use crate::id_type;
 use crate::money::Money;
@@ -101,7 +101,7 @@ impl From<&Deal> for DealUpdate {
 
 impl DealUpdate {
     /// Checks the fields and returns the params normalised against the schema.
-    pub fn validate(&mut self, schema: &[FieldDef]) -> ApiResult<Map<String, Value>> {
+    pub fn validate(&mut self, schema: &[FieldDef]) -> Result<Map<String, Value>, Invalid> {
         self.title = self.title.trim().to_string();
         self.currency = self.currency.trim().to_ascii_uppercase();
         let mut v = Violations::new();

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use utoipa::ToSchema;
 
-use crate::api::error::{ApiResult, Violations};
+use crate::validation::{Invalid, Violations};
 use crate::audit::{self, Actor, AuditAction};
 use crate::db::{Conn, on_conn};
 use crate::id_type;
@@ -105,7 +105,7 @@ pub struct PipelineInput {
 }
 
 impl PipelineInput {
-    pub fn validate(&self) -> ApiResult<()> {
+    pub fn validate(&self) -> Result<(), Invalid> {
         let mut v = Violations::new();
         v.check(!self.name.trim().is_empty(), "name", "must not be empty");
         params::validate_schema(&mut v, &self.field_schema);
@@ -117,7 +117,7 @@ impl PipelineInput {
         for (i, s) in self.stages.iter().enumerate() {
             s.validate(&mut v, &format!("stages[{i}]."));
         }
-        Ok(v.finish()?)
+        v.finish()
     }
 }
 

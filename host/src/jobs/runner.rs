@@ -302,7 +302,10 @@ async fn execute(state: &AppState, owner: &str, opts: &RunnerOptions, claimed: C
                 max_pages: opts.max_pages,
                 stop: stop.clone(),
             };
-            let mut task = tokio::spawn((spec.handler)(state.clone(), run));
+            // Its own task, so that a panic fails this job alone; aborted with this future,
+            // so a worker that is dropped (its process dying) leaves no handler behind
+            // that would keep renewing the lease.
+            let mut task = tokio_util::task::AbortOnDropHandle::new(tokio::spawn((spec.handler)(state.clone(), run)));
             let joined = tokio::select! {
                 r = &mut task => Some(r),
                 () = stop.stopped() => None,

@@ -44,6 +44,7 @@ impl From<ModuleError> for ApiError {
             ModuleError::Conflict { detail, field } => ApiError::Conflict { detail, field },
             ModuleError::NotConfigured(detail) => ApiError::Conflict { detail, field: None },
             ModuleError::Call { module, error: CallError::Load(m) } => ApiError::Upstream(format!("The {module} module could not be loaded: {m}")),
+            ModuleError::Call { error: CallError::Busy(m), .. } => ApiError::Busy(m),
             ModuleError::Call { module, error } => ApiError::Upstream(format!("The {module} module failed: {error}")),
             ModuleError::Db(e) => e.into(),
             ModuleError::Internal(e) => ApiError::Internal(e),

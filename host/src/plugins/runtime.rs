@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -40,11 +41,24 @@ pub struct WorldLimits {
     pub fuel: Option<u64>,
 }
 
-/// Limits of the runtime: the pool, and each world's per-call limits.
+/// Limits of the runtime: the pool, how calls are admitted, and each world's per-call
+/// limits.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Plugin instances alive at once (pooling allocator slots).
+    /// Plugin instances alive at once (pooling allocator slots): calls running at once
+    /// in all, every tenant together.
     pub instances: u32,
+    /// Calls of one tenant running at once, so that one tenant cannot take every slot.
+    pub tenant_share: u32,
+    /// Memory all running calls may reserve together: a call reserves its world's
+    /// memory limit before it starts, so the sum of the limits of the calls running at
+    /// once never exceeds this.
+    pub total_memory_bytes: usize,
+    /// How long a call waits for its turn (its tenant's share, a slot, memory) before it
+    /// fails as busy, which a job retries and the API answers with 503.
+    pub queue_wait: Duration,
+    /// Threads that run plugin code, apart from the threads that serve requests.
+    pub threads: usize,
     /// Bytes of each memory slot kept resident between calls (reset in place).
     pub keep_resident_bytes: usize,
     /// What a world gets unless `worlds` says otherwise.
@@ -62,7 +76,17 @@ impl Default for Limits {
             (World::FeeRule, WorldLimits { timeout: Duration::from_secs(60), output_bytes: 16 << 20, fuel: Some(5_000_000_000), ..default }),
             (World::MailLinker, WorldLimits { output_bytes: 4 << 20, ..default }),
         ]);
-        Limits { instances: 64, keep_resident_bytes: 2 << 20, default, worlds }
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Limits {
+            instances: 64,
+            tenant_share: 16,
+            total_memory_bytes: 2 << 30,
+            queue_wait: Duration::from_secs(10),
+            threads,
+            keep_resident_bytes: 2 << 20,
+            default,
+            worlds,
+        }
     }
 }
 
@@ -111,6 +135,10 @@ pub enum CallError {
     /// The component could not be loaded, or is not of the world called.
     #[error("{0}")]
     Load(String),
+    /// The call did not get its turn in time (its tenant's share, every slot, or the
+    /// memory budget in use). Temporary: try again shortly.
+    #[error("{0}")]
+    Busy(String),
 }
 
 impl CallError {
@@ -119,6 +147,7 @@ impl CallError {
             CallError::Plugin(_) => Outcome::Error,
             CallError::Failed { outcome, .. } => *outcome,
             CallError::Load(_) => Outcome::Trap,
+            CallError::Busy(_) => Outcome::Busy,
         }
     }
 }
@@ -147,11 +176,22 @@ pub struct Runtime {
     cache_dir: Option<PathBuf>,
     compiled: Mutex<HashMap<String, Arc<Compiled>>>,
     pub limits: Limits,
-    teardown: Teardown,
+    admission: Admission,
+    executor: Executor,
 }
 
 impl Runtime {
     pub fn new(cache_dir: Option<PathBuf>, limits: Limits) -> anyhow::Result<Arc<Runtime>> {
+        if limits.max_memory() > limits.total_memory_bytes {
+            anyhow::bail!(
+                "a plugin world may use {} MiB per call, more than all plugin calls together may ({} MiB): raise --plugin-memory-total-mb or lower the world's memory limit",
+                limits.max_memory() >> 20,
+                limits.total_memory_bytes >> 20
+            );
+        }
+        if limits.tenant_share == 0 || limits.instances == 0 || limits.threads == 0 {
+            anyhow::bail!("plugin instances, threads and the tenant share must be at least 1");
+        }
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.consume_fuel(true);
@@ -182,7 +222,9 @@ impl Runtime {
         if let Some(dir) = &cache_dir {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
-        Ok(Arc::new(Runtime { engine, linker, cache_dir, compiled: Mutex::new(HashMap::new()), limits, teardown: Teardown::spawn() }))
+        let admission = Admission::new(&limits);
+        let executor = Executor::start(limits.threads)?;
+        Ok(Arc::new(Runtime { engine, linker, cache_dir, compiled: Mutex::new(HashMap::new()), limits, admission, executor }))
     }
 
     /// Compiles (or loads from the cache) a component, reads its world and contract
@@ -253,41 +295,70 @@ impl Runtime {
         store
     }
 
-    /// Calls `f` on a fresh instance of `compiled` under its world's limits.
-    pub async fn call<F: Function>(&self, compiled: &Compiled, ctx: Arc<CallContext>, f: F) -> (Result<F::Output, CallError>, CallReport) {
+    /// Calls `f` on a fresh instance of `compiled` under its world's limits, on the
+    /// plugin threads once the call is admitted (its tenant's share, a slot, memory).
+    pub async fn call<F: Function>(self: &Arc<Self>, compiled: &Arc<Compiled>, ctx: Arc<CallContext>, f: F) -> (Result<F::Output, CallError>, CallReport) {
         if compiled.world != F::WORLD {
             let e = CallError::Load(format!("{} is a function of {}, and this plugin implements {}", F::NAME, F::WORLD, compiled.world));
             return (Err(e), CallReport::default());
         }
         let limits = self.limits.world(F::WORLD);
-        let mut store = self.store(ctx, &limits);
-        let run = async {
-            let instance = compiled.exports.instantiate(&mut store).await?;
-            f.call(&instance, &mut store).await
+        let admitted = match self.admission.admit(ctx.tenant, &limits, self.limits.queue_wait).await {
+            Ok(a) => a,
+            Err(e) => return (Err(e), CallReport::default()),
         };
-        let result = self.finish(tokio::time::timeout(limits.timeout, run).await, &limits).and_then(|out| check_output(out, &limits));
-        let report = report(&mut store, &limits);
-        self.teardown.drop_later(store);
-        (result, report)
+        let (rt, compiled) = (self.clone(), compiled.clone());
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let task = self.executor.spawn(async move {
+            let mut store = rt.store(ctx, &limits);
+            let run = async {
+                let instance = compiled.exports.instantiate(&mut store).await?;
+                f.call(&instance, &mut store).await
+            };
+            let result = rt.finish(tokio::time::timeout(limits.timeout, run).await, &limits).and_then(|out| check_output(out, &limits));
+            let report = report(&mut store, &limits);
+            // Answer first; the instance goes back to the pool after, off the caller's path.
+            let _ = tx.send((result, report));
+            drop(store);
+            drop(admitted);
+        });
+        match rx.await {
+            Ok(done) => done,
+            Err(_) => (Err(lost(task.await.err())), CallReport::default()),
+        }
     }
 
     /// Instantiates a component once, without calling it: an upload is accepted only if
     /// the component really starts (its start functions run under the usual limits).
-    pub async fn try_instantiate(&self, compiled: &Compiled, call: Arc<CallContext>) -> Result<(), CallError> {
+    pub async fn try_instantiate(self: &Arc<Self>, compiled: &Arc<Compiled>, call: Arc<CallContext>) -> Result<(), CallError> {
         let limits = self.limits.world(compiled.world);
-        let mut store = self.store(call, &limits);
-        let run = async { compiled.pre.instantiate_async(&mut store).await.map(|_| Ok(())) };
-        self.finish(tokio::time::timeout(limits.timeout, run).await, &limits)
+        let admitted = self.admission.admit(call.tenant, &limits, self.limits.queue_wait).await?;
+        let (rt, compiled) = (self.clone(), compiled.clone());
+        let task = self.executor.spawn(async move {
+            let mut store = rt.store(call, &limits);
+            let run = async { compiled.pre.instantiate_async(&mut store).await.map(|_| Ok(())) };
+            let result = rt.finish(tokio::time::timeout(limits.timeout, run).await, &limits);
+            drop(store);
+            drop(admitted);
+            result
+        });
+        task.await.unwrap_or_else(|e| Err(lost(Some(e))))
     }
 
     /// An instance kept for several calls of one module (batch work such as refreshing
-    /// many cards). Each call still runs under the world's time, fuel and output limits.
-    pub async fn session(&self, compiled: &Compiled, call: Arc<CallContext>) -> Result<Session<'_>, CallError> {
+    /// many cards). Each call still runs under the world's time, fuel and output limits,
+    /// on the plugin threads; the session holds its tenant's share and a slot until dropped.
+    pub async fn session(self: &Arc<Self>, compiled: &Arc<Compiled>, call: Arc<CallContext>) -> Result<Session, CallError> {
         let limits = self.limits.world(compiled.world);
-        let mut store = self.store(call, &limits);
-        let run = async { compiled.exports.instantiate(&mut store).await.map(Ok) };
-        let instance = self.finish(tokio::time::timeout(limits.timeout, run).await, &limits)?;
-        Ok(Session { runtime: self, store: Some(store), instance, limits, dead: false })
+        let admitted = self.admission.admit(call.tenant, &limits, self.limits.queue_wait).await?;
+        let (rt, compiled) = (self.clone(), compiled.clone());
+        let task = self.executor.spawn(async move {
+            let mut store = rt.store(call, &limits);
+            let run = async { compiled.exports.instantiate(&mut store).await.map(Ok) };
+            rt.finish(tokio::time::timeout(limits.timeout, run).await, &limits).map(|instance| (store, instance))
+        });
+        let (store, instance) = task.await.unwrap_or_else(|e| Err(lost(Some(e))))?;
+        Ok(Session { runtime: self.clone(), live: Some(Live { store, instance, _admitted: admitted }), limits, dead: false })
     }
 
     /// Classifies the end of a call.
@@ -349,37 +420,150 @@ fn check_output<T: Serialize>(out: T, limits: &WorldLimits) -> Result<T, CallErr
 
 /// A live plugin instance (see [`Runtime::session`]). After a trap it is dead: open a
 /// new session.
-pub struct Session<'r> {
-    runtime: &'r Runtime,
-    store: Option<Store<PluginState>>,
-    instance: Instance,
+pub struct Session {
+    runtime: Arc<Runtime>,
+    live: Option<Live>,
     limits: WorldLimits,
     dead: bool,
 }
 
-impl Session<'_> {
+/// A session's store and instance, and its admission.
+struct Live {
+    store: Store<PluginState>,
+    instance: Instance,
+    _admitted: Admitted,
+}
+
+impl Session {
     pub async fn call<F: Function>(&mut self, f: F) -> Result<F::Output, CallError> {
-        let Some(store) = self.store.as_mut().filter(|_| !self.dead) else {
+        if self.dead {
             return Err(CallError::Load("this plugin instance failed earlier; open a new session".into()));
-        };
-        if self.instance.world() != F::WORLD {
-            return Err(CallError::Load(format!("{} is a function of {}, and this plugin implements {}", F::NAME, F::WORLD, self.instance.world())));
         }
-        store.set_epoch_deadline(1);
-        let _ = store.set_fuel(self.limits.fuel.unwrap_or(u64::MAX));
-        let run = f.call(&self.instance, store);
-        let result = self.runtime.finish(tokio::time::timeout(self.limits.timeout, run).await, &self.limits);
+        let Some(mut live) = self.live.take() else {
+            return Err(CallError::Load("this plugin instance was lost; open a new session".into()));
+        };
+        if live.instance.world() != F::WORLD {
+            let world = live.instance.world();
+            self.live = Some(live);
+            return Err(CallError::Load(format!("{} is a function of {}, and this plugin implements {}", F::NAME, F::WORLD, world)));
+        }
+        let (rt, limits) = (self.runtime.clone(), self.limits);
+        let task = self.runtime.executor.spawn(async move {
+            live.store.set_epoch_deadline(1);
+            let _ = live.store.set_fuel(limits.fuel.unwrap_or(u64::MAX));
+            let run = f.call(&live.instance, &mut live.store);
+            let result = rt.finish(tokio::time::timeout(limits.timeout, run).await, &limits);
+            (live, result)
+        });
+        let (live, result) = match task.await {
+            Ok(done) => done,
+            Err(e) => {
+                self.dead = true;
+                return Err(lost(Some(e)));
+            }
+        };
         if matches!(result, Err(CallError::Failed { .. })) {
             self.dead = true;
         }
+        self.live = Some(live);
         check_output(result?, &self.limits)
     }
 }
 
-impl Drop for Session<'_> {
+/// A call whose task ended without answering (the plugin threads shutting down).
+fn lost(e: Option<tokio::task::JoinError>) -> CallError {
+    let why = e.map(|e| e.to_string()).unwrap_or_else(|| "it ended without an answer".into());
+    CallError::Failed { outcome: Outcome::Trap, message: format!("the plugin call was lost: {why}") }
+}
+
+/// Who may start a call: every tenant within its share, all calls within the pool's
+/// slots and the memory budget. A call waits for its turn up to the queue wait, then
+/// fails as busy.
+struct Admission {
+    slots: Arc<tokio::sync::Semaphore>,
+    memory_mib: Arc<tokio::sync::Semaphore>,
+    tenant_share: u32,
+    tenants: Mutex<HashMap<TenantId, Arc<tokio::sync::Semaphore>>>,
+}
+
+/// A call's turn: released when the call's instance is gone.
+struct Admitted {
+    _tenant: tokio::sync::OwnedSemaphorePermit,
+    _memory: tokio::sync::OwnedSemaphorePermit,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Admission {
+    fn new(limits: &Limits) -> Admission {
+        Admission {
+            slots: Arc::new(tokio::sync::Semaphore::new(limits.instances as usize)),
+            memory_mib: Arc::new(tokio::sync::Semaphore::new(limits.total_memory_bytes >> 20)),
+            tenant_share: limits.tenant_share,
+            tenants: Mutex::new(HashMap::new()),
+        }
+    }
+
+    async fn admit(&self, tenant: TenantId, limits: &WorldLimits, wait: Duration) -> Result<Admitted, CallError> {
+        let share = self
+            .tenants
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(tenant)
+            .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(self.tenant_share as usize)))
+            .clone();
+        let mib = u32::try_from((limits.memory_bytes >> 20).max(1)).unwrap_or(u32::MAX);
+        // The tenant's own queue first, so its excess waits without holding shared slots.
+        let turn = async {
+            let tenant = share.clone().acquire_owned().await;
+            let memory = self.memory_mib.clone().acquire_many_owned(mib).await;
+            let slot = self.slots.clone().acquire_owned().await;
+            match (tenant, memory, slot) {
+                (Ok(t), Ok(m), Ok(s)) => Some(Admitted { _tenant: t, _memory: m, _slot: s }),
+                _ => None,
+            }
+        };
+        match tokio::time::timeout(wait, turn).await {
+            Ok(Some(a)) => Ok(a),
+            Ok(None) => Err(CallError::Busy("the plugin runtime is shutting down".into())),
+            Err(_) => {
+                let own = self.tenant_share as usize - share.available_permits();
+                let why = if own >= self.tenant_share as usize {
+                    format!("your tenant already runs {own} plugin calls at once, its share")
+                } else {
+                    "every plugin slot of the server is in use".to_string()
+                };
+                Err(CallError::Busy(format!("{why}; the call waited {} s for its turn. Try again shortly.", wait.as_secs())))
+            }
+        }
+    }
+}
+
+/// The threads plugin code runs on: a runtime of their own, so that guests — spinning
+/// ones included — never take the threads that serve requests.
+struct Executor(Option<tokio::runtime::Runtime>);
+
+impl Executor {
+    fn start(threads: usize) -> anyhow::Result<Executor> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("plugin")
+            .enable_all()
+            .build()
+            .context("starting the plugin threads")?;
+        Ok(Executor(Some(rt)))
+    }
+
+    fn spawn<T: Send + 'static>(&self, task: impl Future<Output = T> + Send + 'static) -> tokio_util::task::AbortOnDropHandle<T> {
+        let rt = self.0.as_ref().expect("the plugin threads run while the runtime lives");
+        tokio_util::task::AbortOnDropHandle::new(rt.spawn(task))
+    }
+}
+
+impl Drop for Executor {
     fn drop(&mut self) {
-        if let Some(store) = self.store.take() {
-            self.runtime.teardown.drop_later(store);
+        // Dropping a runtime blocks, which is not allowed inside another runtime.
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
         }
     }
 }
@@ -401,30 +585,6 @@ fn classify(e: &wasmtime::Error, limits: &WorldLimits) -> CallError {
         }
     };
     CallError::Failed { outcome, message }
-}
-
-/// Tears finished stores down on a thread of its own: returning an instance's memory,
-/// tables and stack to the pool takes a few microseconds that the caller need not wait
-/// for (and that need not take a tokio worker). When the thread falls behind, the
-/// caller drops the store itself, so pool slots are never held back for long.
-struct Teardown(std::sync::mpsc::SyncSender<Store<PluginState>>);
-
-impl Teardown {
-    fn spawn() -> Teardown {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Store<PluginState>>(256);
-        let _ = std::thread::Builder::new().name("plugin-teardown".into()).spawn(move || {
-            while let Ok(store) = rx.recv() {
-                drop(store);
-            }
-        });
-        Teardown(tx)
-    }
-
-    fn drop_later(&self, store: Store<PluginState>) {
-        if let Err(e) = self.0.try_send(store) {
-            drop(e);
-        }
-    }
 }
 
 /// Advances the engine's epoch every 10 ms while the engine lives.

@@ -471,7 +471,7 @@ impl LoadedModule {
 
     /// An instance kept for several calls (see `Runtime::session`); its calls are not
     /// logged one by one.
-    pub async fn session<'r>(&self, state: &'r AppState) -> Result<super::runtime::Session<'r>, CallError> {
+    pub async fn session(&self, state: &AppState) -> Result<super::runtime::Session, CallError> {
         state.plugins.session(&self.compiled, self.ctx.clone()).await
     }
 }

@@ -130,10 +130,13 @@ pub enum Outcome {
     Trap,
     /// It ran past its time limit.
     Timeout,
-    /// It exceeded its memory or output limit.
+    /// It exceeded its memory, output or fuel limit.
     Limit,
+    /// It did not get its turn in time (its tenant's share or every slot in use); it
+    /// never started.
+    Busy,
 }
-str_enum!(Outcome { Ok => "ok", Error => "error", Trap => "trap", Timeout => "timeout", Limit => "limit" });
+str_enum!(Outcome { Ok => "ok", Error => "error", Trap => "trap", Timeout => "timeout", Limit => "limit", Busy => "busy" });
 
 /// One entry of the plugin run log.
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use utoipa::ToSchema;
 
-use crate::api::error::{ApiResult, Violations};
+use crate::validation::{Invalid, Violations};
 use crate::counterparties::CounterpartyId;
 use crate::id_type;
 use crate::money::Money;
@@ -82,7 +82,7 @@ pub struct PenaltyTerms {
 
 impl PenaltyTerms {
     /// Checks the terms fit the kind; rates are exact decimals, written as strings.
-    pub fn validate(&mut self) -> ApiResult<()> {
+    pub fn validate(&mut self) -> Result<(), Invalid> {
         let mut v = Violations::new();
         let mut decimal = |field: &str, s: &mut Option<String>, max: Decimal| {
             if let Some(text) = s {
@@ -103,7 +103,7 @@ impl PenaltyTerms {
                 v.check(self.penalty_cap_percent.is_none(), "penalty_cap_percent", "only a contractual penalty has a cap (send null)");
             }
         }
-        Ok(v.finish()?)
+        v.finish()
     }
 }
 
@@ -314,7 +314,7 @@ impl Default for Settings {
 }
 
 impl Settings {
-    pub fn validate(&mut self) -> ApiResult<()> {
+    pub fn validate(&mut self) -> Result<(), Invalid> {
         let mut v = Violations::new();
         let b = &self.aging_buckets.0;
         v.check(!b.is_empty() && b.len() <= 10, "aging_buckets", "give 1 to 10 bucket bounds, e.g. [30, 60, 90, 180]");
@@ -330,6 +330,6 @@ impl Settings {
         v.check((10..=5000).contains(&self.sync_page_size), "sync_page_size", "must be between 10 and 5000");
         v.check((30..=3650).contains(&self.rating_window_days), "rating_window_days", "must be between 30 and 3650 days");
         v.check((1..=365).contains(&self.claim_deadline_days), "claim_deadline_days", "must be between 1 and 365 days");
-        Ok(v.finish()?)
+        v.finish()
     }
 }

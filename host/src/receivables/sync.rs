@@ -391,5 +391,6 @@ fn plugin_error(plugin: &str, e: CallError) -> JobError {
             "The {plugin} plugin failed: {message}. If a page is too large, lower sync_page_size in PUT /api/v1/receivables/settings."
         )),
         CallError::Load(m) => JobError::Failed(format!("The {plugin} plugin could not be loaded: {m}")),
+        CallError::Busy(m) => JobError::Retry(format!("The {plugin} plugin did not get its turn: {m}")),
     }
 }

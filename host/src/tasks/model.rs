@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use utoipa::ToSchema;
 
-use crate::api::error::{ApiResult, Violations};
+use crate::validation::{Invalid, Violations};
 use crate::counterparties::CounterpartyId;
 use crate::deals::DealId;
 use crate::receivables::model::SalesDocumentId;
@@ -89,7 +89,7 @@ pub struct TaskInput {
 }
 
 impl TaskInput {
-    pub fn validate(&mut self) -> ApiResult<()> {
+    pub fn validate(&mut self) -> Result<(), Invalid> {
         self.title = self.title.trim().to_string();
         let mut v = Violations::new();
         v.check(!self.title.is_empty(), "title", "must not be empty");
@@ -98,7 +98,7 @@ impl TaskInput {
             v.check(!item.text.is_empty(), &format!("checklist[{i}].text"), "must not be empty");
         }
         v.check(self.checklist.len() <= 100, "checklist", "at most 100 items");
-        Ok(v.finish()?)
+        v.finish()
     }
 
     pub fn links(&self) -> crate::links::Links {

@@ -14,8 +14,20 @@ use crate::audit::{self, Actor, AuditAction};
 
 use super::access::{Action, Caller};
 use super::model::{ApiToken, IssuedToken, Tenant, TokenId, User, UserId};
-use super::service::{self, UserInput};
+use super::service::{self, TenancyError, UserInput};
 use super::store;
+
+/// The HTTP face of tenant, user and token errors.
+impl From<TenancyError> for ApiError {
+    fn from(e: TenancyError) -> Self {
+        match e {
+            TenancyError::NotFound(what) => ApiError::NotFound(what),
+            TenancyError::Invalid(i) => i.into(),
+            TenancyError::Conflict { detail, field } => ApiError::Conflict { detail, field: Some(field.into()) },
+            TenancyError::Db(e) => e.into(),
+        }
+    }
+}
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -136,7 +148,10 @@ async fn update_user(
 ) -> ApiResult<ApiJson<User>> {
     caller.ensure(Action::ManageUsers)?;
     let mut tx = state.db.begin().await?;
-    let user = service::update_user(&mut tx.conn(), caller.tenant_id, &Actor::from(&caller), id, &patch).await?;
+    let mut c = tx.conn();
+    let current = store::get_user(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("user"))?;
+    let input: UserInput = crate::api::json::apply_patch(&service::user_input(&current), &patch)?;
+    let user = service::update_user(&mut c, caller.tenant_id, &Actor::from(&caller), id, &input).await?;
     tx.commit().await?;
     Ok(ApiJson(user))
 }

@@ -4,12 +4,29 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::error::{ApiError, ApiResult, Violations};
 use crate::audit::{self, Actor, AuditAction};
 use crate::db::Conn;
+use crate::validation::{Invalid, Violations};
 
 use super::model::{ApiToken, Department, IssuedToken, Role, Tenant, TenantId, TokenId, User, UserId};
 use super::store;
+
+/// Why a tenant, user or token operation failed. The HTTP layer maps it to a status.
+#[derive(Debug, thiserror::Error)]
+pub enum TenancyError {
+    /// No such user or token in the tenant.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    /// Conflicts with what is stored; `field` names the input it is about.
+    #[error("{detail}")]
+    Conflict { detail: String, field: &'static str },
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+type Result<T> = std::result::Result<T, TenancyError>;
 
 pub struct CreatedTenant {
     pub tenant: Tenant,
@@ -41,7 +58,7 @@ pub async fn create_tenant(
     time_zone: &str,
     admin_email: &str,
     admin_name: &str,
-) -> ApiResult<CreatedTenant> {
+) -> Result<CreatedTenant> {
     let mut v = Violations::new();
     v.check(!name.trim().is_empty(), "name", "must not be empty");
     validate_time_zone(&mut v, "time_zone", time_zone);
@@ -74,11 +91,11 @@ pub struct UserInput {
 }
 
 impl UserInput {
-    fn validate(&self) -> ApiResult<()> {
+    fn validate(&self) -> std::result::Result<(), Invalid> {
         let mut v = Violations::new();
         validate_email(&mut v, &self.email);
         v.check(!self.full_name.trim().is_empty(), "full_name", "must not be empty");
-        Ok(v.finish()?)
+        v.finish()
     }
 }
 
@@ -92,10 +109,10 @@ fn dedup(mut d: Vec<Department>) -> Vec<Department> {
     out
 }
 
-pub async fn create_user(c: &mut Conn<'_>, tenant: TenantId, actor: &Actor, input: &UserInput) -> ApiResult<User> {
+pub async fn create_user(c: &mut Conn<'_>, tenant: TenantId, actor: &Actor, input: &UserInput) -> Result<User> {
     input.validate()?;
     if store::email_taken(c, tenant, &input.email, None).await? {
-        return Err(ApiError::Conflict { detail: "A user with this e-mail already exists.".into(), field: Some("email".into()) });
+        return Err(TenancyError::Conflict { detail: "A user with this e-mail already exists.".into(), field: "email" });
     }
     let departments = dedup(input.departments.clone());
     let user = store::insert_user(
@@ -108,21 +125,21 @@ pub async fn create_user(c: &mut Conn<'_>, tenant: TenantId, actor: &Actor, inpu
     Ok(user)
 }
 
-pub async fn update_user(c: &mut Conn<'_>, tenant: TenantId, actor: &Actor, id: UserId, patch: &serde_json::Value) -> ApiResult<User> {
-    let before = store::get_user(c, tenant, id).await?.ok_or(ApiError::NotFound("user"))?;
-    let current = UserInput {
-        email: before.email.clone(),
-        full_name: before.full_name.clone(),
-        role: before.role,
-        departments: before.departments.0.clone(),
-    };
-    let input: UserInput = crate::api::json::apply_patch(&current, patch)?;
+/// A user's current fields, as a patch applies to them.
+pub fn user_input(u: &User) -> UserInput {
+    UserInput { email: u.email.clone(), full_name: u.full_name.clone(), role: u.role, departments: u.departments.0.clone() }
+}
+
+/// Replaces a user's fields with `input` (the API applies a merge patch to
+/// [`user_input`] first).
+pub async fn update_user(c: &mut Conn<'_>, tenant: TenantId, actor: &Actor, id: UserId, input: &UserInput) -> Result<User> {
+    let before = store::get_user(c, tenant, id).await?.ok_or(TenancyError::NotFound("user"))?;
     input.validate()?;
     if before.role == Role::Admin && input.role != Role::Admin && before.archived_at.is_none() {
         ensure_another_admin(c, tenant, id).await?;
     }
     if store::email_taken(c, tenant, &input.email, Some(id)).await? {
-        return Err(ApiError::Conflict { detail: "A user with this e-mail already exists.".into(), field: Some("email".into()) });
+        return Err(TenancyError::Conflict { detail: "A user with this e-mail already exists.".into(), field: "email" });
     }
     let mut next = before.clone();
     next.email = input.email.trim().to_lowercase();
@@ -135,8 +152,8 @@ pub async fn update_user(c: &mut Conn<'_>, tenant: TenantId, actor: &Actor, id: 
 }
 
 /// Archives (deactivates) a user: their tokens stop working at once.
-pub async fn set_user_archived(c: &mut Conn<'_>, tenant: TenantId, actor: &Actor, id: UserId, archived: bool) -> ApiResult<User> {
-    let before = store::get_user(c, tenant, id).await?.ok_or(ApiError::NotFound("user"))?;
+pub async fn set_user_archived(c: &mut Conn<'_>, tenant: TenantId, actor: &Actor, id: UserId, archived: bool) -> Result<User> {
+    let before = store::get_user(c, tenant, id).await?.ok_or(TenancyError::NotFound("user"))?;
     if archived && before.role == Role::Admin && before.archived_at.is_none() {
         ensure_another_admin(c, tenant, id).await?;
     }
@@ -149,40 +166,37 @@ pub async fn set_user_archived(c: &mut Conn<'_>, tenant: TenantId, actor: &Actor
 }
 
 /// A tenant must keep at least one active admin.
-async fn ensure_another_admin(c: &mut Conn<'_>, tenant: TenantId, leaving: UserId) -> ApiResult<()> {
+async fn ensure_another_admin(c: &mut Conn<'_>, tenant: TenantId, leaving: UserId) -> Result<()> {
     if store::count_active_admins(c, tenant, leaving).await? == 0 {
-        return Err(ApiError::Conflict {
-            detail: "This is the tenant's last active admin; make another user admin first.".into(),
-            field: Some("role".into()),
-        });
+        return Err(TenancyError::Conflict { detail: "This is the tenant's last active admin; make another user admin first.".into(), field: "role" });
     }
     Ok(())
 }
 
-pub async fn issue_token(c: &mut Conn<'_>, tenant: TenantId, actor: &Actor, user: UserId, name: &str) -> ApiResult<IssuedToken> {
+pub async fn issue_token(c: &mut Conn<'_>, tenant: TenantId, actor: &Actor, user: UserId, name: &str) -> Result<IssuedToken> {
     if name.trim().is_empty() {
-        return Err(ApiError::field("name", "must not be empty"));
+        return Err(Invalid::field("name", "must not be empty").into());
     }
     if !store::user_is_active(c, tenant, user).await? {
-        return Err(ApiError::NotFound("user"));
+        return Err(TenancyError::NotFound("user"));
     }
     let issued = store::issue_token(c, tenant, user, name.trim()).await?;
     audit::record(c, tenant, actor, "api_token", issued.info.id.0, AuditAction::Create, None, &issued.info).await?;
     Ok(issued)
 }
 
-pub async fn revoke_token(c: &mut Conn<'_>, tenant: TenantId, actor: &Actor, id: TokenId) -> ApiResult<ApiToken> {
-    let before = store::get_token(c, tenant, id).await?.ok_or(ApiError::NotFound("token"))?;
-    let after = store::revoke_token(c, tenant, id).await?.ok_or(ApiError::NotFound("token"))?;
+pub async fn revoke_token(c: &mut Conn<'_>, tenant: TenantId, actor: &Actor, id: TokenId) -> Result<ApiToken> {
+    let before = store::get_token(c, tenant, id).await?.ok_or(TenancyError::NotFound("token"))?;
+    let after = store::revoke_token(c, tenant, id).await?.ok_or(TenancyError::NotFound("token"))?;
     audit::record(c, tenant, actor, "api_token", id.0, AuditAction::Archive, Some(&before), &after).await?;
     Ok(after)
 }
 
 /// Ids in request bodies that name a user must name an active user of the caller's tenant.
-pub async fn ensure_user(c: &mut Conn<'_>, tenant: TenantId, field: &str, id: UserId) -> ApiResult<()> {
+pub async fn ensure_user(c: &mut Conn<'_>, tenant: TenantId, field: &str, id: UserId) -> std::result::Result<(), crate::validation::CheckError> {
     if store::user_is_active(c, tenant, id).await? {
         Ok(())
     } else {
-        Err(ApiError::field(field, "no active user with this id in your tenant"))
+        Err(Invalid::field(field, "no active user with this id in your tenant").into())
     }
 }

@@ -216,10 +216,7 @@ fn check_counterparty(x: AccountingCounterparty) -> Result<CpIn, (Option<String>
         payment_deferral_days: 0,
         tags: vec![],
     };
-    input.normalize_and_validate().map_err(|e| match e {
-        crate::api::error::ApiError::Validation(errs) => fail(errs.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")),
-        other => fail(other.to_string()),
-    })?;
+    input.normalize_and_validate().map_err(|e| fail(e.0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")))?;
     Ok(CpIn { ext, input, deleted: x.deleted })
 }
 
