@@ -53,6 +53,7 @@ const JSON_BODY_LIMIT: usize = 1024 * 1024;
         (name = "plugins", description = "Plugin registry, per-tenant modules and the plugin run log"),
         (name = "receivables", description = "Debts synced from the accounting system (1C): \"Owed to us\", payer ratings, penalties, claim letters"),
         (name = "jobs", description = "Background jobs such as the 1C sync: progress and reports"),
+        (name = "templates", description = "Document templates per tenant (claim letters and every other print form): shipped Russian defaults, their variables, replace, reset, preview"),
     )
 )]
 struct ApiDoc;
@@ -86,6 +87,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::plugins::routes::router())
         .merge(crate::receivables::routes::router())
         .merge(crate::jobs::routes::router())
+        .merge(crate::templates::routes::router())
 }
 
 /// The OpenAPI document of the API.

@@ -12,6 +12,8 @@
 //!
 //! A domain adds a document by declaring a [`TemplateKind`] — its key, Russian title, shipped
 //! default template, documented variables and sample data — and listing it in [`KINDS`].
+//! Tenants replace a kind's template through the API ([`routes`]); [`store`] keeps their
+//! versions, and a tenant without one uses the default.
 
 pub mod engine;
 pub mod filters;
@@ -19,6 +21,8 @@ pub mod format;
 pub mod html;
 pub mod markup;
 pub mod pdf;
+pub mod routes;
+pub mod store;
 
 use serde::Serialize;
 use utoipa::ToSchema;

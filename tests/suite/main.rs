@@ -11,5 +11,6 @@ mod documents_tasks;
 mod plugins;
 mod receivables;
 mod schema;
+mod templates;
 mod tenancy;
 mod timeline_audit;

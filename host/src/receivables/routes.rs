@@ -480,12 +480,8 @@ async fn claim_letter(State(state): State<AppState>, caller: Caller, Path(id): P
     let as_of = p.as_of.unwrap_or_else(|| caller.today());
     let letter = super::claim::letter(&state, &caller, id, as_of, &p).await?;
     let format = if html { Format::Html } else { Format::Pdf };
-    let kind = &super::claim_letter::TEMPLATE;
-    let context = letter.context();
-    let bytes = tokio::task::spawn_blocking(move || crate::templates::engine::render(kind, kind.default_source, context, format))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("rendering the claim letter: {e}")))?;
+    // The tenant's own template of the letter, or the shipped default.
+    let bytes = crate::templates::routes::tenant_document(&state, caller.tenant_id, &super::claim_letter::TEMPLATE, letter.context(), format).await?;
     Ok(file_response(bytes, format.content_type(), &format!("pretenziya-{as_of}.{}", format.extension())))
 }
 
