@@ -869,6 +869,13 @@ mod tests {
     }
 
     #[test]
+    fn a_long_letter_renders_well_inside_the_instruction_budget() {
+        let (used, budget) = engine::fuel_used(&TEMPLATE, TEMPLATE.default_source, long(80, 40).context());
+        eprintln!("80 documents, 3 × 40 periods: {used} of {budget} instructions");
+        assert!(used * 5 < budget, "{used} of {budget}: a long letter must leave room for bigger ones");
+    }
+
+    #[test]
     fn a_letter_with_eighty_documents_runs_onto_more_pages_with_the_heading_repeated() {
         let d = doc(&long(80, 40));
         let pages = page_texts(&d);

@@ -19,9 +19,10 @@ use super::{TemplateKind, filters, html, pdf};
 pub const MAX_SOURCE_BYTES: usize = 256 * 1024;
 /// The largest document markup one render may produce.
 const MAX_OUTPUT_BYTES: usize = 16 << 20;
-/// Instructions one render may run: a claim letter of 80 documents with 40 penalty periods
-/// each takes about a tenth of this; a loop that runs away stops here.
-const FUEL: u64 = 5_000_000;
+/// Instructions one render may run. The claim letter with 80 documents and 3 × 40 penalty
+/// periods takes about 16 000, so a registry of tens of thousands of rows fits; a runaway
+/// loop is stopped within a few seconds.
+const FUEL: u64 = 50_000_000;
 
 /// One thing wrong with a template.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -178,6 +179,17 @@ pub fn check(kind: &TemplateKind, source: &str) -> Result<(), TemplateError> {
         })
         .collect();
     Err(TemplateError::Invalid(problems))
+}
+
+/// The instructions a render of `source` with `data` takes (for tests that keep real
+/// documents well inside [`FUEL`]).
+#[cfg(test)]
+pub(crate) fn fuel_used(kind: &TemplateKind, source: &str, data: Value) -> (u64, u64) {
+    let env = environment();
+    let template = env.template_from_named_str(kind.key, source).expect("compiles");
+    let captured = template.render_captured(data).expect("renders");
+    let (used, _) = captured.state().fuel_levels().expect("fuel is tracked");
+    (used, FUEL)
 }
 
 fn check_size(source: &str) -> Result<(), TemplateError> {
