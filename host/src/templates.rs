@@ -64,6 +64,18 @@ pub struct Variable {
     pub description: &'static str,
 }
 
+/// A documented [`Variable`] in one line: `var!("debtor.name", Text, "its name")`, or with
+/// `Text?` for an optional one.
+macro_rules! var {
+    ($name:literal, $ty:ident, $description:literal) => {
+        $crate::templates::Variable { name: $name, ty: $crate::templates::VarType::$ty, optional: false, description: $description }
+    };
+    ($name:literal, $ty:ident?, $description:literal) => {
+        $crate::templates::Variable { name: $name, ty: $crate::templates::VarType::$ty, optional: true, description: $description }
+    };
+}
+pub(crate) use var;
+
 /// The type of a template variable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::money::Money;
-use crate::templates::{Sample, TemplateKind, VarType, Variable};
+use crate::templates::{Sample, TemplateKind, Variable, var};
 
 pub mod samples;
 
@@ -223,15 +223,6 @@ pub const TEMPLATE: TemplateKind = TemplateKind {
     variables: VARIABLES,
     samples: samples::all,
 };
-
-macro_rules! var {
-    ($name:literal, $ty:ident, $description:literal) => {
-        Variable { name: $name, ty: VarType::$ty, optional: false, description: $description }
-    };
-    ($name:literal, $ty:ident?, $description:literal) => {
-        Variable { name: $name, ty: VarType::$ty, optional: true, description: $description }
-    };
-}
 
 /// The variables of the claim letter's template.
 pub const VARIABLES: &[Variable] = &[
