@@ -2,7 +2,7 @@
 //!
 //! Layout: one module per domain concept (`tenancy`, `counterparties`, `contacts`,
 //! `deals`, `interactions`, `tasks`, `documents`, `timeline`, `audit`,
-//! `legal_entities`, `receivables`, `jobs`, `mail`), each owning its model, queries and routes; `api` assembles the
+//! `legal_entities`, `receivables`, `jobs`, `mail`, `templates`), each owning its model, queries and routes; `api` assembles the
 //! router and the OpenAPI document; `db` hides the two engines behind one API.
 
 pub mod api;
@@ -25,6 +25,7 @@ pub mod receivables;
 pub mod server;
 pub mod tasks;
 pub mod telemetry;
+pub mod templates;
 pub mod tenancy;
 pub mod timeline;
 pub mod validation;

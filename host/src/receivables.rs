@@ -8,8 +8,8 @@
 //! * [`aging`] — "Owed to us" by aging bucket, with drill-down and export;
 //! * [`penalties`], [`key_rates`], [`calendar`] — contractual penalties, art. 395 and 1/300
 //!   of the key rate, with per-period breakdowns; the production calendar for due dates;
-//! * [`claim`] — the claim letter (претензия), with [`claim_letter`] rendering it as
-//!   HTML and PDF;
+//! * [`claim`] — the claim letter (претензия): its figures per contract; [`claim_letter`] —
+//!   its data and its template kind, rendered as HTML and PDF by `crate::templates`;
 //! * [`routes`] — the API;
 //! * [`jobs`] — the job kinds this domain registers: the sync ([`SYNC_JOB`]), daily at
 //!   06:00 unless a tenant sets its own time (`PUT /receivables/settings` or

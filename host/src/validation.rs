@@ -12,11 +12,22 @@ pub struct FieldError {
     pub field: String,
     /// What is wrong and, where it helps, what to send instead.
     pub message: String,
+    /// For a field holding text with lines (a template): the line at fault, from 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// The column in that line, from 1, where known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
 }
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self { field: field.into(), message: message.into(), line: None, column: None }
+    }
+
+    /// The same error, placed at a line (and column) of the field's text.
+    pub fn at(self, line: Option<usize>, column: Option<usize>) -> Self {
+        Self { line, column, ..self }
     }
 }
 

@@ -91,6 +91,8 @@ async fn seed(app: &TestApp, t: &TestTenant, fake: &crm_fake_1c::FakeOneC) -> Se
         ("outbox", mail_id.to_string()),
         // Job kinds are names every tenant shares, not records (see TENANT_NEUTRAL).
         ("kind", "receivables.sync".to_string()),
+        // Not a record: every tenant has a template of each kind (see SHARED_KEYS).
+        ("templates", "claim_letter".to_string()),
     ]);
     Seed { ids, admin_id: t.admin_id.to_string() }
 }
@@ -98,6 +100,17 @@ async fn seed(app: &TestApp, t: &TestTenant, fake: &crm_fake_1c::FakeOneC) -> Se
 /// Path parameters that name something every tenant has alike (a job kind), not a
 /// tenant's record: routes keyed only by them answer each tenant about its own data.
 const TENANT_NEUTRAL: &[&str] = &["{kind}"];
+/// Collection segments whose path parameter names something every tenant has — a document
+/// kind — rather than a record: tenant B reaches its own, and must never see A's.
+const SHARED_KEYS: &[&str] = &["templates"];
+
+/// What only tenant A's claim-letter template says.
+const A_MARKER: &str = "ТРЕБОВАНИЕ ТЕНАНТА А";
+
+fn shared_key(path: &str) -> bool {
+    let segs: Vec<&str> = path.split('/').collect();
+    segs.iter().enumerate().any(|(i, s)| s.starts_with('{') && i > 0 && SHARED_KEYS.contains(&segs[i - 1]))
+}
 
 struct Op {
     method: Method,
@@ -131,7 +144,7 @@ fn fill(path: &str, seed: &Seed) -> Result<String, String> {
     for (i, s) in segs.iter().enumerate() {
         if s.starts_with('{') {
             let key = match *s {
-                "{id}" => segs[i - 1],
+                "{id}" | "{key}" => segs[i - 1],
                 "{stage_id}" => "stage",
                 "{kind}" => "kind",
                 other => other,
@@ -208,6 +221,10 @@ async fn another_tenants_ids_are_404_on_every_route_and_change_nothing(app: Test
         .unwrap();
     let seed_a = seed(&app, &a, &fake).await;
     let seed_b = seed(&app, &b, &fake).await;
+    // Tenant A's own claim-letter template.
+    let default = a.admin.get("/api/v1/templates/claim_letter/default").await.ok().body["source"].as_str().unwrap().to_string();
+    let own = default.replace("<title>ПРЕТЕНЗИЯ</title>", &format!("<title>{A_MARKER}</title>"));
+    a.admin.put("/api/v1/templates/claim_letter", json!({"source": own})).await.ok();
     let ops = operations();
     let mut failures = Vec::new();
     for op in &ops {
@@ -226,6 +243,13 @@ async fn another_tenants_ids_are_404_on_every_route_and_change_nothing(app: Test
         let url = fill(&op.path, &seed_a).expect("seeded");
         let r = b.admin.send(op.method.clone(), &url, probe_body(op, &seed_a)).await;
         probed += 1;
+        if shared_key(&op.path) {
+            // B gets its own template of the kind (or a refusal of the probe body), never A's.
+            if r.status.is_server_error() || r.text().contains(A_MARKER) {
+                failures.push(format!("{} {} ({}) → {} shows tenant A's template: {}", op.method, op.path, op.id, r.status, r.text()));
+            }
+            continue;
+        }
         if r.status.as_u16() != 404 || r.body["type"] != "/problems/not-found" {
             failures.push(format!("{} {} ({}) → {} {}", op.method, op.path, op.id, r.status, r.text()));
         }

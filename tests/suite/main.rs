@@ -14,5 +14,6 @@ mod plugin_platform;
 mod plugins;
 mod receivables;
 mod schema;
+mod templates;
 mod tenancy;
 mod timeline_audit;

@@ -28,7 +28,7 @@ on_both_engines!(
 );
 
 const EMPTY: &str = "00000000-0000-0000-0000-000000000000";
-const ORG: &str = "5e0f6a10-1c3b-11ef-8a3e-00155d010a01";
+pub(crate) const ORG: &str = "5e0f6a10-1c3b-11ef-8a3e-00155d010a01";
 const RUB: &str = "11111111-0000-4000-8000-000000000643";
 const USD: &str = "11111111-0000-4000-8000-000000000840";
 
@@ -134,7 +134,7 @@ async fn sync(app: &TestApp, t: &TestTenant, full: bool) -> Value {
     t.admin.get(&format!("/api/v1/jobs/{}", job["id"].as_str().unwrap())).await.ok().body
 }
 
-async fn card_by_inn(t: &TestTenant, inn: &str) -> Value {
+pub(crate) async fn card_by_inn(t: &TestTenant, inn: &str) -> Value {
     let list = t.admin.get(&format!("/api/v1/counterparties?inn={inn}")).await.ok().body;
     let id = list["items"][0]["id"].as_str().unwrap_or_else(|| panic!("no card with ИНН {inn}")).to_string();
     t.admin.get(&format!("/api/v1/counterparties/{id}")).await.ok().body
@@ -144,7 +144,7 @@ fn rub(v: &Value) -> String {
     v.as_str().unwrap_or_default().to_string()
 }
 
-async fn synced(app: &TestApp) -> (TestTenant, FakeOneC, Value) {
+pub(crate) async fn synced(app: &TestApp) -> (TestTenant, FakeOneC, Value) {
     let t = app.tenant("ООО Дистрибьютор").await;
     let fake = fake(base()).await;
     t.enable_1c(&fake.base_url, &fake.host).await;

@@ -109,7 +109,12 @@ impl ApiError {
                 vec![],
             ),
             ApiError::Validation(errors) => {
-                let names: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+                let mut names: Vec<&str> = Vec::new();
+                for e in errors {
+                    if !names.contains(&e.field.as_str()) {
+                        names.push(&e.field);
+                    }
+                }
                 (
                     "validation",
                     "Invalid input",

@@ -114,7 +114,7 @@ pub fn penalties(ledger: &Ledger, contracts: &HashMap<ContractId, Contract>, rat
                 let cap = cap_pct.map(|p| PenaltyCap { fraction: p / Decimal::ONE_HUNDRED, of: d.amount });
                 let p = penalties::contractual(&debt, rate, cap).map_err(penalty_error)?;
                 let note = (p.total < p.uncapped_total)
-                    .then(|| format!("не более {} % от суммы документа ({})", percent(cap_pct.unwrap_or_default()), super::claim_letter::words::rubles(p.total)));
+                    .then(|| format!("не более {} % от суммы документа ({})", percent(cap_pct.unwrap_or_default()), crate::templates::format::rubles(p.total)));
                 (Some(p), format!("неустойка {} % за каждый день просрочки{}", percent(rate), on("")), note)
             }
             PenaltyKind::Art395 => {
@@ -254,7 +254,7 @@ pub async fn letter(
         .documents
         .iter()
         .map(|d| DebtLine {
-            document: format!("Реализация товаров и услуг № {} от {}", d.number, cl::words::date_short(d.issued_on)),
+            document: format!("Реализация товаров и услуг № {} от {}", d.number, crate::templates::format::date_short(d.issued_on)),
             contract: d.contract.clone(),
             issued_on: d.issued_on,
             due_on: d.due_on,
@@ -269,7 +269,7 @@ pub async fn letter(
         .iter()
         .filter(|d| d.kind != super::model::PenaltyKind::None && d.total > Money::ZERO)
         .map(|d| PenaltyBlock {
-            document: format!("№ {} от {}", d.number, cl::words::date_short(d.issued_on)),
+            document: format!("№ {} от {}", d.number, crate::templates::format::date_short(d.issued_on)),
             kind: match d.kind {
                 super::model::PenaltyKind::Contractual => cl::PenaltyKind::Contractual,
                 super::model::PenaltyKind::KeyRate1300 => cl::PenaltyKind::KeyRate1300,

@@ -1,26 +1,23 @@
-//! The claim letter (претензия о погашении задолженности): its data and its text.
+//! The claim letter (претензия о погашении задолженности): its data and its template.
 //!
 //! A [`ClaimLetter`] holds finished figures (debts, penalty breakdowns, totals) computed
-//! elsewhere (see `receivables::penalties`); this module only words and lays them out.
-//! The wording lives here once, as a renderer-neutral list of blocks, and both print forms
-//! draw that same list:
-//! * [`html::to_html`] — one self-contained HTML page for preview and browser printing;
-//! * [`pdf::to_pdf`] — an A4 PDF with an embedded (subsetted) font, ready to sign and send.
-//!
-//! [`words`] formats amounts (in figures and in words), dates and rates the Russian way.
-
-use std::collections::BTreeSet;
+//! elsewhere (see `receivables::claim`, `receivables::penalties`). Its wording and layout live
+//! in the tenant's template of kind [`TEMPLATE`] (`claim_letter`; the shipped Russian default is
+//! `host/assets/templates/claim_letter.xml.j2`), rendered by the one document renderer of
+//! `crate::templates` as HTML or PDF. [`ClaimLetter::context`] is what the template gets; its
+//! variables are documented in [`VARIABLES`] (and by `GET /api/v1/templates/claim_letter`).
 
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
+use serde::Serialize;
 
 use crate::money::Money;
+use crate::templates::{Sample, TemplateKind, Variable, var};
 
-pub mod html;
-pub mod pdf;
-pub mod words;
+pub mod samples;
 
-use words::{NBSP, amount, date_long, date_short, percent, plural, rubles, rubles_in_words};
+/// The Russian formatting helpers, where the claim letter used to keep them.
+pub use crate::templates::format as words;
 
 /// A claim letter demanding payment of overdue debts and penalties.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,867 +206,318 @@ fn sum(mut amounts: impl Iterator<Item = Money>) -> Result<Money, ClaimLetterErr
     amounts.try_fold(Money::ZERO, |acc, m| acc.checked_add(m).ok_or(ClaimLetterError::Overflow))
 }
 
+
 // ---------------------------------------------------------------------------------------------
-// The letter's text as renderer-neutral blocks, drawn by both `html` and `pdf`.
+// The template kind: what the template gets.
 // ---------------------------------------------------------------------------------------------
 
-/// A run of text, bold or not.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Span {
-    text: String,
-    bold: bool,
+/// The claim letter as a document kind: listed, documented, stored per tenant and previewed
+/// by `crate::templates`.
+pub const TEMPLATE: TemplateKind = TemplateKind {
+    key: "claim_letter",
+    title: "Претензия о погашении задолженности",
+    description: "The claim letter demanding a client's overdue debts and penalties (GET /counterparties/{id}/claim-letter): \
+                  both parties' requisites, the documents in debt, the penalty per document period by period, the legal \
+                  basis, the demand with its deadline and the payment details.",
+    default_source: include_str!("../../assets/templates/claim_letter.xml.j2"),
+    variables: VARIABLES,
+    samples: samples::all,
+};
+
+/// The variables of the claim letter's template.
+pub const VARIABLES: &[Variable] = &[
+    var!("date", Date, "the letter's date"),
+    var!("as_of", Date, "the date the debts and penalties are computed for («по состоянию на»); usually `date`"),
+    var!("number", Text?, "the outgoing number (исх. №); absent: a blank is printed to fill in by hand"),
+    var!("creditor", Object, "our legal entity: the sender and the payee"),
+    var!("creditor.name", Text, "its name, e.g. ООО «Север»"),
+    var!("creditor.inn", Text?, "ИНН"),
+    var!("creditor.kpp", Text?, "КПП"),
+    var!("creditor.ogrn", Text?, "ОГРН / ОГРНИП"),
+    var!("creditor.address", Text?, "legal address"),
+    var!("creditor.bank_name", Text?, "bank name"),
+    var!("creditor.bank_bic", Text?, "БИК of the bank"),
+    var!("creditor.bank_account", Text?, "settlement account (расчетный счет); absent: the letter points to the contract's requisites"),
+    var!("creditor.bank_corr_account", Text?, "correspondent account of the bank"),
+    var!("creditor.head_post", Text?, "post of its head, e.g. Генеральный директор"),
+    var!("creditor.head_name", Text?, "name of its head, e.g. Петров П. П."),
+    var!("debtor", Object, "the counterparty that owes (the same fields as `creditor`)"),
+    var!("debtor.name", Text, "its name"),
+    var!("debtor.inn", Text?, "ИНН"),
+    var!("debtor.kpp", Text?, "КПП"),
+    var!("debtor.ogrn", Text?, "ОГРН / ОГРНИП"),
+    var!("debtor.address", Text?, "legal (or else postal) address"),
+    var!("debtor.bank_name", Text?, "bank name"),
+    var!("debtor.bank_bic", Text?, "БИК of the bank"),
+    var!("debtor.bank_account", Text?, "settlement account"),
+    var!("debtor.bank_corr_account", Text?, "correspondent account"),
+    var!("debtor.head_post", Text?, "post of its head"),
+    var!("debtor.head_name", Text?, "name of its head"),
+    var!("debts", List, "one item per document in debt, in the order to print"),
+    var!("debts[].document", Text, "the document, e.g. Реализация товаров и услуг № 0000-000123 от 01.02.2025"),
+    var!("debts[].contract", Text?, "its contract, e.g. Договор № Д-1 от 10.01.2024"),
+    var!("debts[].issued_on", Date, "date of the document"),
+    var!("debts[].due_on", Date, "the last day to pay it"),
+    var!("debts[].amount", Money, "the document's amount"),
+    var!("debts[].paid", Money, "paid so far"),
+    var!("debts[].open", Money, "still owed"),
+    var!("debts[].days_overdue", Integer, "days overdue on the letter's date (0 or less: not overdue)"),
+    var!("contracts", List, "the distinct contracts of the debts (texts), in order of first appearance"),
+    var!("penalties", List, "one item per document with a penalty claimed (a calculation or an amount)"),
+    var!("penalties[].document", Text, "the document the penalty is charged on"),
+    var!("penalties[].kind", Text, "how it is charged: contractual (%/day, art. 330 ГК РФ), art_395 (key rate per annum), key_rate_1_300 (1/300 of the key rate per day)"),
+    var!("penalties[].basis", Text, "the basis in words, e.g. неустойка 0,1 % за каждый день просрочки (п. 6.2 договора …)"),
+    var!("penalties[].periods", List, "the calculation: one item per period of constant base and rate"),
+    var!("penalties[].periods[].from", Date, "first day, inclusive"),
+    var!("penalties[].periods[].to", Date, "last day, inclusive"),
+    var!("penalties[].periods[].days", Integer, "number of days"),
+    var!("penalties[].periods[].base", Money, "the debt the penalty is charged on"),
+    var!("penalties[].periods[].rate", Decimal, "percent per day (contractual), or the key rate in percent per annum"),
+    var!("penalties[].periods[].amount", Money, "the period's amount"),
+    var!("penalties[].periods[].year_days", Integer, "days in the period's year (365 or 366), the divisor of art. 395"),
+    var!("penalties[].days", Integer, "the days of all periods"),
+    var!("penalties[].uncapped_total", Money, "the sum of the periods"),
+    var!("penalties[].total", Money, "the amount claimed: below `uncapped_total` when a cap applied"),
+    var!("penalties[].capped", Boolean, "a cap applied (`total` < `uncapped_total`)"),
+    var!("penalties[].cap_note", Text?, "the cap in words, e.g. не более 10 % от цены договора"),
+    var!("penalty_kinds", List, "the kinds present among `penalties` (contractual, art_395, key_rate_1_300)"),
+    var!("principal_total", Money, "the principal owed: the sum of the debts' `open`"),
+    var!("penalty_total", Money, "the penalties owed: the sum of the penalties' `total`"),
+    var!("total", Money, "the whole claim: principal plus penalties"),
+    var!("pay_by", Date, "the last day to pay"),
+    var!("deadline_days", Integer, "the deadline in calendar days"),
+    var!("signer_post", Text?, "post of the person signing; absent: the creditor's head"),
+    var!("signer_name", Text?, "name of the person signing; absent: the creditor's head"),
+    var!("seal", Boolean, "print «М.П.» (place of the seal) under the signature"),
+];
+
+/// What the template gets (see [`VARIABLES`]): texts trimmed, empty ones absent.
+#[derive(Debug, Serialize)]
+struct Context {
+    date: NaiveDate,
+    as_of: NaiveDate,
+    number: Option<String>,
+    creditor: PartyContext,
+    debtor: PartyContext,
+    debts: Vec<DebtContext>,
+    contracts: Vec<String>,
+    penalties: Vec<PenaltyContext>,
+    penalty_kinds: Vec<&'static str>,
+    principal_total: Money,
+    penalty_total: Money,
+    total: Money,
+    pay_by: NaiveDate,
+    deadline_days: u32,
+    signer_post: Option<String>,
+    signer_name: Option<String>,
+    seal: bool,
 }
 
-/// A line or paragraph made of spans.
-type Spans = Vec<Span>;
-
-fn plain(text: impl Into<String>) -> Span {
-    Span { text: tie(&text.into()), bold: false }
+#[derive(Debug, Serialize)]
+struct PartyContext {
+    name: String,
+    inn: Option<String>,
+    kpp: Option<String>,
+    ogrn: Option<String>,
+    address: Option<String>,
+    bank_name: Option<String>,
+    bank_bic: Option<String>,
+    bank_account: Option<String>,
+    bank_corr_account: Option<String>,
+    head_post: Option<String>,
+    head_name: Option<String>,
 }
 
-fn bold(text: impl Into<String>) -> Span {
-    Span { text: tie(&text.into()), bold: true }
+#[derive(Debug, Serialize)]
+struct DebtContext {
+    document: String,
+    contract: Option<String>,
+    issued_on: NaiveDate,
+    due_on: NaiveDate,
+    amount: Money,
+    paid: Money,
+    open: Money,
+    days_overdue: i64,
 }
 
-/// Russian typographic ties: no line break after «№», after a one-letter word («в», «с», «и»)
-/// or a short abbreviation («г.», «ул.», «д.», «п.», «ст.»), nor before a dash. The spaces
-/// become NO-BREAK SPACEs; the text is otherwise unchanged.
-fn tie(text: &str) -> String {
-    let words: Vec<&str> = text.split(' ').collect();
-    let mut out = String::with_capacity(text.len() + 8);
-    for (i, word) in words.iter().enumerate() {
-        out.push_str(word);
-        let Some(next) = words.get(i + 1) else { break };
-        let bare = word.rsplit(NBSP).next().unwrap_or(word).trim_start_matches(['(', '«', '"', '„']);
-        let letters = bare.trim_end_matches('.');
-        let short_abbreviation = bare.ends_with('.')
-            && (1..=3).contains(&letters.chars().count())
-            && letters.chars().all(|c| c.is_alphabetic() && c.is_lowercase());
-        let one_letter = bare.chars().count() == 1 && bare.chars().all(char::is_alphabetic);
-        let before_dash = next.starts_with(['—', '–']);
-        let glue =
-            !word.is_empty() && !next.is_empty() && (bare == "№" || short_abbreviation || one_letter || before_dash);
-        out.push(if glue { NBSP } else { ' ' });
-    }
-    out
+#[derive(Debug, Serialize)]
+struct PenaltyContext {
+    document: String,
+    kind: &'static str,
+    basis: String,
+    periods: Vec<PeriodContext>,
+    days: i64,
+    uncapped_total: Money,
+    total: Money,
+    capped: bool,
+    cap_note: Option<String>,
 }
 
-/// Ends a sentence with a period, unless it already ends with one («… руб.»).
-fn end_sentence(spans: &mut Spans) {
-    if !spans.last().is_some_and(|s| s.text.ends_with('.')) {
-        spans.push(plain("."));
-    }
+#[derive(Debug, Serialize)]
+struct PeriodContext {
+    from: NaiveDate,
+    to: NaiveDate,
+    days: i64,
+    base: Money,
+    rate: String,
+    amount: Money,
+    year_days: u32,
 }
 
-/// Horizontal alignment of a table column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Align {
-    Left,
-    Center,
-    Right,
+fn known(v: &Option<String>) -> Option<String> {
+    v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
 }
 
-/// A table column: its heading, alignment, and whether its cells may wrap.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Column {
-    title: &'static str,
-    align: Align,
-    /// Dates and amounts: never broken across lines.
-    nowrap: bool,
-}
-
-/// A table cell spanning `span` columns.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Cell {
-    text: String,
-    span: usize,
-}
-
-/// A table row; `total` rows are bold.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Row {
-    cells: Vec<Cell>,
-    total: bool,
-}
-
-/// A bordered table with a numbered caption; its heading repeats on every page it runs onto.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Table {
-    number: usize,
-    title: String,
-    columns: Vec<Column>,
-    rows: Vec<Row>,
-}
-
-impl Table {
-    /// «Таблица 1. Документы, …».
-    fn caption(&self) -> String {
-        format!("Таблица{NBSP}{}. {}", self.number, self.title)
-    }
-}
-
-/// One block of the letter, top to bottom.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Block {
-    /// The sender's letterhead: the name in bold and the requisites lines, centred, ruled off.
-    Letterhead { name: String, lines: Vec<String> },
-    /// The outgoing number and date on the left, the addressee's requisites on the right.
-    Addressing { left: Vec<Spans>, right: Vec<Spans> },
-    /// «ПРЕТЕНЗИЯ» and its subtitle, centred.
-    Title { title: &'static str, subtitle: &'static str },
-    /// A section heading, bold.
-    Heading(String),
-    /// A body paragraph: justified, first line indented.
-    Para(Spans),
-    /// A short paragraph without indent (a table's basis, a cap note).
-    Note(Spans),
-    /// A bordered table.
-    Table(Table),
-    /// Payment requisites, one per line, indented.
-    Requisites(Vec<Spans>),
-    /// The signature: post on the left, a line to sign on, the name on the right.
-    Signature { post: Vec<String>, name: String, seal: bool },
-}
-
-fn cell(text: impl Into<String>) -> Cell {
-    Cell { text: tie(&text.into()), span: 1 }
-}
-
-fn spanning(text: impl Into<String>, span: usize) -> Cell {
-    Cell { text: tie(&text.into()), span }
-}
-
-/// Lower-cases the first letter of a capitalised word («Договор № 1» → «договор № 1»), but not
-/// of an abbreviation («ДКП № 1» stays), to put a document's name inside a sentence.
-fn in_sentence(s: &str) -> String {
-    let mut chars = s.chars();
-    match (chars.next(), chars.next()) {
-        (Some(first), Some(second)) if first.is_uppercase() && second.is_lowercase() => {
-            first.to_lowercase().chain(std::iter::once(second)).chain(chars).collect()
-        }
-        _ => s.to_owned(),
-    }
-}
-
-/// «a», «a и b», «a, b и c».
-fn enumerate_and(items: &[String]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} и {last}", init.join(", ")),
-    }
-}
-
-/// «ИНН 7701234567, КПП 770101001» with whatever is known.
-fn tax_ids(p: &Party) -> Option<String> {
-    let parts: Vec<String> = [("ИНН", &p.inn), ("КПП", &p.kpp)]
-        .into_iter()
-        .filter_map(|(label, v)| v.as_deref().filter(|v| !v.trim().is_empty()).map(|v| format!("{label}{NBSP}{v}")))
-        .collect();
-    (!parts.is_empty()).then(|| parts.join(", "))
-}
-
-fn known(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|v| !v.is_empty())
-}
-
-/// What the penalties present are called, in the cases the text needs.
-struct PenaltyTerms {
-    /// Genitive: «Общая сумма неустойки (пени) составляет…», «Расчет неустойки (пени)».
-    genitive: &'static str,
-    /// Nominative: «…в том числе неустойка (пени) — …».
-    nominative: &'static str,
-    /// The participle agreeing with it: «начислена неустойка», «начислены проценты».
-    accrued: &'static str,
-}
-
-/// The penalty blocks to print: those with a calculation or an amount.
-fn claimed(letter: &ClaimLetter) -> Vec<&PenaltyBlock> {
-    letter.penalties.iter().filter(|p| !p.periods.is_empty() || p.total != Money::ZERO).collect()
-}
-
-fn penalty_terms(blocks: &[&PenaltyBlock]) -> PenaltyTerms {
-    let penalty = blocks.iter().any(|p| p.kind != PenaltyKind::Art395);
-    let interest = blocks.iter().any(|p| p.kind == PenaltyKind::Art395);
-    match (penalty, interest) {
-        (true, true) => PenaltyTerms {
-            genitive: "неустойки (пени) и процентов за пользование чужими денежными средствами",
-            nominative: "неустойка (пени) и проценты за пользование чужими денежными средствами",
-            accrued: "начислены",
-        },
-        (false, true) => PenaltyTerms {
-            genitive: "процентов за пользование чужими денежными средствами",
-            nominative: "проценты за пользование чужими денежными средствами",
-            accrued: "начислены",
-        },
-        _ => PenaltyTerms {
-            genitive: "неустойки (пени)", nominative: "неустойка (пени)", accrued: "начислена"
-        },
-    }
-}
-
-/// «в течение 10 календарных дней», «в течение 21 календарного дня».
-fn within_days(n: u32) -> String {
-    let noun = plural(u64::from(n), ["календарного дня", "календарных дней", "календарных дней"]);
-    format!("в течение {n}{NBSP}{noun}")
-}
-
-/// The articles of the Civil Code the demand relies on.
-fn civil_code_articles(blocks: &[&PenaltyBlock]) -> String {
-    let mut articles = vec!["309", "310"];
-    if blocks.iter().any(|p| p.kind != PenaltyKind::Art395) {
-        articles.push("330");
-    }
-    if blocks.iter().any(|p| p.kind == PenaltyKind::Art395) {
-        articles.push("395");
-    }
-    format!("ст.{NBSP}{} ГК{NBSP}РФ", articles.join(", "))
-}
-
-/// The rate as printed in a penalty table.
-fn rate_text(kind: PenaltyKind, rate: Decimal) -> String {
-    match kind {
-        PenaltyKind::Contractual => format!("{} в{NBSP}день", percent(rate)),
-        PenaltyKind::Art395 => format!("{} годовых", percent(rate)),
-        PenaltyKind::KeyRate1300 => format!("1/300 от {}", percent(rate)),
-    }
-}
-
-/// The formula of one period: «100 000,00 × 0,1 % × 10 дн.», «1 000 000,00 × 16 % × 7 / 365»,
-/// «300 000,00 × 1/300 × 17 % × 6».
-fn formula(kind: PenaltyKind, row: &PenaltyRow) -> String {
-    // A no-break space before «×» keeps each factor with its sign; lines break after it.
-    let x = format!("{NBSP}× ");
-    let base = amount(row.base);
-    let rate = percent(row.rate);
-    match kind {
-        PenaltyKind::Contractual => format!("{base}{x}{rate}{x}{}{NBSP}дн.", row.days),
-        PenaltyKind::Art395 => {
-            let year_days = if NaiveDate::from_ymd_opt(row.from.year(), 2, 29).is_some() { 366 } else { 365 };
-            format!("{base}{x}{rate}{x}{}{NBSP}/ {year_days}", row.days)
-        }
-        PenaltyKind::KeyRate1300 => format!("{base}{x}1/300{x}{rate}{x}{}", row.days),
-    }
-}
-
-fn period_text(from: NaiveDate, to: NaiveDate) -> String {
-    format!("{}{NBSP}– {}", date_short(from), date_short(to))
-}
-
-/// The whole letter as blocks, top to bottom.
-fn compose(letter: &ClaimLetter) -> Vec<Block> {
-    let creditor = &letter.creditor;
-    let debtor = &letter.debtor;
-    let mut blocks = Vec::new();
-
-    // Letterhead: the sender's requisites.
-    let mut head_lines = Vec::new();
-    let mut ids: Vec<String> = tax_ids(creditor).into_iter().collect();
-    if let Some(ogrn) = known(&creditor.ogrn) {
-        ids.push(format!("ОГРН{NBSP}{ogrn}"));
-    }
-    if !ids.is_empty() {
-        head_lines.push(ids.join(", "));
-    }
-    if let Some(address) = known(&creditor.address) {
-        head_lines.push(tie(address));
-    }
-    blocks.push(Block::Letterhead { name: tie(creditor.name.trim()), lines: head_lines });
-
-    // Outgoing number and date; the addressee.
-    let number = known(&letter.number).unwrap_or("____________");
-    let left =
-        vec![vec![plain(format!("Исх. №{NBSP}{number}"))], vec![plain(format!("от {}", date_long(letter.date)))]];
-    let mut right = vec![vec![bold("Кому: "), bold(debtor.name.trim())]];
-    if let (Some(post), Some(name)) = (known(&debtor.head_post), known(&debtor.head_name)) {
-        right.push(vec![plain(format!("{post}: {name}"))]);
-    }
-    if let Some(ids) = tax_ids(debtor) {
-        right.push(vec![plain(ids)]);
-    }
-    if let Some(ogrn) = known(&debtor.ogrn) {
-        right.push(vec![plain(format!("ОГРН{NBSP}{ogrn}"))]);
-    }
-    if let Some(address) = known(&debtor.address) {
-        right.push(vec![plain(format!("Адрес: {address}"))]);
-    }
-    blocks.push(Block::Addressing { left, right });
-
-    blocks.push(Block::Title {
-        title: "ПРЕТЕНЗИЯ", subtitle: "о погашении задолженности"
-    });
-
-    // The facts.
-    let mut contracts: Vec<String> = Vec::new();
-    for debt in &letter.debts {
-        if let Some(c) = known(&debt.contract)
-            && !contracts.iter().any(|seen| seen == c)
-        {
-            contracts.push(c.to_owned());
+impl PenaltyKind {
+    /// The kind as templates see it.
+    pub fn key(self) -> &'static str {
+        match self {
+            PenaltyKind::Contractual => "contractual",
+            PenaltyKind::Art395 => "art_395",
+            PenaltyKind::KeyRate1300 => "key_rate_1_300",
         }
     }
-    let parties =
-        format!("{} (далее{NBSP}— Кредитор) и {} (далее{NBSP}— Должник)", creditor.name.trim(), debtor.name.trim());
-    let lowered: Vec<String> = contracts.iter().map(|c| in_sentence(c)).collect();
-    let facts = match contracts.len() {
-        0 => format!("Между {parties} сложились отношения по передаче товаров (выполнению работ, оказанию услуг)."),
-        1 => format!("Между {parties} заключен {} (далее{NBSP}— Договор).", enumerate_and(&lowered)),
-        _ => format!("Между {parties} заключены {} (далее{NBSP}— Договоры).", enumerate_and(&lowered)),
-    };
-    blocks.push(Block::Para(vec![plain(facts)]));
-    blocks.push(Block::Para(vec![plain(
-        "Кредитор надлежащим образом исполнил свои обязательства, передав Должнику товары \
-         (выполнив работы, оказав услуги), что подтверждается документами, указанными в таблице\u{a0}1.",
-    )]));
-    blocks.push(Block::Para(vec![plain(format!(
-        "В соответствии со ст.{NBSP}309, 310 ГК{NBSP}РФ обязательства должны исполняться надлежащим \
-         образом в соответствии с условиями обязательства, односторонний отказ от исполнения \
-         обязательства не допускается. Однако Должник в установленный срок оплату не произвел \
-         либо произвел ее не в полном объеме."
-    ))]));
+}
 
-    // Table 1: the documents in debt.
-    let with_contracts = !contracts.is_empty();
-    let mut columns = vec![
-        Column { title: "№", align: Align::Center, nowrap: true },
-        Column { title: "Документ", align: Align::Left, nowrap: false },
-    ];
-    if with_contracts {
-        columns.push(Column { title: "Договор", align: Align::Left, nowrap: false });
-    }
-    columns.extend([
-        Column { title: "Дата документа", align: Align::Center, nowrap: true },
-        Column { title: "Срок оплаты", align: Align::Center, nowrap: true },
-        Column { title: "Сумма", align: Align::Right, nowrap: true },
-        Column { title: "Оплачено", align: Align::Right, nowrap: true },
-        Column { title: "Долг", align: Align::Right, nowrap: true },
-        Column { title: "Дней просрочки", align: Align::Center, nowrap: true },
-    ]);
-    let mut rows = Vec::new();
-    for (i, debt) in letter.debts.iter().enumerate() {
-        let mut cells = vec![cell((i + 1).to_string()), cell(debt.document.trim())];
-        if with_contracts {
-            cells.push(cell(known(&debt.contract).unwrap_or("—")));
+impl From<&Party> for PartyContext {
+    fn from(p: &Party) -> PartyContext {
+        PartyContext {
+            name: p.name.trim().to_owned(),
+            inn: known(&p.inn),
+            kpp: known(&p.kpp),
+            ogrn: known(&p.ogrn),
+            address: known(&p.address),
+            bank_name: known(&p.bank_name),
+            bank_bic: known(&p.bank_bic),
+            bank_account: known(&p.bank_account),
+            bank_corr_account: known(&p.bank_corr_account),
+            head_post: known(&p.head_post),
+            head_name: known(&p.head_name),
         }
-        let overdue = if debt.days_overdue > 0 { debt.days_overdue.to_string() } else { "—".to_owned() };
-        cells.extend([
-            cell(date_short(debt.issued_on)),
-            cell(date_short(debt.due_on)),
-            cell(amount(debt.amount)),
-            cell(amount(debt.paid)),
-            cell(amount(debt.open)),
-            cell(overdue),
-        ]);
-        rows.push(Row { cells, total: false });
     }
-    // Sums of the printed columns; an overflow (not a real case) leaves the cell blank.
-    let sum_text = |f: fn(&DebtLine) -> Money| sum(letter.debts.iter().map(f)).map(amount).unwrap_or_default();
-    rows.push(Row {
-        cells: vec![
-            spanning("Итого", if with_contracts { 5 } else { 4 }),
-            cell(sum_text(|d| d.amount)),
-            cell(sum_text(|d| d.paid)),
-            cell(amount(letter.principal_total)),
-            cell(""),
-        ],
-        total: true,
-    });
-    blocks.push(Block::Table(Table {
-        number: 1,
-        title: format!("Документы, по которым имеется задолженность (суммы в{NBSP}рублях)"),
-        columns,
-        rows,
-    }));
-    blocks.push(Block::Para(vec![
-        plain(format!(
-            "Таким образом, по состоянию на {} задолженность Должника перед Кредитором по основному долгу составляет ",
-            date_short(letter.as_of)
-        )),
-        bold(rubles(letter.principal_total)),
-        plain(format!(" ({}).", rubles_in_words(letter.principal_total))),
-    ]));
+}
 
-    // Penalties, one table per document.
-    let penalties = claimed(letter);
-    let terms = penalty_terms(&penalties);
-    if !penalties.is_empty() {
-        blocks.push(Block::Heading(format!("Расчет {}", terms.genitive)));
-        let kinds: BTreeSet<u8> = penalties
-            .iter()
-            .map(|p| match p.kind {
-                PenaltyKind::Contractual | PenaltyKind::KeyRate1300 => 0,
-                PenaltyKind::Art395 => 1,
-            })
+impl ClaimLetter {
+    /// The data the template gets, as MiniJinja values.
+    pub fn context(&self) -> minijinja::Value {
+        crate::templates::engine::context(&self.data())
+    }
+
+    /// The data the template gets, as JSON (sample data for previews).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::to_value(self.data()).unwrap_or_default()
+    }
+
+    fn data(&self) -> Context {
+        let mut contracts: Vec<String> = Vec::new();
+        for contract in self.debts.iter().filter_map(|d| known(&d.contract)) {
+            if !contracts.contains(&contract) {
+                contracts.push(contract);
+            }
+        }
+        // Blocks without a calculation and with nothing to pay are not claimed.
+        let claimed: Vec<&PenaltyBlock> =
+            self.penalties.iter().filter(|p| !p.periods.is_empty() || p.total != Money::ZERO).collect();
+        let penalty_kinds = [PenaltyKind::Contractual, PenaltyKind::Art395, PenaltyKind::KeyRate1300]
+            .into_iter()
+            .filter(|k| claimed.iter().any(|p| p.kind == *k))
+            .map(PenaltyKind::key)
             .collect();
-        if kinds.contains(&0) {
-            blocks.push(Block::Para(vec![plain(format!(
-                "Согласно ст.{NBSP}330 ГК{NBSP}РФ неустойкой (штрафом, пеней) признается определенная законом \
-                 или договором денежная сумма, которую должник обязан уплатить кредитору в случае \
-                 неисполнения или ненадлежащего исполнения обязательства, в частности в случае просрочки \
-                 исполнения. По требованию об уплате неустойки кредитор не обязан доказывать причинение ему убытков."
-            ))]));
-        }
-        if kinds.contains(&1) {
-            blocks.push(Block::Para(vec![plain(format!(
-                "Согласно п.{NBSP}1 ст.{NBSP}395 ГК{NBSP}РФ в случаях неправомерного удержания денежных средств, \
-                 уклонения от их возврата, иной просрочки в их уплате подлежат уплате проценты на сумму долга. \
-                 Размер процентов определяется ключевой ставкой Банка России, действовавшей в соответствующие периоды."
-            ))]));
-        }
-        blocks.push(Block::Para(vec![plain(format!(
-            "За просрочку оплаты Должнику {} {}; расчет по каждому документу по состоянию на {} приведен \
-             в таблицах ниже.",
-            terms.accrued,
-            terms.nominative,
-            date_short(letter.as_of)
-        ))]));
-
-        for (i, block) in penalties.iter().enumerate() {
-            let what = match block.kind {
-                PenaltyKind::Contractual => "неустойки".to_owned(),
-                PenaltyKind::Art395 => format!("процентов по ст.{NBSP}395 ГК{NBSP}РФ"),
-                PenaltyKind::KeyRate1300 => "пени".to_owned(),
-            };
-            let columns = vec![
-                Column { title: "№", align: Align::Center, nowrap: true },
-                Column { title: "Период просрочки", align: Align::Center, nowrap: false },
-                Column { title: "Дней", align: Align::Center, nowrap: true },
-                Column { title: "Сумма долга", align: Align::Right, nowrap: true },
-                Column { title: "Ставка", align: Align::Center, nowrap: false },
-                Column { title: "Формула расчета", align: Align::Left, nowrap: false },
-                Column { title: "Сумма", align: Align::Right, nowrap: true },
-            ];
-            let mut rows: Vec<Row> = block
-                .periods
+        Context {
+            date: self.date,
+            as_of: self.as_of,
+            number: known(&self.number),
+            creditor: PartyContext::from(&self.creditor),
+            debtor: PartyContext::from(&self.debtor),
+            debts: self
+                .debts
                 .iter()
-                .enumerate()
-                .map(|(n, row)| Row {
-                    cells: vec![
-                        cell((n + 1).to_string()),
-                        cell(period_text(row.from, row.to)),
-                        cell(row.days.to_string()),
-                        cell(amount(row.base)),
-                        cell(rate_text(block.kind, row.rate)),
-                        cell(formula(block.kind, row)),
-                        cell(amount(row.amount)),
-                    ],
-                    total: false,
+                .map(|d| DebtContext {
+                    document: d.document.trim().to_owned(),
+                    contract: known(&d.contract),
+                    issued_on: d.issued_on,
+                    due_on: d.due_on,
+                    amount: d.amount,
+                    paid: d.paid,
+                    open: d.open,
+                    days_overdue: d.days_overdue,
                 })
-                .collect();
-            let capped = block.total < block.uncapped_total;
-            let days: i64 = block.periods.iter().map(|p| p.days).sum();
-            rows.push(Row {
-                cells: vec![
-                    spanning(if capped { "Итого по расчету" } else { "Итого" }, 2),
-                    cell(days.to_string()),
-                    spanning("", 3),
-                    cell(amount(block.uncapped_total)),
-                ],
-                total: true,
-            });
-            if capped {
-                rows.push(Row {
-                    cells: vec![spanning("К уплате с учетом ограничения", 6), cell(amount(block.total))],
-                    total: true,
-                });
-            }
-            blocks.push(Block::Table(Table {
-                number: i + 2,
-                title: format!("Расчет {what} по документу: {}", block.document.trim()),
-                columns,
-                rows,
-            }));
-            let mut note = vec![bold("Основание: "), plain(block.basis.trim())];
-            end_sentence(&mut note);
-            if capped {
-                note.push(plain(format!(
-                    " Неустойка по расчету составляет {}; с учетом ограничения ее размера к уплате подлежит ",
-                    rubles(block.uncapped_total)
-                )));
-                note.push(bold(rubles(block.total)));
-                end_sentence(&mut note);
-                if let Some(cap) = known(&block.cap_note) {
-                    note.push(plain(format!(" Ограничение: {cap}")));
-                    end_sentence(&mut note);
-                }
-            }
-            blocks.push(Block::Note(note));
-        }
-        blocks.push(Block::Para(vec![
-            plain(format!("Общая сумма {} составляет ", terms.genitive)),
-            bold(rubles(letter.penalty_total)),
-            plain(format!(" ({}).", rubles_in_words(letter.penalty_total))),
-        ]));
-    }
-
-    // The claim in total.
-    let mut total = vec![
-        plain("Общая сумма требований Кредитора составляет "),
-        bold(rubles(letter.total)),
-        plain(format!(" ({})", rubles_in_words(letter.total))),
-    ];
-    if penalties.is_empty() {
-        total.push(plain("."));
-    } else {
-        total.push(plain(format!(
-            ", в том числе основной долг{NBSP}— {}, {}{NBSP}— {}",
-            rubles(letter.principal_total),
-            terms.nominative,
-            rubles(letter.penalty_total)
-        )));
-        end_sentence(&mut total);
-    }
-    blocks.push(Block::Para(total));
-
-    // The demand.
-    let has_account = known(&creditor.bank_account).is_some();
-    let where_to = if has_account {
-        "на расчетный счет Кредитора по следующим реквизитам:".to_owned()
-    } else if contracts.len() > 1 {
-        "по реквизитам, указанным в договорах.".to_owned()
-    } else {
-        "по реквизитам, указанным в договоре.".to_owned()
-    };
-    blocks.push(Block::Para(vec![
-        plain(format!(
-            "На основании изложенного, руководствуясь {}, Кредитор требует {} с даты получения настоящей \
-             претензии, но не позднее ",
-            civil_code_articles(&penalties),
-            within_days(letter.deadline_days)
-        )),
-        bold(date_long(letter.pay_by)),
-        plain(", перечислить задолженность в размере "),
-        bold(rubles(letter.total)),
-        plain(format!(" {where_to}")),
-    ]));
-    if has_account {
-        let mut lines = vec![vec![plain("Получатель: "), plain(creditor.name.trim())]];
-        if let Some(ids) = tax_ids(creditor) {
-            lines.push(vec![plain(ids)]);
-        }
-        let requisites = [
-            ("Расчетный счет: ", &creditor.bank_account),
-            ("Банк: ", &creditor.bank_name),
-            ("БИК: ", &creditor.bank_bic),
-            ("Корреспондентский счет: ", &creditor.bank_corr_account),
-        ];
-        for (label, value) in requisites {
-            if let Some(value) = known(value) {
-                lines.push(vec![plain(label), plain(value)]);
-            }
-        }
-        let reference = match known(&letter.number) {
-            Some(n) => format!("№{NBSP}{n} от {}", date_short(letter.date)),
-            None => format!("от {}", date_short(letter.date)),
-        };
-        lines.push(vec![plain(format!("Назначение платежа: оплата задолженности по претензии {reference}"))]);
-        blocks.push(Block::Requisites(lines));
-    }
-
-    // The warning.
-    let recover = if penalties.is_empty() {
-        "суммы задолженности, а также неустойки (процентов), предусмотренных законом или договором,".to_owned()
-    } else {
-        format!("суммы основного долга, {} по день фактического исполнения обязательства,", terms.genitive)
-    };
-    blocks.push(Block::Para(vec![plain(format!(
-        "В случае неисполнения настоящего требования в указанный срок Кредитор будет вынужден обратиться \
-         в арбитражный суд с исковым заявлением о взыскании с Должника {recover} а также судебных расходов, \
-         в том числе расходов на уплату государственной пошлины и на оплату услуг представителя."
-    ))]));
-    blocks.push(Block::Para(vec![plain(format!(
-        "Настоящая претензия направляется в порядке досудебного (претензионного) урегулирования спора \
-         в соответствии с ч.{NBSP}5 ст.{NBSP}4 АПК{NBSP}РФ."
-    ))]));
-    if let Some(address) = known(&creditor.address) {
-        blocks.push(Block::Para(vec![plain(format!("Ответ на претензию просим направить по адресу: {address}."))]));
-    }
-
-    // The signature.
-    let post = known(&letter.signer_post).or(known(&creditor.head_post));
-    let name = known(&letter.signer_name).or(known(&creditor.head_name));
-    let mut post_lines: Vec<String> = post.into_iter().map(tie).collect();
-    post_lines.push(tie(creditor.name.trim()));
-    blocks.push(Block::Signature {
-        post: post_lines,
-        name: tie(name.unwrap_or("____________________")),
-        seal: letter.seal,
-    });
-    blocks
-}
-
-/// Every text of a block, in order, for tests and for checking the font covers them.
-#[cfg(test)]
-fn block_texts(block: &Block) -> Vec<String> {
-    let spans = |s: &Spans| s.iter().map(|s| s.text.clone()).collect::<String>();
-    match block {
-        Block::Letterhead { name, lines } => std::iter::once(name.clone()).chain(lines.iter().cloned()).collect(),
-        Block::Addressing { left, right } => left.iter().chain(right).map(spans).collect(),
-        Block::Title { title, subtitle } => vec![(*title).to_owned(), (*subtitle).to_owned()],
-        Block::Heading(text) => vec![text.clone()],
-        Block::Para(s) | Block::Note(s) => vec![spans(s)],
-        Block::Table(t) => std::iter::once(t.caption())
-            .chain(t.columns.iter().map(|c| c.title.to_owned()))
-            .chain(t.rows.iter().flat_map(|r| r.cells.iter().map(|c| c.text.clone())))
-            .collect(),
-        Block::Requisites(lines) => lines.iter().map(spans).collect(),
-        Block::Signature { post, name, seal } => {
-            post.iter().cloned().chain([name.clone(), if *seal { "М.П.".to_owned() } else { String::new() }]).collect()
+                .collect(),
+            contracts,
+            penalties: claimed
+                .iter()
+                .map(|p| PenaltyContext {
+                    document: p.document.trim().to_owned(),
+                    kind: p.kind.key(),
+                    basis: p.basis.trim().to_owned(),
+                    periods: p
+                        .periods
+                        .iter()
+                        .map(|r| PeriodContext {
+                            from: r.from,
+                            to: r.to,
+                            days: r.days,
+                            base: r.base,
+                            rate: r.rate.to_string(),
+                            amount: r.amount,
+                            year_days: if NaiveDate::from_ymd_opt(r.from.year(), 2, 29).is_some() { 366 } else { 365 },
+                        })
+                        .collect(),
+                    days: p.periods.iter().map(|r| r.days).sum(),
+                    uncapped_total: p.uncapped_total,
+                    total: p.total,
+                    capped: p.total < p.uncapped_total,
+                    cap_note: known(&p.cap_note),
+                })
+                .collect(),
+            penalty_kinds,
+            principal_total: self.principal_total,
+            penalty_total: self.penalty_total,
+            total: self.total,
+            pay_by: self.pay_by,
+            deadline_days: self.deadline_days,
+            signer_post: known(&self.signer_post),
+            signer_name: known(&self.signer_name),
+            seal: self.seal,
         }
     }
 }
 
-#[cfg(test)]
-mod test_support {
-    //! Sample letters shared by the tests of this module and its renderers.
-
-    use super::*;
-
-    pub(super) fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, day).expect("valid test date")
-    }
-
-    pub(super) fn rub(s: &str) -> Money {
-        s.parse().expect("valid amount")
-    }
-
-    fn dec(s: &str) -> Decimal {
-        s.parse().expect("valid decimal")
-    }
-
-    fn some(s: &str) -> Option<String> {
-        Some(s.to_owned())
-    }
-
-    pub(super) fn creditor() -> Party {
-        Party {
-            name: "ООО «Торговый дом „Север“»".to_owned(),
-            inn: some("7701234567"),
-            kpp: some("770101001"),
-            ogrn: some("1027700123456"),
-            address: some("125009, г. Москва, ул. Тверская, д. 7, офис 12"),
-            bank_name: some("ПАО Сбербанк, г. Москва"),
-            bank_bic: some("044525225"),
-            bank_account: some("40702810938000012345"),
-            bank_corr_account: some("30101810400000000225"),
-            head_post: some("Генеральный директор"),
-            head_name: some("Петров П. П."),
-        }
-    }
-
-    pub(super) fn debtor() -> Party {
-        Party {
-            name: "ООО «Ромашка»".to_owned(),
-            inn: some("5408123456"),
-            kpp: some("540801001"),
-            ogrn: some("1155476012345"),
-            address: some("630099, г. Новосибирск, Красный проспект, д. 1, оф. 5"),
-            head_post: some("Генеральный директор"),
-            head_name: some("Иванов И. И."),
-            ..Party::default()
-        }
-    }
-
-    /// A typical letter: four documents, three penalties (one of each kind, the contractual
-    /// one capped). Figures are those of `receivables::penalties` for these dates and the
-    /// 2025 key rates.
-    pub(super) fn typical() -> ClaimLetter {
-        let debts = vec![
-            DebtLine {
-                document: "Реализация товаров и услуг № 0000-000123 от 01.02.2025".to_owned(),
-                contract: some("Договор поставки № Д-1 от 10.01.2024"),
-                issued_on: d(2025, 2, 1),
-                due_on: d(2025, 3, 3),
-                amount: rub("1250000.00"),
-                paid: rub("250000.00"),
-                open: rub("1000000.00"),
-                days_overdue: 252,
-            },
-            DebtLine {
-                document: "Акт выполненных работ № 45 от 15.04.2025".to_owned(),
-                contract: some("Договор подряда № 7/П от 01.04.2025"),
-                issued_on: d(2025, 4, 15),
-                due_on: d(2025, 5, 15),
-                amount: rub("480000.00"),
-                paid: Money::ZERO,
-                open: rub("480000.00"),
-                days_overdue: 179,
-            },
-            DebtLine {
-                document: "Акт оказанных услуг № 311 от 01.09.2025".to_owned(),
-                contract: some("Договор оказания услуг № У-15 от 20.08.2025"),
-                issued_on: d(2025, 9, 1),
-                due_on: d(2025, 10, 1),
-                amount: rub("300000.00"),
-                paid: Money::ZERO,
-                open: rub("300000.00"),
-                days_overdue: 40,
-            },
-            DebtLine {
-                document: "Реализация товаров и услуг № 0000-000140 от 20.10.2025".to_owned(),
-                contract: some("Договор поставки № Д-1 от 10.01.2024"),
-                issued_on: d(2025, 10, 20),
-                due_on: d(2025, 11, 3),
-                amount: rub("75500.50"),
-                paid: Money::ZERO,
-                open: rub("75500.50"),
-                days_overdue: 7,
-            },
-        ];
-        let row = |from: NaiveDate, to: NaiveDate, days: i64, base: &str, rate: &str, amount: &str| PenaltyRow {
-            from,
-            to,
-            days,
-            base: rub(base),
-            rate: dec(rate),
-            amount: rub(amount),
-        };
-        let penalties = vec![
-            PenaltyBlock {
-                document: "Реализация товаров и услуг № 0000-000123 от 01.02.2025".to_owned(),
-                kind: PenaltyKind::Contractual,
-                basis: "неустойка 0,1 % от неоплаченной суммы за каждый день просрочки \
-                        (п. 6.2 договора поставки № Д-1 от 10.01.2024)"
-                    .to_owned(),
-                periods: vec![row(d(2025, 3, 4), d(2025, 11, 10), 252, "1000000.00", "0.1", "252000.00")],
-                uncapped_total: rub("252000.00"),
-                total: rub("125000.00"),
-                cap_note: some("не более 10 % от цены договора, п. 6.3 договора"),
-            },
-            PenaltyBlock {
-                document: "Акт выполненных работ № 45 от 15.04.2025".to_owned(),
-                kind: PenaltyKind::Art395,
-                basis: "проценты за пользование чужими денежными средствами по ст. 395 ГК РФ \
-                        (договором неустойка не предусмотрена)"
-                    .to_owned(),
-                periods: vec![
-                    row(d(2025, 5, 16), d(2025, 6, 8), 24, "480000.00", "21", "6627.95"),
-                    row(d(2025, 6, 9), d(2025, 7, 27), 49, "480000.00", "20", "12887.67"),
-                    row(d(2025, 7, 28), d(2025, 9, 14), 49, "480000.00", "18", "11598.90"),
-                    row(d(2025, 9, 15), d(2025, 10, 26), 42, "480000.00", "17", "9389.59"),
-                    row(d(2025, 10, 27), d(2025, 11, 10), 15, "480000.00", "16.5", "3254.79"),
-                ],
-                uncapped_total: rub("43758.90"),
-                total: rub("43758.90"),
-                cap_note: None,
-            },
-            PenaltyBlock {
-                document: "Акт оказанных услуг № 311 от 01.09.2025".to_owned(),
-                kind: PenaltyKind::KeyRate1300,
-                basis: "пени в размере 1/300 ключевой ставки Банка России за каждый день просрочки \
-                        (п. 7.2 договора оказания услуг № У-15 от 20.08.2025)"
-                    .to_owned(),
-                periods: vec![
-                    row(d(2025, 10, 2), d(2025, 10, 26), 25, "300000.00", "17", "4250.00"),
-                    row(d(2025, 10, 27), d(2025, 11, 10), 15, "300000.00", "16.5", "2475.00"),
-                ],
-                uncapped_total: rub("6725.00"),
-                total: rub("6725.00"),
-                cap_note: None,
-            },
-        ];
-        ClaimLetter {
-            date: d(2025, 11, 10),
-            as_of: d(2025, 11, 10),
-            number: some("117/25-Ю"),
-            creditor: creditor(),
-            debtor: debtor(),
-            debts,
-            penalties,
-            principal_total: rub("1855500.50"),
-            penalty_total: rub("175483.90"),
-            total: rub("2030984.40"),
-            pay_by: d(2025, 11, 20),
-            deadline_days: 10,
-            signer_post: None,
-            signer_name: None,
-            seal: true,
-        }
-    }
-
-    /// A long letter: `n` documents with a contractual penalty each, `periods` periods per penalty.
-    pub(super) fn long(n: usize, periods: usize) -> ClaimLetter {
-        let mut letter = typical();
-        letter.debts.clear();
-        letter.penalties.clear();
-        let mut principal = Money::ZERO;
-        let mut penalty_total = Money::ZERO;
-        for i in 0..n {
-            let issued = d(2025, 1, 1) + chrono::Days::new(i as u64 * 3);
-            let due = issued + chrono::Days::new(30);
-            let open = Money::from_minor(1_000_000 + i as i64 * 123_456);
-            letter.debts.push(DebtLine {
-                document: format!("Реализация товаров и услуг № 0000-{:06} от {}", 1000 + i, words::date_short(issued)),
-                contract: some(if i % 2 == 0 {
-                    "Договор поставки № Д-1 от 10.01.2024"
-                } else {
-                    "Договор № 2 от 01.12.2024"
-                }),
-                issued_on: issued,
-                due_on: due,
-                amount: open,
-                paid: Money::ZERO,
-                open,
-                days_overdue: 100,
-            });
-            principal = principal.checked_add(open).expect("small sums");
-            if i < 3 {
-                let mut rows = Vec::new();
-                let mut block_total = Money::ZERO;
-                for p in 0..periods {
-                    let from = due + chrono::Days::new(1 + p as u64 * 10);
-                    let amount = Money::from_minor(open.minor() / 100);
-                    rows.push(PenaltyRow {
-                        from,
-                        to: from + chrono::Days::new(9),
-                        days: 10,
-                        base: open,
-                        rate: dec("0.1"),
-                        amount,
-                    });
-                    block_total = block_total.checked_add(amount).expect("small sums");
-                }
-                letter.penalties.push(PenaltyBlock {
-                    document: letter.debts[i].document.clone(),
-                    kind: PenaltyKind::Contractual,
-                    basis: "неустойка 0,1 % за каждый день просрочки (договор поставки № Д-1 от 10.01.2024)".to_owned(),
-                    periods: rows,
-                    uncapped_total: block_total,
-                    total: block_total,
-                    cap_note: None,
-                });
-                penalty_total = penalty_total.checked_add(block_total).expect("small sums");
-            }
-        }
-        letter.principal_total = principal;
-        letter.penalty_total = penalty_total;
-        letter.total = principal.checked_add(penalty_total).expect("small sums");
-        letter
-    }
-
-    /// The smallest letter: one document, no penalties, no bank details, no number.
-    pub(super) fn minimal() -> ClaimLetter {
-        let mut letter = typical();
-        letter.debts.truncate(1);
-        letter.debts[0].contract = None;
-        letter.penalties.clear();
-        letter.principal_total = letter.debts[0].open;
-        letter.penalty_total = Money::ZERO;
-        letter.total = letter.principal_total;
-        letter.number = None;
-        letter.creditor.bank_account = None;
-        letter.seal = false;
-        letter
-    }
+/// The samples of [`TEMPLATE`], as the template gets them.
+fn sample(key: &'static str, title: &'static str, letter: ClaimLetter) -> Sample {
+    Sample { key, title, data: letter.json() }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::test_support::*;
+    use super::samples::*;
     use super::*;
+    use crate::templates::format::NBSP;
+    use crate::templates::markup::Document;
+    use crate::templates::pdf::testing::{assert_inside_margins, page_count, page_texts};
+    use crate::templates::{engine, html, pdf};
 
+    /// The letter as the shipped template lays it out.
+    fn doc(letter: &ClaimLetter) -> Document {
+        engine::document(&TEMPLATE, TEMPLATE.default_source, letter.context()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Every text of the letter, no-break spaces shown as plain ones.
     fn text(letter: &ClaimLetter) -> String {
-        compose(letter).iter().flat_map(block_texts).collect::<Vec<_>>().join("\n").replace(NBSP, " ")
+        doc(letter).texts().join("\n").replace(NBSP, " ")
+    }
+
+    /// The HTML page with no-break spaces shown as plain ones, for readable assertions.
+    fn page(letter: &ClaimLetter) -> String {
+        html::to_html(&doc(letter)).replace(NBSP, " ")
+    }
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).expect("valid test date")
+    }
+
+    fn rub(s: &str) -> Money {
+        s.parse().expect("valid amount")
     }
 
     #[test]
@@ -1077,6 +525,7 @@ mod tests {
         assert_eq!(typical().check(), Ok(()));
         assert_eq!(long(80, 30).check(), Ok(()));
         assert_eq!(minimal().check(), Ok(()));
+        assert_eq!(one_contract().check(), Ok(()));
     }
 
     #[test]
@@ -1186,26 +635,301 @@ mod tests {
     }
 
     #[test]
-    fn ties_keep_numbers_abbreviations_and_short_words_with_what_follows() {
-        let tied = |s: &str| tie(s).replace(NBSP, "~");
-        assert_eq!(tied("договор подряда № 7/П от 01.04.2025"), "договор подряда №~7/П от 01.04.2025");
-        assert_eq!(tied("г. Москва, ул. Тверская, д. 7"), "г.~Москва, ул.~Тверская, д.~7");
-        assert_eq!(tied("(п. 6.2 договора)"), "(п.~6.2 договора)");
-        assert_eq!(tied("товары в срок и с опозданием"), "товары в~срок и~с~опозданием");
-        assert_eq!(tied("долг — 5 руб. (пять)"), "долг~— 5 руб.~(пять)");
-        assert_eq!(tied("составляет 10. Однако"), "составляет 10. Однако", "a sentence end is no abbreviation");
-        assert_eq!(tied("ООО «Ромашка»"), "ООО «Ромашка»");
-        assert_eq!(tied("  два  пробела "), "  два  пробела ");
+    fn days_and_contract_names_read_as_russian() {
+        for (days, words) in [(1, "1\u{a0}календарного дня"), (10, "10\u{a0}календарных дней"), (21, "21\u{a0}календарного дня"), (11, "11\u{a0}календарных дней")] {
+            let mut letter = typical();
+            letter.deadline_days = days;
+            let texts = doc(&letter).texts().join("\n");
+            assert!(texts.contains(&format!("течение {words} с\u{a0}даты")), "{days}: {texts}");
+        }
+        let t = text(&one_contract());
+        assert!(t.contains("заключен договор поставки № Д-1 от 10.01.2024 (далее — Договор)."), "{t}");
+        assert!(t.contains("по реквизитам, указанным в договоре."), "{t}");
+        let mut letter = typical();
+        letter.creditor.bank_account = None;
+        assert!(text(&letter).contains("по реквизитам, указанным в договорах."));
     }
 
     #[test]
-    fn days_and_contract_names_read_as_russian() {
-        assert_eq!(within_days(1), "в течение 1\u{a0}календарного дня");
-        assert_eq!(within_days(10), "в течение 10\u{a0}календарных дней");
-        assert_eq!(within_days(21), "в течение 21\u{a0}календарного дня");
-        assert_eq!(within_days(11), "в течение 11\u{a0}календарных дней");
-        assert_eq!(in_sentence("Договор № 1"), "договор № 1");
-        assert_eq!(in_sentence("ДКП № 1"), "ДКП № 1");
-        assert_eq!(enumerate_and(&["а".into(), "б".into(), "в".into()]), "а, б и в");
+    fn the_signer_can_be_someone_other_than_the_head() {
+        let mut letter = typical();
+        letter.signer_post = Some("Представитель по доверенности № 5 от 01.01.2025".into());
+        letter.signer_name = Some("Сидоров С. С.".into());
+        let t = text(&letter);
+        assert!(t.contains("Представитель по доверенности № 5 от 01.01.2025\nООО «Торговый дом „Север“»\nСидоров С. С."), "{t}");
+        assert!(!t.contains("Петров"));
+    }
+
+    /// Outlines of today's letters as the claim letter printed them before it moved onto
+    /// templates (`tests/fixtures/claim_letter/*.txt`, written by the old `compose()`).
+    fn golden_cases() -> Vec<(&'static str, ClaimLetter)> {
+        let mut cases = vec![("typical", typical()), ("minimal", minimal()), ("long", long(12, 3))];
+        let mut l = minimal();
+        l.penalties.push(PenaltyBlock {
+            document: l.debts[0].document.clone(),
+            kind: PenaltyKind::Contractual,
+            basis: "неустойка договором не предусмотрена".to_owned(),
+            periods: Vec::new(),
+            uncapped_total: Money::ZERO,
+            total: Money::ZERO,
+            cap_note: None,
+        });
+        cases.push(("unclaimed_block", l));
+        let mut l = typical();
+        l.as_of = d(2025, 11, 7);
+        cases.push(("as_of_before_date", l));
+        for (name, kind) in [("art395_only", PenaltyKind::Art395), ("keyrate_only", PenaltyKind::KeyRate1300), ("contractual_only", PenaltyKind::Contractual)] {
+            let mut l = typical();
+            l.penalties.retain(|p| p.kind == kind);
+            l.penalty_total = l.penalties[0].total;
+            l.total = l.principal_total.checked_add(l.penalty_total).expect("small");
+            if kind == PenaltyKind::Contractual {
+                l.signer_post = Some("Представитель по доверенности № 5 от 01.01.2025".into());
+                l.signer_name = Some("Сидоров С. С.".into());
+            }
+            cases.push((name, l));
+        }
+        let mut l = typical();
+        for debt in &mut l.debts {
+            debt.contract = Some("Договор поставки № Д-1 от 10.01.2024".into());
+        }
+        l.creditor.bank_account = None;
+        l.number = None;
+        cases.push(("one_contract_no_account", l));
+        let mut l = typical();
+        l.creditor.bank_account = None;
+        l.creditor.address = None;
+        l.debtor.kpp = None;
+        l.debtor.head_name = None;
+        cases.push(("contracts_no_account", l));
+        let mut l = minimal();
+        l.creditor.bank_account = Some("40702810938000012345".into());
+        l.debts[0].days_overdue = 0;
+        cases.push(("minimal_with_account", l));
+        cases
+    }
+
+    /// The letter's content did not change when it moved onto the template: the same blocks,
+    /// runs, cells and words as before, character for character; the renderer may only have
+    /// tied more words (a space become a no-break space, `~` in the outline), never fewer.
+    #[test]
+    fn the_template_prints_the_letter_as_it_was_printed_before() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/claim_letter");
+        for (name, letter) in golden_cases() {
+            let before = std::fs::read_to_string(dir.join(format!("{name}.txt"))).expect("fixture");
+            let after = doc(&letter).outline();
+            let (b, a): (Vec<char>, Vec<char>) = (before.chars().collect(), after.chars().collect());
+            let plain = |s: &str| s.replace('~', " ");
+            if plain(&before) != plain(&after) {
+                let line = before.lines().zip(after.lines()).find(|(b, a)| plain(b) != plain(a));
+                panic!("{name}: the letter changed:\n{line:?}\n--- before\n{before}\n--- after\n{after}");
+            }
+            for (i, (x, y)) in b.iter().zip(&a).enumerate() {
+                assert!(!(*x == '~' && *y == ' '), "{name}: a tie was lost at {i}: …{}…", a[i.saturating_sub(30)..(i + 30).min(a.len())].iter().collect::<String>());
+            }
+        }
+    }
+
+    #[test]
+    fn hostile_data_cannot_inject_markup() {
+        let mut letter = typical();
+        letter.debtor.name = r#"<script>alert("x")</script> ООО "Рога & Копыта""#.to_owned();
+        letter.creditor.name = "</title><img src=x onerror=alert(1)>".to_owned();
+        letter.debts[0].document = "<b>Документ</b> & \"кавычки\" 'апостроф'".to_owned();
+        letter.penalties[0].basis = "</p><iframe src=//evil>".to_owned();
+        letter.number = Some("1\"><svg onload=alert(1)>".to_owned());
+        let html = html::to_html(&doc(&letter));
+        for forbidden in ["<script", "<img", "<iframe", "<svg", "</title><", "<b>Документ"] {
+            assert!(!html.contains(forbidden), "«{forbidden}» leaked into the page");
+        }
+        assert!(html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; ООО &quot;Рога &amp; Копыта&quot;"));
+        assert!(html.contains("&lt;b&gt;Документ&lt;/b&gt; &amp; &quot;кавычки&quot; &#39;апостроф&#39;"));
+        assert_eq!(html.matches("<title>").count(), 1);
+        let pdf = pdf::to_pdf(&doc(&letter)).expect("the PDF renders the same data as text");
+        assert!(pdf.starts_with(b"%PDF-"));
+    }
+
+    #[test]
+    fn page_is_a_self_contained_printable_html5_document() {
+        let html = html::to_html(&doc(&typical()));
+        assert!(html.starts_with("<!DOCTYPE html>\n<html lang=\"ru\">"));
+        assert!(html.contains("<meta charset=\"utf-8\">"));
+        assert!(html.contains("<title>Претензия № 117/25-Ю от 10.11.2025 — ООО «Ромашка»</title>"));
+        assert!(html.trim_end().ends_with("</html>"));
+        for outside in ["http://", "https://", "<link", "<script", "src="] {
+            assert!(!html.contains(outside), "the page refers to the outside: «{outside}»");
+        }
+    }
+
+    #[test]
+    fn page_has_every_section_and_amount() {
+        let html = page(&typical());
+        for expected in [
+            "<h1>ПРЕТЕНЗИЯ</h1>",
+            "о погашении задолженности",
+            "ООО «Торговый дом „Север“»",
+            "ИНН 7701234567, КПП 770101001, ОГРН 1027700123456",
+            "Исх. № 117/25-Ю",
+            "от «10» ноября 2025 г.",
+            "<b>Кому: </b><b>ООО «Ромашка»</b>",
+            "Генеральный директор: Иванов И. И.",
+            "Адрес: 630099, г. Новосибирск",
+            "Таблица 1. Документы, по которым имеется задолженность",
+            "<th>Дней просрочки</th>",
+            "Реализация товаров и услуг № 0000-000123 от 01.02.2025",
+            "<td class=\"r nw\">1 250 000,00</td><td class=\"r nw\">250 000,00</td><td class=\"r nw\">1 000 000,00</td>",
+            "<td class=\"l\" colspan=\"5\">Итого</td><td class=\"r nw\">2 105 500,50</td><td class=\"r nw\">250 000,00</td>\
+             <td class=\"r nw\">1 855 500,50</td>",
+            "<b>1 855 500,50 руб.</b> (один миллион восемьсот пятьдесят пять тысяч пятьсот рублей 50 копеек)",
+            "<h2>Расчет неустойки (пени) и процентов за пользование чужими денежными средствами</h2>",
+            "Таблица 2. Расчет неустойки по документу: Реализация товаров и услуг № 0000-000123",
+            "Таблица 3. Расчет процентов по ст. 395 ГК РФ по документу: Акт выполненных работ № 45",
+            "Таблица 4. Расчет пени по документу: Акт оказанных услуг № 311",
+            "04.03.2025 – 10.11.2025",
+            "1 000 000,00 × 0,1 % × 252 дн.",
+            "480 000,00 × 16,5 % × 15 / 365",
+            "300 000,00 × 1/300 × 16,5 % × 15",
+            "<td class=\"r nw\">252 000,00</td>",
+            "Итого по расчету",
+            "К уплате с учетом ограничения</td><td class=\"r nw\">125 000,00</td>",
+            "<td class=\"r nw\">43 758,90</td>",
+            "<td class=\"r nw\">6 725,00</td>",
+            "<b>175 483,90 руб.</b> (сто семьдесят пять тысяч четыреста восемьдесят три рубля 90 копеек)",
+            "<b>2 030 984,40 руб.</b> (два миллиона тридцать тысяч девятьсот восемьдесят четыре рубля 40 копеек)",
+            "руководствуясь ст. 309, 310, 330, 395 ГК РФ",
+            "но не позднее <b>«20» ноября 2025 г.</b>",
+            "Расчетный счет: 40702810938000012345",
+            "Банк: ПАО Сбербанк, г. Москва",
+            "Назначение платежа: оплата задолженности по претензии № 117/25-Ю от 10.11.2025",
+            "в арбитражный суд",
+            "ч. 5 ст. 4 АПК РФ",
+            "Генеральный директор<br>ООО «Торговый дом „Север“»",
+            "<div class=\"who\">Петров П. П.</div>",
+            "М.П.",
+        ] {
+            assert!(html.contains(expected), "missing «{expected}»");
+        }
+    }
+
+    #[test]
+    fn page_without_penalties_or_bank_details_leaves_those_sections_out() {
+        let html = page(&minimal());
+        assert!(!html.contains("<h2>"), "no penalty section");
+        assert!(!html.contains("Таблица 2"));
+        assert!(!html.contains("<th>Договор</th>"));
+        assert!(html.contains("по реквизитам, указанным в договоре."));
+        assert!(!html.contains("class=\"requisites\""));
+        assert!(!html.contains("М.П."));
+    }
+
+    /// Writes sample letters (PDF and HTML) for a person to look at:
+    /// `CLAIM_LETTER_PREVIEW=/some/dir cargo test write_previews -- --ignored`
+    /// (default: `claim-letter-preview` in the temporary directory).
+    #[test]
+    #[ignore = "writes files for a manual look"]
+    fn write_previews() {
+        let dir = std::env::var_os("CLAIM_LETTER_PREVIEW")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| std::env::temp_dir().join("claim-letter-preview"));
+        std::fs::create_dir_all(&dir).expect("preview directory");
+        for (name, letter) in [("typical", typical()), ("long", long(80, 40)), ("minimal", minimal()), ("one_contract", one_contract())] {
+            let d = doc(&letter);
+            std::fs::write(dir.join(format!("{name}.pdf")), pdf::to_pdf(&d).expect("renders")).expect("writes the PDF");
+            std::fs::write(dir.join(format!("{name}.html")), html::to_html(&d)).expect("writes the HTML");
+        }
+        eprintln!("previews in {}", dir.display());
+    }
+
+    #[test]
+    fn pdf_is_a_complete_small_file_with_the_font_embedded() {
+        let pdf = pdf::to_pdf(&doc(&typical())).expect("renders");
+        assert!(pdf.starts_with(b"%PDF-"));
+        assert!(String::from_utf8_lossy(&pdf[pdf.len().saturating_sub(16)..]).trim_end().ends_with("%%EOF"));
+        let text = String::from_utf8_lossy(&pdf);
+        assert!(text.contains("/FontFile2") && text.contains("+LiberationSerif") && text.contains("/ToUnicode"));
+        assert!(pdf.len() < 120_000, "a typical letter is small: {} bytes", pdf.len());
+    }
+
+    #[test]
+    fn the_font_has_every_character_the_letter_uses() {
+        let mut letter = typical();
+        letter.penalties[0].kind = PenaltyKind::KeyRate1300;
+        for letter in [letter, minimal(), one_contract()] {
+            assert_eq!(pdf::missing_glyphs(&doc(&letter)).expect("fonts"), Vec::<char>::new());
+        }
+    }
+
+    #[test]
+    fn a_long_letter_renders_well_inside_the_instruction_budget() {
+        let (used, budget) = engine::fuel_used(&TEMPLATE, TEMPLATE.default_source, long(80, 40).context());
+        eprintln!("80 documents, 3 × 40 periods: {used} of {budget} instructions");
+        assert!(used * 5 < budget, "{used} of {budget}: a long letter must leave room for bigger ones");
+    }
+
+    #[test]
+    fn a_letter_with_eighty_documents_runs_onto_more_pages_with_the_heading_repeated() {
+        let d = doc(&long(80, 40));
+        let pages = page_texts(&d);
+        assert!(pages.len() > 2, "{} pages", pages.len());
+        let headings = pages.iter().filter(|texts| texts.iter().any(|t| t == "просрочки" || t == "Дней")).count();
+        assert!(headings >= 3, "the heading is repeated on the pages a table runs onto: {headings}");
+        let continued = pages.iter().flatten().filter(|t| t.starts_with("Продолжение")).count();
+        assert!(continued >= 2, "continued tables are marked: {continued}");
+        let pdf = pdf::to_pdf(&d).expect("renders");
+        assert_eq!(page_count(&pdf), pages.len());
+    }
+
+    #[test]
+    fn nothing_runs_off_the_page() {
+        assert_inside_margins(&doc(&typical()));
+        assert_inside_margins(&doc(&long(80, 40)));
+        assert_inside_margins(&doc(&minimal()));
+        let mut hostile = typical();
+        hostile.debtor.name = "ООО «".to_owned() + &"Оченьдлинноеназваниебезпробелов".repeat(6) + "»";
+        hostile.debts[0].document = "Документ№".to_owned() + &"0".repeat(120);
+        hostile.debts[0].contract = Some("Д".repeat(200));
+        hostile.penalties[1].basis = "x".repeat(500);
+        hostile.creditor.address = Some("а ".repeat(400));
+        hostile.principal_total = Money::from_minor(i64::MAX);
+        assert_inside_margins(&doc(&hostile));
+    }
+
+    #[test]
+    fn the_signature_and_payment_details_never_start_a_page_alone() {
+        // Lengthen the letter row by row so that its end falls at every point of a page.
+        let mut page_counts = std::collections::BTreeSet::new();
+        for extra in 0..40 {
+            let mut letter = minimal();
+            let row = letter.debts[0].clone();
+            letter.debts.extend(std::iter::repeat_n(row, extra));
+            letter.creditor.bank_account = (extra % 2 == 0).then(|| "40702810938000012345".to_owned());
+            let pages = page_texts(&doc(&letter));
+            page_counts.insert(pages.len());
+            let last = pages.last().expect("a page");
+            assert!(
+                last.iter().any(|t| t.starts_with("Ответ") || t.starts_with("претензию") || t.contains("адресу")),
+                "{extra}: the signature page has no text of the letter: {last:?}"
+            );
+            for texts in &pages {
+                if let Some(at) = texts.iter().position(|t| t.starts_with("Получатель")) {
+                    assert!(at > 0 && texts[..at].iter().any(|t| t.contains("реквизитам")), "{extra}: {texts:?}");
+                }
+            }
+        }
+        assert!(page_counts.len() >= 2, "the sweep crosses a page end: {page_counts:?}");
+    }
+
+    #[test]
+    fn a_total_row_never_starts_a_page() {
+        for n in 20..60 {
+            for (k, texts) in page_texts(&doc(&long(n, 2))).iter().enumerate().skip(1) {
+                // «Итого» right after a heading's last title («просрочки», «Сумма») means it was
+                // carried over alone.
+                for (at, _) in texts.iter().enumerate().filter(|(_, t)| t.starts_with("Итого")) {
+                    let after_heading = at > 0 && matches!(texts[at - 1].as_str(), "просрочки" | "Сумма");
+                    assert!(!after_heading, "{n} documents, page {}: «Итого» right under the heading", k + 1);
+                }
+            }
+        }
     }
 }

@@ -25,6 +25,7 @@ use crate::jobs::{Job, JobsError, service as jobs};
 use crate::money::Money;
 use crate::tasks::model::Task;
 use crate::tenancy::{Action, Caller};
+use crate::templates::Format;
 
 use super::aging::{self, AgingParams, AgingReport};
 use super::claim::{self, PenaltyReport};
@@ -517,14 +518,10 @@ async fn claim_letter(State(state): State<AppState>, caller: Caller, Path(id): P
     };
     let as_of = p.as_of.unwrap_or_else(|| caller.today());
     let letter = super::claim::letter(&state, &caller, id, as_of, &p).await?;
-    if html {
-        return Ok(file_response(super::claim_letter::html::to_html(&letter).into_bytes(), "text/html; charset=utf-8", &format!("pretenziya-{as_of}.html")));
-    }
-    let pdf = tokio::task::spawn_blocking(move || super::claim_letter::pdf::to_pdf(&letter))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("rendering the claim letter: {e}")))?;
-    Ok(file_response(pdf, "application/pdf", &format!("pretenziya-{as_of}.pdf")))
+    let format = if html { Format::Html } else { Format::Pdf };
+    // The tenant's own template of the letter, or the shipped default.
+    let bytes = crate::templates::routes::tenant_document(&state, caller.tenant_id, &super::claim_letter::TEMPLATE, letter.context(), format).await?;
+    Ok(file_response(bytes, format.content_type(), &format!("pretenziya-{as_of}.{}", format.extension())))
 }
 
 // ---------------------------------------------------------------------------------

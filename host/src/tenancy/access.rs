@@ -51,7 +51,7 @@ impl Caller {
         } else {
             let what = match action {
                 Action::ManageUsers => "managing users and other users' tokens",
-                Action::Configure => "changing tenant configuration (pipelines, stages, our legal entities)",
+                Action::Configure => "changing tenant configuration (pipelines, stages, our legal entities, document templates)",
                 Action::WriteCrm => "editing CRM records",
                 Action::ReadAudit => "reading the audit log",
                 Action::ManageJobs => "cancelling background jobs or changing their schedules",

@@ -1,12 +1,12 @@
-//! The claim letter as one self-contained HTML page: UTF-8, inline CSS, A4 print layout.
+//! A document as one self-contained HTML page: UTF-8, inline CSS, A4 print layout, no outside
+//! resources. For previews and browser printing; it draws the same [`Document`] as the PDF.
 
 use std::fmt::Write as _;
 
-use super::words::date_short;
-use super::{Align, Block, ClaimLetter, Spans, Table, compose, known};
+use super::markup::{Align, Block, Document, Signature, Spans, Table};
 
 /// The page's style: A4 with 20 mm margins when printed, page numbers where the browser
-/// supports page-margin boxes, the letter's width on screen.
+/// supports page-margin boxes, the document's width on screen.
 const STYLE: &str = r#"
 @page { size: A4; margin: 20mm;
   @bottom-right { content: "Стр. " counter(page) " из " counter(pages); font: 9pt "Times New Roman", "Liberation Serif", serif; } }
@@ -20,7 +20,8 @@ body { margin: 0; color: #000; font: 12pt/1.3 "Times New Roman", "Liberation Ser
 .addressing { display: flex; justify-content: space-between; gap: 10mm; margin-bottom: 8mm; font-size: 11pt; }
 .addressing > div { flex: 0 0 46%; }
 .addressing div div { text-align: left; }
-h1 { margin: 0; text-align: center; font-size: 14pt; }
+h1 { margin: 0 0 5mm; text-align: center; font-size: 14pt; }
+h1:has(+ .subtitle) { margin-bottom: 0; }
 .subtitle { margin: 0 0 5mm; text-align: center; font-weight: bold; }
 h2 { margin: 5mm 0 2mm; text-align: center; font-size: 12pt; }
 p { margin: 0 0 2mm; text-align: justify; text-indent: 12.5mm; }
@@ -33,26 +34,26 @@ table.grid thead { display: table-header-group; }
 table.grid tr { break-inside: avoid; page-break-inside: avoid; }
 table.grid tr.total td { font-weight: bold; }
 .l { text-align: left; } .c { text-align: center; } .r { text-align: right; } .nw { white-space: nowrap; }
-.requisites { margin: 0 0 3mm 12.5mm; }
+.requisites { margin: 0 0 3mm 12.5mm; break-inside: avoid; page-break-inside: avoid; }
 .signature { display: flex; align-items: flex-end; gap: 6mm; margin-top: 12mm; break-inside: avoid; page-break-inside: avoid; break-before: avoid; page-break-before: avoid; }
 .signature .post { flex: 1 1 45%; }
 .signature .line { flex: 0 0 40mm; border-bottom: .5pt solid #000; height: 6mm; }
 .signature .who { flex: 1 1 25%; text-align: right; }
 .seal { margin-top: 4mm; }
+.page-break { break-after: page; page-break-after: always; border-top: 1px dashed #aaa; margin: 8mm -20mm; }
+@media print { .page-break { border: 0; margin: 0; } }
 "#;
 
-/// Renders the letter as a complete HTML5 document (UTF-8, inline CSS, no outside resources),
-/// laid out for printing on A4. Every piece of data is escaped.
-pub fn to_html(letter: &ClaimLetter) -> String {
+/// Renders the document as a complete HTML5 page (UTF-8, inline CSS, no outside resources),
+/// laid out for printing on A4. Every piece of text is escaped.
+pub fn to_html(doc: &Document) -> String {
     let mut out = String::with_capacity(16 * 1024);
-    let number = known(&letter.number).map(|n| format!(" № {n}")).unwrap_or_default();
-    let title = format!("Претензия{number} от {} — {}", date_short(letter.date), letter.debtor.name.trim());
     out.push_str("<!DOCTYPE html>\n<html lang=\"ru\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    let _ = writeln!(out, "<title>{}</title>", escape(&title));
+    let _ = writeln!(out, "<title>{}</title>", escape(&doc.title));
     let _ = writeln!(out, "<style>{STYLE}</style>\n</head>\n<body>\n<main class=\"sheet\">");
-    for block in compose(letter) {
-        block_html(&block, &mut out);
+    for block in &doc.blocks {
+        block_html(block, &mut out);
     }
     out.push_str("</main>\n</body>\n</html>\n");
     out
@@ -78,8 +79,11 @@ fn block_html(block: &Block, out: &mut String) {
             }
             out.push_str("</div>\n</section>\n");
         }
-        Block::Title { title, subtitle } => {
-            let _ = writeln!(out, "<h1>{}</h1>\n<div class=\"subtitle\">{}</div>", escape(title), escape(subtitle));
+        Block::Title(title) => {
+            let _ = writeln!(out, "<h1>{}</h1>", escape(title));
+        }
+        Block::Subtitle(subtitle) => {
+            let _ = writeln!(out, "<div class=\"subtitle\">{}</div>", escape(subtitle));
         }
         Block::Heading(text) => {
             let _ = writeln!(out, "<h2>{}</h2>", escape(text));
@@ -98,7 +102,7 @@ fn block_html(block: &Block, out: &mut String) {
             }
             out.push_str("</div>\n");
         }
-        Block::Signature { post, name, seal } => {
+        Block::Signature(Signature { post, name, seal }) => {
             out.push_str("<section class=\"signature\">\n<div class=\"post\">");
             let post: Vec<String> = post.iter().map(|p| escape(p)).collect();
             out.push_str(&post.join("<br>"));
@@ -107,17 +111,22 @@ fn block_html(block: &Block, out: &mut String) {
                 "</div>\n<div class=\"line\"></div>\n<div class=\"who\">{}</div>\n</section>",
                 escape(name)
             );
-            if *seal {
-                out.push_str("<div class=\"seal\">М.П.</div>\n");
+            if let Some(seal) = seal {
+                let _ = writeln!(out, "<div class=\"seal\">{}</div>", escape(seal));
             }
         }
+        Block::PageBreak => out.push_str("<div class=\"page-break\"></div>\n"),
     }
 }
 
 fn table_html(table: &Table, out: &mut String) {
-    let _ = write!(out, "<table class=\"grid\">\n<caption>{}</caption>\n<thead><tr>", escape(&table.caption()));
+    out.push_str("<table class=\"grid\">\n");
+    if let Some(caption) = table.caption_text() {
+        let _ = writeln!(out, "<caption>{}</caption>", escape(&caption));
+    }
+    out.push_str("<thead><tr>");
     for column in &table.columns {
-        let _ = write!(out, "<th>{}</th>", escape(column.title));
+        let _ = write!(out, "<th>{}</th>", escape(&column.title));
     }
     out.push_str("</tr></thead>\n<tbody>\n");
     for row in &table.rows {
@@ -153,17 +162,18 @@ fn table_html(table: &Table, out: &mut String) {
 fn spans(spans: &Spans) -> String {
     let mut out = String::new();
     for span in spans {
+        let text = escape(&span.text).replace('\n', "<br>");
         if span.bold {
-            let _ = write!(out, "<b>{}</b>", escape(&span.text));
+            let _ = write!(out, "<b>{text}</b>");
         } else {
-            out.push_str(&escape(&span.text));
+            out.push_str(&text);
         }
     }
     out
 }
 
 /// Escapes text for HTML element content and quoted attribute values.
-fn escape(text: &str) -> String {
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     for ch in text.chars() {
         match ch {
@@ -182,12 +192,12 @@ fn escape(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::*;
     use super::*;
+    use crate::templates::markup::parse;
 
-    /// The page with no-break spaces shown as plain ones, for readable assertions.
-    fn page(letter: &ClaimLetter) -> String {
-        to_html(letter).replace('\u{a0}', " ")
+    fn page(body: &str) -> String {
+        to_html(&parse(&format!("<document title=\"Заголовок &amp; &lt;x&gt;\">{body}</document>")).expect("parses"))
+            .replace('\u{a0}', " ")
     }
 
     #[test]
@@ -200,27 +210,11 @@ mod tests {
     }
 
     #[test]
-    fn hostile_data_cannot_inject_markup() {
-        let mut letter = typical();
-        letter.debtor.name = r#"<script>alert("x")</script> ООО "Рога & Копыта""#.to_owned();
-        letter.creditor.name = "</title><img src=x onerror=alert(1)>".to_owned();
-        letter.debts[0].document = "<b>Документ</b> & \"кавычки\" 'апостроф'".to_owned();
-        letter.penalties[0].basis = "</p><iframe src=//evil>".to_owned();
-        letter.number = Some("1\"><svg onload=alert(1)>".to_owned());
-        let html = to_html(&letter);
-        for forbidden in ["<script", "<img", "<iframe", "<svg", "</title><", "<b>Документ"] {
-            assert!(!html.contains(forbidden), "«{forbidden}» leaked into the page");
-        }
-        assert!(html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; ООО &quot;Рога &amp; Копыта&quot;"));
-        assert!(html.contains("&lt;b&gt;Документ&lt;/b&gt; &amp; &quot;кавычки&quot; &#39;апостроф&#39;"));
-        assert_eq!(html.matches("<title>").count(), 1);
-    }
-
-    #[test]
     fn page_is_a_self_contained_printable_html5_document() {
-        let html = to_html(&typical());
+        let html = page("<title>Т</title><p>x</p>");
         assert!(html.starts_with("<!DOCTYPE html>\n<html lang=\"ru\">"));
         assert!(html.contains("<meta charset=\"utf-8\">"));
+        assert!(html.contains("<title>Заголовок &amp; &lt;x&gt;</title>"));
         assert!(html.contains("@page { size: A4; margin: 20mm;"));
         assert!(html.trim_end().ends_with("</html>"));
         for outside in ["http://", "https://", "<link", "<script", "src="] {
@@ -229,63 +223,42 @@ mod tests {
     }
 
     #[test]
-    fn page_has_every_section_and_amount() {
-        let html = page(&typical());
+    fn each_block_has_its_html() {
+        let html = page(
+            "<letterhead><name>ООО «Север»</name><line>ИНН 1</line></letterhead>\
+             <addressing><left><line>Исх.</line></left><right><line><b>Кому: </b>Ромашке</line></right></addressing>\
+             <title>ПРЕТЕНЗИЯ</title><subtitle>о долге</subtitle><heading>Раздел</heading>\
+             <p>Текст <b>жирный</b><br/>дальше</p><note>Заметка</note>\
+             <table><caption>Суммы</caption><col align=\"center\" nowrap=\"true\">№</col><col>Что</col>\
+             <col align=\"right\" nowrap=\"true\">Сумма</col>\
+             <row><cell>1</cell><cell>Акт</cell><cell>5,00</cell></row>\
+             <row total=\"true\"><cell span=\"2\">Итого</cell><cell>5,00</cell></row></table>\
+             <requisites><line>БИК: 1</line></requisites><pagebreak/>\
+             <signature><post>Директор</post><post>ООО «Север»</post><name>Петров</name><seal>М.П.</seal></signature>",
+        );
         for expected in [
-            "<h1>ПРЕТЕНЗИЯ</h1>",
-            "о погашении задолженности",
-            "ООО «Торговый дом „Север“»",
-            "ИНН 7701234567, КПП 770101001, ОГРН 1027700123456",
-            "Исх. № 117/25-Ю",
-            "от «10» ноября 2025 г.",
-            "<b>Кому: </b><b>ООО «Ромашка»</b>",
-            "Генеральный директор: Иванов И. И.",
-            "Адрес: 630099, г. Новосибирск",
-            "Таблица 1. Документы, по которым имеется задолженность",
-            "<th>Дней просрочки</th>",
-            "Реализация товаров и услуг № 0000-000123 от 01.02.2025",
-            "<td class=\"r nw\">1 250 000,00</td><td class=\"r nw\">250 000,00</td><td class=\"r nw\">1 000 000,00</td>",
-            "<td class=\"l\" colspan=\"5\">Итого</td><td class=\"r nw\">2 105 500,50</td><td class=\"r nw\">250 000,00</td>\
-             <td class=\"r nw\">1 855 500,50</td>",
-            "<b>1 855 500,50 руб.</b> (один миллион восемьсот пятьдесят пять тысяч пятьсот рублей 50 копеек)",
-            "<h2>Расчет неустойки (пени) и процентов за пользование чужими денежными средствами</h2>",
-            "Таблица 2. Расчет неустойки по документу: Реализация товаров и услуг № 0000-000123",
-            "Таблица 3. Расчет процентов по ст. 395 ГК РФ по документу: Акт выполненных работ № 45",
-            "Таблица 4. Расчет пени по документу: Акт оказанных услуг № 311",
-            "04.03.2025 – 10.11.2025",
-            "1 000 000,00 × 0,1 % × 252 дн.",
-            "480 000,00 × 16,5 % × 15 / 365",
-            "300 000,00 × 1/300 × 16,5 % × 15",
-            "<td class=\"r nw\">252 000,00</td>",
-            "Итого по расчету",
-            "К уплате с учетом ограничения</td><td class=\"r nw\">125 000,00</td>",
-            "<td class=\"r nw\">43 758,90</td>",
-            "<td class=\"r nw\">6 725,00</td>",
-            "<b>175 483,90 руб.</b> (сто семьдесят пять тысяч четыреста восемьдесят три рубля 90 копеек)",
-            "<b>2 030 984,40 руб.</b> (два миллиона тридцать тысяч девятьсот восемьдесят четыре рубля 40 копеек)",
-            "руководствуясь ст. 309, 310, 330, 395 ГК РФ",
-            "но не позднее <b>«20» ноября 2025 г.</b>",
-            "Расчетный счет: 40702810938000012345",
-            "Банк: ПАО Сбербанк, г. Москва",
-            "Назначение платежа: оплата задолженности по претензии № 117/25-Ю от 10.11.2025",
-            "в арбитражный суд",
-            "ч. 5 ст. 4 АПК РФ",
-            "Генеральный директор<br>ООО «Торговый дом „Север“»",
-            "<div class=\"who\">Петров П. П.</div>",
-            "М.П.",
+            "<header class=\"letterhead\">\n<div class=\"name\">ООО «Север»</div>\n<div>ИНН 1</div>\n</header>",
+            "<div class=\"out\">\n<div>Исх.</div>\n</div>\n<div class=\"to\">\n<div><b>Кому: </b>Ромашке</div>",
+            "<h1>ПРЕТЕНЗИЯ</h1>\n<div class=\"subtitle\">о долге</div>",
+            "<h2>Раздел</h2>",
+            "<p>Текст <b>жирный</b><br>дальше</p>",
+            "<p class=\"note\">Заметка</p>",
+            "<caption>Таблица 1. Суммы</caption>\n<thead><tr><th>№</th><th>Что</th><th>Сумма</th></tr></thead>",
+            "<tr><td class=\"c nw\">1</td><td class=\"l\">Акт</td><td class=\"r nw\">5,00</td></tr>",
+            "<tr class=\"total\"><td class=\"l\" colspan=\"2\">Итого</td><td class=\"r nw\">5,00</td></tr>",
+            "<div class=\"requisites\">\n<div>БИК: 1</div>\n</div>",
+            "<div class=\"page-break\"></div>",
+            "<div class=\"post\">Директор<br>ООО «Север»</div>\n<div class=\"line\"></div>\n<div class=\"who\">Петров</div>",
+            "<div class=\"seal\">М.П.</div>",
         ] {
-            assert!(html.contains(expected), "missing «{expected}»");
+            assert!(html.contains(expected), "missing «{expected}» in\n{html}");
         }
     }
 
     #[test]
-    fn page_without_penalties_or_bank_details_leaves_those_sections_out() {
-        let html = page(&minimal());
-        assert!(!html.contains("<h2>"), "no penalty section");
-        assert!(!html.contains("Таблица 2"));
-        assert!(!html.contains("<th>Договор</th>"));
-        assert!(html.contains("по реквизитам, указанным в договоре."));
-        assert!(!html.contains("class=\"requisites\""));
-        assert!(!html.contains("М.П."));
+    fn text_that_looks_like_markup_stays_text() {
+        let html = page("<p>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; ООО &quot;Рога &amp; Копыта&quot;</p>");
+        assert!(!html.contains("<script"));
+        assert!(html.contains("<p>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; ООО &quot;Рога &amp; Копыта&quot;</p>"));
     }
 }

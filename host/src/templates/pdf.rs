@@ -1,15 +1,15 @@
-//! The claim letter as an A4 PDF.
+//! A document as an A4 PDF.
 //!
-//! The letter is laid out here, in two passes: `layout` flows the blocks of
-//! `compose` (the shared wording) onto pages (wrapping text by the font's advance widths, breaking
-//! tables between rows and repeating their heading), then `render` draws the pages with
-//! `krilla`, adding «Стр. N из M» now that the number of pages is known.
+//! The document is laid out here, in two passes: `layout` flows its blocks onto pages
+//! (wrapping text by the font's advance widths, breaking tables between rows and repeating
+//! their heading, keeping payment details and the signature with the text before them), then
+//! `render` draws the pages with `krilla`, adding «Стр. N из M» now that the number of pages is
+//! known.
 //!
 //! The font is Liberation Serif (SIL Open Font License 1.1, metrically compatible with Times New
-//! Roman, the customary face of Russian business letters), regular and bold, compiled in from
-//! `assets/fonts/`; `krilla` embeds only the glyphs used, so a letter stays small.
+//! Roman, the customary face of Russian business documents), regular and bold, compiled in from
+//! `assets/fonts/`; `krilla` embeds only the glyphs used, so a document stays small.
 
-use krilla::Document;
 use krilla::color::luma;
 use krilla::geom::{PathBuilder, Point, Rect};
 use krilla::metadata::Metadata;
@@ -20,8 +20,8 @@ use skrifa::instance::{LocationRef, Size};
 use skrifa::metrics::GlyphMetrics;
 use skrifa::{FontRef, MetadataProvider};
 
-use super::words::{NBSP, date_short};
-use super::{Align, Block, ClaimLetter, Span, Spans, Table, compose, known};
+use super::format::NBSP;
+use super::markup::{Align, Block, Document, Signature, Span, Spans, Table};
 
 const REGULAR_TTF: &[u8] =
     include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/fonts/LiberationSerif-Regular.ttf"));
@@ -38,13 +38,26 @@ pub enum PdfError {
     Write(String),
 }
 
-/// Renders the letter as an A4 PDF: 20 mm margins, embedded subsetted font, text that wraps
+/// Renders the document as an A4 PDF: 20 mm margins, embedded subsetted font, text that wraps
 /// and can be copied, tables that flow onto following pages with their heading repeated, and
 /// «Стр. N из M» at the foot of every page.
-pub fn to_pdf(letter: &ClaimLetter) -> Result<Vec<u8>, PdfError> {
+pub fn to_pdf(doc: &Document) -> Result<Vec<u8>, PdfError> {
     let fonts = Fonts::load()?;
-    let pages = layout(letter, &fonts);
-    render(letter, &pages, &fonts)
+    let pages = layout(doc, &fonts);
+    render(doc, &pages, &fonts)
+}
+
+/// The characters of `doc` the embedded font cannot draw (they print as a box), each once.
+pub fn missing_glyphs(doc: &Document) -> Result<Vec<char>, PdfError> {
+    let fonts = Fonts::load()?;
+    let mut missing: Vec<char> = Vec::new();
+    for ch in doc.texts().iter().flat_map(|t| t.chars()) {
+        let drawn = ch.is_whitespace() || ch.is_control() || (fonts.regular.has(ch) && fonts.bold.has(ch));
+        if !drawn && !missing.contains(&ch) {
+            missing.push(ch);
+        }
+    }
+    Ok(missing)
 }
 
 // --- Geometry, in PDF points (1/72 inch); y grows downwards from the top of the page. --------
@@ -113,6 +126,10 @@ impl Face {
             .unwrap_or_default();
         let advance = self.metrics.advance_width(gid).unwrap_or(0.0) / self.units_per_em;
         (gid.to_u32(), advance)
+    }
+
+    fn has(&self, ch: char) -> bool {
+        self.charmap.map(ch).is_some()
     }
 
     fn width(&self, text: &str, size: f32) -> f32 {
@@ -520,7 +537,7 @@ fn column_widths(fonts: &Fonts, table: &Table, total: f32) -> Vec<f32> {
     let longest_word =
         |text: &str, bold: bool| text.split(' ').map(|w| fonts.face(bold).width(w, TABLE)).fold(0.0_f32, f32::max);
     for (c, column) in table.columns.iter().enumerate() {
-        min[c] = longest_word(column.title, true);
+        min[c] = longest_word(&column.title, true);
     }
     for row in &table.rows {
         let mut c = 0;
@@ -622,7 +639,7 @@ impl Flow<'_> {
     /// each following page «Продолжение таблицы N» and the heading again.
     fn table(&mut self, table: &Table) {
         let widths = column_widths(self.fonts, table, WIDTH);
-        let titles: Vec<(String, usize)> = table.columns.iter().map(|c| (c.title.to_owned(), 1)).collect();
+        let titles: Vec<(String, usize)> = table.columns.iter().map(|c| (c.title.clone(), 1)).collect();
         let header = self.lay_row(&titles, &widths, table, true, true);
         let rows: Vec<LaidRow> = table
             .rows
@@ -632,21 +649,23 @@ impl Flow<'_> {
                 self.lay_row(&texts, &widths, table, r.total, false)
             })
             .collect();
-        let caption = vec![Span { text: table.caption(), bold: true }];
-        let caption_lines = wrap(self.fonts, &caption, NOTE, WIDTH, WIDTH);
+        let caption_lines = match table.caption_text() {
+            Some(text) => wrap(self.fonts, &[Span { text, bold: true }], NOTE, WIDTH, WIDTH),
+            None => Vec::new(),
+        };
         let (caption_h, _) = self.fonts.line_metrics(NOTE, BODY_LEADING);
         let first = rows.first().map_or(0.0, |r| r.height);
         self.space(4.0);
-        self.ensure(caption_lines.len() as f32 * caption_h + 2.0 + header.height + first);
+        let caption_gap = if caption_lines.is_empty() { 0.0 } else { 2.0 };
+        self.ensure(caption_lines.len() as f32 * caption_h + caption_gap + header.height + first);
         for line in &caption_lines {
             let top = self.y;
             self.line(line, LEFT, WIDTH, top, NOTE, BODY_LEADING, TextAlign::Left);
             self.y += caption_h;
         }
-        self.y += 2.0;
+        self.y += caption_gap;
         self.draw_row(&header, true);
-        let continued =
-            [Span { text: format!("Продолжение таблицы{}{}", '\u{a0}', table.number), bold: false }];
+        let continued = [Span { text: table.continued_text(), bold: false }];
         let continued = wrap(self.fonts, &continued, SMALL, WIDTH, WIDTH);
         let (continued_h, _) = self.fonts.line_metrics(SMALL, BODY_LEADING);
         for (j, row) in rows.iter().enumerate() {
@@ -671,18 +690,18 @@ impl Flow<'_> {
     }
 }
 
-// --- The letter ------------------------------------------------------------------------------
+// --- The document ----------------------------------------------------------------------------
 
-/// Lays the letter out on pages; returns each page's drawing operations (without page numbers).
-fn layout(letter: &ClaimLetter, fonts: &Fonts) -> Vec<Vec<Op>> {
+/// Lays the document out on pages; returns each page's drawing operations (without page numbers).
+fn layout(doc: &Document, fonts: &Fonts) -> Vec<Vec<Op>> {
     let mut flow = Flow::new(fonts);
     let (body_h, _) = fonts.line_metrics(BODY, BODY_LEADING);
-    let blocks = compose(letter);
+    let blocks = &doc.blocks;
     for (i, block) in blocks.iter().enumerate() {
         // Payment details and the signature never start a page alone.
         let keep_after = match blocks.get(i + 1) {
             Some(Block::Requisites(lines)) => PARA_GAP + requisites_height(&flow, lines),
-            Some(Block::Signature { post, seal, .. }) => PARA_GAP + signature_height(&flow, post, *seal),
+            Some(Block::Signature(s)) => PARA_GAP + signature_height(&flow, s),
             _ => 0.0,
         };
         match block {
@@ -709,12 +728,19 @@ fn layout(letter: &ClaimLetter, fonts: &Fonts) -> Vec<Vec<Op>> {
                 flow.stack(right, right_x, right_w, top, 11.0, TextAlign::Left);
                 flow.y += height + 22.0;
             }
-            Block::Title { title, subtitle } => {
-                let lines = [vec![Span { text: (*title).to_owned(), bold: true }]];
+            Block::Title(title) => {
+                let lines = [vec![Span { text: title.clone(), bold: true }]];
+                // Kept with the subtitle and the first lines after it.
                 flow.ensure(14.0 * BODY_LEADING + body_h * 4.0);
                 let top = flow.y;
                 flow.y += flow.stack(&lines, LEFT, WIDTH, top, 14.0, TextAlign::Center);
-                let lines = [vec![Span { text: (*subtitle).to_owned(), bold: true }]];
+                if !matches!(blocks.get(i + 1), Some(Block::Subtitle(_))) {
+                    flow.y += 10.0;
+                }
+            }
+            Block::Subtitle(subtitle) => {
+                let lines = [vec![Span { text: subtitle.clone(), bold: true }]];
+                flow.ensure(body_h * 4.0);
                 let top = flow.y;
                 flow.y += flow.stack(&lines, LEFT, WIDTH, top, BODY, TextAlign::Center);
                 flow.y += 10.0;
@@ -744,35 +770,37 @@ fn layout(letter: &ClaimLetter, fonts: &Fonts) -> Vec<Vec<Op>> {
                 flow.y += flow.stack(lines, x, RIGHT - x, top, BODY, TextAlign::Left);
                 flow.space(6.0);
             }
-            Block::Signature { post, name, seal } => {
-                let post_w = SIGNATURE_POST_W;
+            Block::PageBreak => {
+                if flow.y > TOP + EPS {
+                    flow.new_page();
+                }
+            }
+            Block::Signature(signature) => {
+                let Signature { post, name, seal } = signature;
                 let lines = signature_post(post);
-                let post_h = flow.stack_height(&lines, post_w, BODY);
+                let (post_h, block_h) = signature_box(&flow, signature);
                 flow.space(SIGNATURE_GAP);
-                flow.ensure(signature_height(&flow, post, *seal) - SIGNATURE_GAP);
+                flow.ensure(signature_height(&flow, signature) - SIGNATURE_GAP);
                 let top = flow.y;
-                flow.stack(&lines, LEFT, post_w, top, BODY, TextAlign::Left);
+                flow.stack(&lines, LEFT, SIGNATURE_POST_W, top, BODY, TextAlign::Left);
                 // The line to sign on and the name sit on the last line of the post.
                 let last_top = top + post_h - body_h;
                 let (_, baseline) = fonts.line_metrics(BODY, BODY_LEADING);
-                let sign_x = LEFT + WIDTH * 0.5;
-                let sign_w = WIDTH * 0.22;
                 flow.ops().push(Op::Line {
-                    x1: sign_x,
+                    x1: SIGN_X,
                     y1: last_top + baseline + 2.0,
-                    x2: sign_x + sign_w,
+                    x2: SIGN_X + SIGN_W,
                     y2: last_top + baseline + 2.0,
                     width: RULE,
                 });
-                let name_x = sign_x + sign_w + 6.0;
                 let name_lines = [vec![Span { text: name.clone(), bold: false }]];
-                flow.stack(&name_lines, name_x, RIGHT - name_x, last_top, BODY, TextAlign::Right);
-                flow.y = top + post_h;
-                if *seal {
+                flow.stack(&name_lines, NAME_X, RIGHT - NAME_X, last_top, BODY, TextAlign::Right);
+                flow.y = top + block_h;
+                if let Some(seal) = seal {
                     flow.y += body_h * 0.6;
-                    let lines = [vec![Span { text: "М.П.".to_owned(), bold: false }]];
+                    let lines = [vec![Span { text: seal.clone(), bold: false }]];
                     let top = flow.y;
-                    flow.y += flow.stack(&lines, LEFT, post_w, top, BODY, TextAlign::Left);
+                    flow.y += flow.stack(&lines, LEFT, SIGNATURE_POST_W, top, BODY, TextAlign::Left);
                 }
             }
         }
@@ -783,6 +811,10 @@ fn layout(letter: &ClaimLetter, fonts: &Fonts) -> Vec<Vec<Op>> {
 const PARA_GAP: f32 = 3.0;
 const SIGNATURE_GAP: f32 = 24.0;
 const SIGNATURE_POST_W: f32 = WIDTH * 0.45;
+/// The line to sign on, and the name right of it.
+const SIGN_X: f32 = LEFT + WIDTH * 0.5;
+const SIGN_W: f32 = WIDTH * 0.22;
+const NAME_X: f32 = SIGN_X + SIGN_W + 6.0;
 
 fn requisites_height(flow: &Flow<'_>, lines: &[Spans]) -> f32 {
     flow.stack_height(lines, RIGHT - LEFT - INDENT, BODY)
@@ -792,24 +824,31 @@ fn signature_post(post: &[String]) -> Vec<Spans> {
     post.iter().map(|p| vec![Span { text: p.clone(), bold: false }]).collect()
 }
 
-/// Height of the signature block, with the gap above it.
-fn signature_height(flow: &Flow<'_>, post: &[String], seal: bool) -> f32 {
+/// The signature's post height (at least one line, which the name and the line to sign on
+/// share) and its whole height, a long name wrapping below the post.
+fn signature_box(flow: &Flow<'_>, s: &Signature) -> (f32, f32) {
     let (body_h, _) = flow.fonts.line_metrics(BODY, BODY_LEADING);
-    let seal_h = if seal { body_h * 1.6 } else { 0.0 };
-    SIGNATURE_GAP + flow.stack_height(&signature_post(post), SIGNATURE_POST_W, BODY) + seal_h
+    let post_h = flow.stack_height(&signature_post(&s.post), SIGNATURE_POST_W, BODY).max(body_h);
+    let name_h = flow.stack_height(&[vec![Span::plain(s.name.clone())]], RIGHT - NAME_X, BODY);
+    (post_h, post_h.max(post_h - body_h + name_h))
+}
+
+/// Height of the signature block, with the gap above it.
+fn signature_height(flow: &Flow<'_>, s: &Signature) -> f32 {
+    let (body_h, _) = flow.fonts.line_metrics(BODY, BODY_LEADING);
+    let seal_h = if s.seal.is_some() { body_h * 1.6 } else { 0.0 };
+    SIGNATURE_GAP + signature_box(flow, s).1 + seal_h
 }
 
 // --- Drawing ---------------------------------------------------------------------------------
 
-fn render(letter: &ClaimLetter, pages: &[Vec<Op>], fonts: &Fonts) -> Result<Vec<u8>, PdfError> {
-    let mut document = Document::new();
-    let number = known(&letter.number).map(|n| format!(" № {n}")).unwrap_or_default();
-    document.set_metadata(
-        Metadata::new()
-            .title(format!("Претензия{number} от {} — {}", date_short(letter.date), letter.debtor.name.trim()))
-            .language("ru".to_owned())
-            .creator("CRM: претензия о погашении задолженности".to_owned()),
-    );
+fn render(doc: &Document, pages: &[Vec<Op>], fonts: &Fonts) -> Result<Vec<u8>, PdfError> {
+    let mut document = krilla::Document::new();
+    let mut metadata = Metadata::new().language("ru".to_owned()).creator("CRM".to_owned());
+    if !doc.title.is_empty() {
+        metadata = metadata.title(doc.title.clone());
+    }
+    document.set_metadata(metadata);
     let settings = PageSettings::from_wh(PAGE_W, PAGE_H).ok_or_else(|| PdfError::Write("bad page size".into()))?;
     let count = pages.len();
     for (i, ops) in pages.iter().enumerate() {
@@ -872,100 +911,31 @@ fn render(letter: &ClaimLetter, pages: &[Vec<Op>], fonts: &Fonts) -> Result<Vec<
     document.finish().map_err(|e| PdfError::Write(e.to_string()))
 }
 
+/// Test helpers for documents built on this renderer (their own layout tests).
 #[cfg(test)]
-mod tests {
-    use super::super::test_support::*;
-    use super::super::{PenaltyKind, block_texts};
+pub(crate) mod testing {
     use super::*;
-    use crate::money::Money;
 
-    fn fonts() -> Fonts {
-        Fonts::load().expect("the compiled-in fonts load")
+    /// The texts drawn on each page, in drawing order (without page numbers).
+    pub(crate) fn page_texts(doc: &Document) -> Vec<Vec<String>> {
+        let fonts = Fonts::load().expect("the compiled-in fonts load");
+        layout(doc, &fonts)
+            .iter()
+            .map(|ops| ops.iter().filter_map(|op| if let Op::Text { text, .. } = op { Some(text.clone()) } else { None }).collect())
+            .collect()
     }
 
-    /// Writes sample letters (PDF and HTML) for a person to look at:
-    /// `CLAIM_LETTER_PREVIEW=/some/dir cargo test write_previews -- --ignored`
-    /// (default: `claim-letter-preview` in the temporary directory).
-    #[test]
-    #[ignore = "writes files for a manual look"]
-    fn write_previews() {
-        let dir = std::env::var_os("CLAIM_LETTER_PREVIEW")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| std::env::temp_dir().join("claim-letter-preview"));
-        std::fs::create_dir_all(&dir).expect("preview directory");
-        for (name, letter) in [("typical", typical()), ("long", long(80, 40)), ("minimal", minimal())] {
-            let pdf = to_pdf(&letter).expect("renders");
-            std::fs::write(dir.join(format!("{name}.pdf")), pdf).expect("writes the PDF");
-            std::fs::write(dir.join(format!("{name}.html")), super::super::html::to_html(&letter))
-                .expect("writes the HTML");
-        }
-        eprintln!("previews in {}", dir.display());
-    }
-
-    fn page_count(pdf: &[u8]) -> usize {
+    /// The number of pages of a PDF file, counted from its page objects.
+    pub(crate) fn page_count(pdf: &[u8]) -> usize {
         let text = String::from_utf8_lossy(pdf);
         let pages = text.matches("/Type/Page").count() + text.matches("/Type /Page").count();
         pages - text.matches("/Type/Pages").count() - text.matches("/Type /Pages").count()
     }
 
-    #[test]
-    fn pdf_is_a_complete_file() {
-        let pdf = to_pdf(&typical()).expect("renders");
-        assert!(pdf.starts_with(b"%PDF-"));
-        assert!(String::from_utf8_lossy(&pdf[pdf.len().saturating_sub(16)..]).trim_end().ends_with("%%EOF"));
-    }
-
-    #[test]
-    fn font_is_embedded_as_a_small_subset_with_a_unicode_map() {
-        let pdf = to_pdf(&typical()).expect("renders");
-        let text = String::from_utf8_lossy(&pdf);
-        assert!(text.contains("/FontFile2"), "the TrueType font is embedded");
-        assert!(text.contains("+LiberationSerif"), "as a subset (its name has a subset tag)");
-        assert!(text.contains("/ToUnicode"), "with a map back to Unicode, so the text can be copied");
-        assert!(pdf.len() < 120_000, "a typical letter is small: {} bytes", pdf.len());
-    }
-
-    #[test]
-    fn the_font_has_every_character_the_letter_uses() {
-        let fonts = fonts();
-        let mut letter = typical();
-        letter.penalties[0].kind = PenaltyKind::KeyRate1300;
-        let texts: Vec<String> = compose(&letter).iter().flat_map(block_texts).collect();
-        let extra = "Продолжение таблицы Стр. 1 из 2 ёЁ№«»„“—–×%&\"'<>/\\()[]{}@#";
-        for face in [&fonts.regular, &fonts.bold] {
-            for ch in texts.iter().flat_map(|t| t.chars()).chain(extra.chars()) {
-                assert!(face.charmap.map(ch).is_some(), "no glyph for {ch:?} (U+{:04X})", ch as u32);
-            }
-        }
-    }
-
-    #[test]
-    fn a_letter_with_eighty_documents_runs_onto_more_pages_with_the_heading_repeated() {
-        let letter = long(80, 40);
-        let pages = layout(&letter, &fonts());
-        assert!(pages.len() > 2, "{} pages", pages.len());
-        let headings = pages
-            .iter()
-            .filter(|ops| {
-                ops.iter().any(|op| matches!(op, Op::Text { text, .. } if text == "Дней просрочки" || text == "Дней"))
-            })
-            .count();
-        assert!(headings >= 3, "the heading is repeated on the pages a table runs onto: {headings}");
-        let continued = pages
-            .iter()
-            .flatten()
-            .filter(|op| matches!(op, Op::Text { text, .. } if text.starts_with("Продолжение")))
-            .count();
-        assert!(continued >= 2, "continued tables are marked: {continued}");
-        let pdf = to_pdf(&letter).expect("renders");
-        assert_eq!(page_count(&pdf), pages.len());
-        assert!(String::from_utf8_lossy(&pdf).contains(&format!("/Count {}", pages.len())));
-    }
-
-    /// Everything drawn stays inside the 20 mm margins, even with text that cannot wrap.
-    fn assert_inside_margins(letter: &ClaimLetter) {
-        let fonts = fonts();
-        for (n, ops) in layout(letter, &fonts).iter().enumerate() {
+    /// Everything drawn stays inside the 20 mm margins, even text that cannot wrap.
+    pub(crate) fn assert_inside_margins(doc: &Document) {
+        let fonts = Fonts::load().expect("the compiled-in fonts load");
+        for (n, ops) in layout(doc, &fonts).iter().enumerate() {
             for op in ops {
                 let (x0, x1, y0, y1) = match op {
                     Op::Text { x, baseline, size, bold, text, advances } => {
@@ -982,48 +952,111 @@ mod tests {
             }
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+    use crate::templates::markup::parse;
+
+    fn fonts() -> Fonts {
+        Fonts::load().expect("the compiled-in fonts load")
+    }
+
+    fn doc(body: &str) -> Document {
+        parse(&format!("<document title=\"Проба\">{body}</document>")).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A document with a captioned table of `rows` rows and a total row, then `after`.
+    fn table_doc(rows: usize, after: &str) -> Document {
+        let mut body = String::from(
+            "<title>ДОКУМЕНТ</title><subtitle>проба</subtitle><p>Вступление.</p>\
+             <table><caption>Строки</caption><col align=\"center\" nowrap=\"true\">№</col><col>Документ</col>\
+             <col align=\"right\" nowrap=\"true\">Сумма</col><col align=\"center\" nowrap=\"true\">Дней просрочки</col>",
+        );
+        for i in 0..rows {
+            body.push_str(&format!(
+                "<row><cell>{}</cell><cell>Реализация товаров и услуг № 0000-{i:06} от 01.02.2025</cell>\
+                 <cell>1&nbsp;000,00</cell><cell>10</cell></row>",
+                i + 1
+            ));
+        }
+        body.push_str("<row total=\"true\"><cell span=\"2\">Итого</cell><cell>9&nbsp;000,00</cell><cell/></row></table>");
+        body.push_str(after);
+        doc(&body)
+    }
 
     #[test]
-    fn nothing_runs_off_the_page() {
-        assert_inside_margins(&typical());
-        assert_inside_margins(&long(80, 40));
-        assert_inside_margins(&minimal());
-        let mut hostile = typical();
-        hostile.debtor.name = "ООО «".to_owned() + &"Оченьдлинноеназваниебезпробелов".repeat(6) + "»";
-        hostile.debts[0].document = "Документ№".to_owned() + &"0".repeat(120);
-        hostile.debts[0].contract = Some("Д".repeat(200));
-        hostile.penalties[1].basis = "x".repeat(500);
-        hostile.creditor.address = Some("а ".repeat(400));
-        hostile.principal_total = Money::from_minor(i64::MAX);
-        assert_inside_margins(&hostile);
+    fn pdf_is_a_complete_file() {
+        let pdf = to_pdf(&table_doc(3, "<p>Конец.</p>")).expect("renders");
+        assert!(pdf.starts_with(b"%PDF-"));
+        assert!(String::from_utf8_lossy(&pdf[pdf.len().saturating_sub(16)..]).trim_end().ends_with("%%EOF"));
+        assert_eq!(page_count(&pdf), 1);
+    }
+
+    #[test]
+    fn font_is_embedded_as_a_small_subset_with_a_unicode_map() {
+        let pdf = to_pdf(&table_doc(10, "<p>Конец.</p>")).expect("renders");
+        let text = String::from_utf8_lossy(&pdf);
+        assert!(text.contains("/FontFile2"), "the TrueType font is embedded");
+        assert!(text.contains("+LiberationSerif"), "as a subset (its name has a subset tag)");
+        assert!(text.contains("/ToUnicode"), "with a map back to Unicode, so the text can be copied");
+        assert!(pdf.len() < 60_000, "a one-page document is small: {} bytes", pdf.len());
+    }
+
+    #[test]
+    fn the_font_draws_russian_documents_and_names_what_it_cannot() {
+        let russian = doc("<p>Продолжение таблицы Стр. 1 из 2 ёЁ№«»„“—–×%&amp;\"'&lt;&gt;/\\()[]{}@# АБВГДЕЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ \
+                           абвгдежзийклмнопрстуфхцчшщъыьэюя</p>");
+        assert_eq!(missing_glyphs(&russian).expect("fonts"), Vec::<char>::new());
+        let other = doc("<p>漢字 ok 漢</p>");
+        assert_eq!(missing_glyphs(&other).expect("fonts"), vec!['漢', '字']);
+    }
+
+    #[test]
+    fn a_long_table_runs_onto_more_pages_with_its_heading_repeated() {
+        let d = table_doc(150, "<p>Конец.</p>");
+        let pages = page_texts(&d);
+        assert!(pages.len() >= 3, "{} pages", pages.len());
+        for (n, page) in pages.iter().enumerate().skip(1) {
+            assert!(page.iter().any(|t| t == "просрочки"), "page {}: the heading is repeated", n + 1);
+            assert!(page.iter().any(|t| t == "Продолжение таблицы\u{a0}1"), "page {}: continued table marked: {page:?}", n + 1);
+        }
+        let pdf = to_pdf(&d).expect("renders");
+        assert_eq!(page_count(&pdf), pages.len());
+        assert!(String::from_utf8_lossy(&pdf).contains(&format!("/Count {}", pages.len())));
+    }
+
+    #[test]
+    fn a_total_row_never_starts_a_page() {
+        for rows in 20..70 {
+            for (k, page) in page_texts(&table_doc(rows, "")).iter().enumerate().skip(1) {
+                for (at, _) in page.iter().enumerate().filter(|(_, t)| t.starts_with("Итого")) {
+                    assert!(!(at > 0 && page[at - 1] == "просрочки"), "{rows} rows, page {}: «Итого» right under the heading", k + 1);
+                }
+            }
+        }
     }
 
     #[test]
     fn the_signature_and_payment_details_never_start_a_page_alone() {
-        let fonts = fonts();
-        // Lengthen the letter row by row so that its end falls at every point of a page.
         let mut page_counts = std::collections::BTreeSet::new();
-        for extra in 0..40 {
-            let mut letter = minimal();
-            let row = letter.debts[0].clone();
-            letter.debts.extend(std::iter::repeat_n(row, extra));
-            letter.creditor.bank_account = (extra % 2 == 0).then(|| "40702810938000012345".to_owned());
-            let pages = layout(&letter, &fonts);
-            page_counts.insert(pages.len());
-            let texts = |page: &Vec<Op>| -> Vec<String> {
-                page.iter()
-                    .filter_map(|op| if let Op::Text { text, .. } = op { Some(text.clone()) } else { None })
-                    .collect()
-            };
-            let last = texts(pages.last().expect("a page"));
-            assert!(
-                last.iter().any(|t| t.starts_with("Ответ") || t.starts_with("претензию") || t.contains("адресу")),
-                "{extra}: the signature page has no text of the letter: {last:?}"
+        for rows in 0..45 {
+            let d = table_doc(
+                rows,
+                "<p>Перечислите задолженность по следующим реквизитам:</p>\
+                 <requisites><line>Получатель: ООО «Север»</line><line>БИК: 044525225</line></requisites>\
+                 <p>Ответ на претензию просим направить по адресу: г. Москва.</p>\
+                 <signature><post>Генеральный директор</post><post>ООО «Север»</post><name>Петров П. П.</name><seal>М.П.</seal></signature>",
             );
+            let pages = page_texts(&d);
+            page_counts.insert(pages.len());
+            let last = pages.last().expect("a page");
+            assert!(last.iter().any(|t| t.starts_with("Ответ") || t.contains("адресу")), "{rows}: the signature page has no text: {last:?}");
             for page in &pages {
-                let texts = texts(page);
-                if let Some(at) = texts.iter().position(|t| t.starts_with("Получатель")) {
-                    assert!(at > 0 && texts[..at].iter().any(|t| t.contains("реквизитам")), "{extra}: {texts:?}");
+                if let Some(at) = page.iter().position(|t| t.starts_with("Получатель")) {
+                    assert!(at > 0 && page[..at].iter().any(|t| t.contains("реквизитам")), "{rows}: {page:?}");
                 }
             }
         }
@@ -1031,30 +1064,37 @@ mod tests {
     }
 
     #[test]
-    fn a_total_row_never_starts_a_page() {
-        let fonts = fonts();
-        for n in 20..60 {
-            for (k, page) in layout(&long(n, 2), &fonts).iter().enumerate().skip(1) {
-                let texts: Vec<&str> = page
-                    .iter()
-                    .filter_map(|op| if let Op::Text { text, .. } = op { Some(text.as_str()) } else { None })
-                    .collect();
-                // «Итого» right after a heading's last title («просрочки», «Сумма») means it was
-                // carried over alone.
-                for (at, _) in texts.iter().enumerate().filter(|(_, t)| t.starts_with("Итого")) {
-                    let after_heading = at > 0 && matches!(texts[at - 1], "просрочки" | "Сумма");
-                    assert!(!after_heading, "{n} documents, page {}: «Итого» right under the heading", k + 1);
-                }
-            }
-        }
+    fn a_page_break_starts_a_new_page_but_never_an_empty_one() {
+        let pages = page_texts(&doc("<pagebreak/><p>Первая</p><pagebreak/><pagebreak/><p>Вторая</p>"));
+        assert_eq!(pages.len(), 2, "{pages:?}");
+        assert_eq!(pages[0], ["Первая"]);
+        assert_eq!(pages[1], ["Вторая"]);
+    }
+
+    #[test]
+    fn nothing_runs_off_the_page() {
+        assert_inside_margins(&table_doc(120, "<p>Конец.</p>"));
+        let long_word = "Оченьдлинноеназваниебезпробелов".repeat(6);
+        let hostile = doc(&format!(
+            "<letterhead><name>ООО «{long_word}»</name><line>{}</line></letterhead>\
+             <addressing><left><line>{long_word}</line></left><right><line>{long_word}</line></right></addressing>\
+             <title>{long_word}</title><p>{}</p><note>{}</note>\
+             <table><caption>{long_word}</caption><col>№</col><col nowrap=\"true\">Сумма</col>\
+             <row><cell>{}</cell><cell>92&nbsp;233&nbsp;720&nbsp;368&nbsp;547&nbsp;758,07</cell></row></table>\
+             <requisites><line>{long_word}</line></requisites>\
+             <signature><post>{long_word}</post><name>{long_word}</name></signature>",
+            "а ".repeat(400),
+            "x".repeat(500),
+            "Д".repeat(200),
+            "0".repeat(120),
+        ));
+        assert_inside_margins(&hostile);
     }
 
     #[test]
     fn wrapping_respects_widths_and_no_break_spaces() {
         let fonts = fonts();
-        let spans = [Span {
-            text: "сумма 1\u{a0}234\u{a0}567,89\u{a0}руб. подлежит уплате".to_owned(), bold: false
-        }];
+        let spans = [Span { text: "сумма 1\u{a0}234\u{a0}567,89\u{a0}руб. подлежит уплате".to_owned(), bold: false }];
         let narrow = fonts.regular.width("сумма 1\u{a0}234\u{a0}567,89\u{a0}руб.", BODY) - 1.0;
         let lines = wrap(&fonts, &spans, BODY, narrow, narrow);
         let words: Vec<Vec<String>> = lines
@@ -1070,5 +1110,7 @@ mod tests {
         for line in wrap(&fonts, &long, BODY, 100.0, 100.0) {
             assert!(line.width <= 100.0 + EPS, "an unbreakable word is cut between letters");
         }
+        let broken = wrap(&fonts, &[Span::plain("одна\nдве")], BODY, 400.0, 400.0);
+        assert_eq!(broken.len(), 2, "a line break from <br/> starts a new line");
     }
 }

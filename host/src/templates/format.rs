@@ -1,4 +1,7 @@
-//! Russian formatting of amounts, dates and rates for the claim letter.
+//! Russian formatting of amounts, dates, rates and words, for every document.
+//!
+//! Templates reach these through their filters (`templates::filters`); the renderers apply
+//! [`tie`] to all text.
 //!
 //! Every formatted value is one unbreakable unit: the thousands separator, the space before
 //! «руб.», «%» and «г.» are NO-BREAK SPACEs (U+00A0), so neither a browser nor the PDF line
@@ -100,13 +103,67 @@ pub fn decimal(d: Decimal) -> String {
 
 /// The Russian plural form for `n`: `forms` are for 1 (рубль), 2–4 (рубля) and 5–20 (рублей);
 /// 11–14 take the third form.
-pub fn plural(n: u64, forms: [&'static str; 3]) -> &'static str {
+pub fn plural(n: u64, forms: [&str; 3]) -> &str {
     let [one, few, many] = forms;
     match (n % 100, n % 10) {
         (11..=14, _) => many,
         (_, 1) => one,
         (_, 2..=4) => few,
         _ => many,
+    }
+}
+
+/// Russian typographic ties: no line break after «№», after a one-letter word («в», «с», «и»)
+/// or a short abbreviation («г.», «ул.», «д.», «п.», «ст.»), nor before a dash. The spaces
+/// become NO-BREAK SPACEs; the text is otherwise unchanged (the same characters, one for one).
+pub fn tie(text: &str) -> String {
+    let words: Vec<&str> = text.split(' ').collect();
+    let mut out = String::with_capacity(text.len() + 8);
+    for (i, word) in words.iter().enumerate() {
+        out.push_str(word);
+        let Some(next) = words.get(i + 1) else { break };
+        let bare = word.rsplit(NBSP).next().unwrap_or(word).trim_start_matches(['(', '«', '"', '„']);
+        let letters = bare.trim_end_matches('.');
+        let short_abbreviation = bare.ends_with('.')
+            && (1..=3).contains(&letters.chars().count())
+            && letters.chars().all(|c| c.is_alphabetic() && c.is_lowercase());
+        let one_letter = bare.chars().count() == 1 && bare.chars().all(char::is_alphabetic);
+        let before_dash = next.starts_with(['—', '–']);
+        let glue =
+            !word.is_empty() && !next.is_empty() && (bare == "№" || short_abbreviation || one_letter || before_dash);
+        out.push(if glue { NBSP } else { ' ' });
+    }
+    out
+}
+
+/// Lower-cases the first letter of a capitalised word («Договор № 1» → «договор № 1»), but not
+/// of an abbreviation («ДКП № 1» stays), to put a document's name inside a sentence.
+pub fn in_sentence(s: &str) -> String {
+    let mut chars = s.chars();
+    match (chars.next(), chars.next()) {
+        (Some(first), Some(second)) if first.is_uppercase() && second.is_lowercase() => {
+            first.to_lowercase().chain(std::iter::once(second)).chain(chars).collect()
+        }
+        _ => s.to_owned(),
+    }
+}
+
+/// «a», «a и b», «a, b и c».
+pub fn enumerate_and(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} и {last}", init.join(", ")),
+    }
+}
+
+/// Ends a sentence with a period, unless it already ends with one («… руб.», «…?»).
+pub fn end_sentence(text: &str) -> String {
+    let trimmed = text.trim_end();
+    if trimmed.is_empty() || trimmed.ends_with(['.', '!', '?', '…']) {
+        trimmed.to_owned()
+    } else {
+        format!("{trimmed}.")
     }
 }
 
@@ -337,6 +394,35 @@ mod tests {
             let rate: Decimal = rate.parse().expect("valid decimal");
             assert_eq!(plain(percent(rate)), text);
         }
+    }
+
+    #[test]
+    fn ties_keep_numbers_abbreviations_and_short_words_with_what_follows() {
+        let tied = |s: &str| tie(s).replace(NBSP, "~");
+        assert_eq!(tied("договор подряда № 7/П от 01.04.2025"), "договор подряда №~7/П от 01.04.2025");
+        assert_eq!(tied("г. Москва, ул. Тверская, д. 7"), "г.~Москва, ул.~Тверская, д.~7");
+        assert_eq!(tied("(п. 6.2 договора)"), "(п.~6.2 договора)");
+        assert_eq!(tied("товары в срок и с опозданием"), "товары в~срок и~с~опозданием");
+        assert_eq!(tied("долг — 5 руб. (пять)"), "долг~— 5 руб.~(пять)");
+        assert_eq!(tied("составляет 10. Однако"), "составляет 10. Однако", "a sentence end is no abbreviation");
+        assert_eq!(tied("ООО «Ромашка»"), "ООО «Ромашка»");
+        assert_eq!(tied("  два  пробела "), "  два  пробела ");
+        assert_eq!(tie("а б в").chars().count(), "а б в".chars().count(), "one character for one");
+    }
+
+    #[test]
+    fn names_go_inside_sentences_and_lists_read_as_russian() {
+        assert_eq!(in_sentence("Договор № 1"), "договор № 1");
+        assert_eq!(in_sentence("ДКП № 1"), "ДКП № 1");
+        assert_eq!(in_sentence("Д"), "Д");
+        assert_eq!(enumerate_and(&["а".into(), "б".into(), "в".into()]), "а, б и в");
+        assert_eq!(enumerate_and(&["а".into(), "б".into()]), "а и б");
+        assert_eq!(enumerate_and(&["а".into()]), "а");
+        assert_eq!(enumerate_and(&[]), "");
+        assert_eq!(end_sentence("по договору"), "по договору.");
+        assert_eq!(end_sentence("5 руб."), "5 руб.");
+        assert_eq!(end_sentence("верно? "), "верно?");
+        assert_eq!(end_sentence(""), "");
     }
 
     #[test]

@@ -1,0 +1,12 @@
+-- Per-tenant document templates (claim letters and every later document). A tenant's row
+-- replaces the shipped default of its kind; no row means the default.
+
+CREATE TABLE templates (
+    tenant_id   UUID NOT NULL REFERENCES tenants (id),
+    kind        TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    updated_at  TIMESTAMPTZ NOT NULL,
+    updated_by  UUID,
+    PRIMARY KEY (tenant_id, kind),
+    FOREIGN KEY (tenant_id, updated_by) REFERENCES users (tenant_id, id)
+);
