@@ -124,11 +124,13 @@ impl Config {
     /// The plugin runtime's limits: each world's defaults, the global time and memory
     /// flags when they differ from their defaults, then each `--plugin-limit`.
     pub fn plugin_limits(&self) -> Limits {
-        let mut limits = Limits::default();
-        limits.instances = self.plugin_instances;
-        limits.tenant_share = self.plugin_tenant_share;
-        limits.total_memory_bytes = self.plugin_memory_total_mb << 20;
-        limits.queue_wait = Duration::from_millis(self.plugin_queue_ms);
+        let mut limits = Limits {
+            instances: self.plugin_instances,
+            tenant_share: self.plugin_tenant_share,
+            total_memory_bytes: self.plugin_memory_total_mb << 20,
+            queue_wait: Duration::from_millis(self.plugin_queue_ms),
+            ..Default::default()
+        };
         if let Some(n) = self.plugin_threads {
             limits.threads = n;
         }

@@ -26,6 +26,8 @@ pub struct PluginState {
     wasi: Option<WasiCtx>,
     table: ResourceTable,
     pub(crate) limits: StoreLimits,
+    /// Set when the guest yields at an epoch tick: it is using CPU (see `Runtime::run`).
+    pub(crate) on_cpu: Arc<std::sync::atomic::AtomicBool>,
     pub(crate) call: Arc<CallContext>,
     pub(crate) log: log::LogCtx,
     pub(crate) config: config::ConfigCtx,
@@ -41,6 +43,7 @@ impl PluginState {
             wasi: None,
             table: ResourceTable::new(),
             limits,
+            on_cpu: Arc::default(),
             log: log::LogCtx::new(call.clone()),
             config: config::ConfigCtx::new(call.clone()),
             http: http::HttpCtx::new(call.clone()),

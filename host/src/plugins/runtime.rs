@@ -9,12 +9,14 @@ use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use serde::Serialize;
 use wasmtime::component::{Component, InstancePre, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline};
 
 use crate::tenancy::TenantId;
 
@@ -286,10 +288,14 @@ impl Runtime {
     fn store(&self, call: Arc<CallContext>, limits: &WorldLimits) -> Store<PluginState> {
         let mut store = Store::new(&self.engine, PluginState::new(call, limits.memory_bytes));
         store.limiter(|s| &mut s.limits);
-        // Yield to tokio at every epoch tick, so a spinning guest never holds a worker;
-        // the call's timeout then cancels it.
+        // Yield to tokio at every epoch tick, so a spinning guest never holds a thread,
+        // and say so: a call still on the caller's thread moves to the plugin threads at
+        // its first such yield. The call's timeout then cancels a guest that never ends.
         store.set_epoch_deadline(1);
-        store.epoch_deadline_async_yield_and_update(1);
+        store.epoch_deadline_callback(|store| {
+            store.data().on_cpu.store(true, Ordering::Relaxed);
+            Ok(UpdateDeadline::Yield(1))
+        });
         // Fuel is always on in this engine; a world without a fuel limit gets all of it.
         let _ = store.set_fuel(limits.fuel.unwrap_or(u64::MAX));
         store
@@ -308,23 +314,38 @@ impl Runtime {
             Err(e) => return (Err(e), CallReport::default()),
         };
         let (rt, compiled) = (self.clone(), compiled.clone());
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let task = self.executor.spawn(async move {
-            let mut store = rt.store(ctx, &limits);
+        let mut store = self.store(ctx, &limits);
+        let on_cpu = store.data().on_cpu.clone();
+        let work = async move {
             let run = async {
                 let instance = compiled.exports.instantiate(&mut store).await?;
                 f.call(&instance, &mut store).await
             };
             let result = rt.finish(tokio::time::timeout(limits.timeout, run).await, &limits).and_then(|out| check_output(out, &limits));
             let report = report(&mut store, &limits);
-            // Answer first; the instance goes back to the pool after, off the caller's path.
-            let _ = tx.send((result, report));
+            // The slot goes back to the pool before the admission is released.
             drop(store);
             drop(admitted);
-        });
-        match rx.await {
-            Ok(done) => done,
-            Err(_) => (Err(lost(task.await.err())), CallReport::default()),
+            (result, report)
+        };
+        self.run(on_cpu, work).await.unwrap_or_else(|e| (Err(e), CallReport::default()))
+    }
+
+    /// Runs a call's work on the caller's task until the guest yields for the first time
+    /// at an epoch tick — it has spent its first slice of CPU (≤ 1 ms) — and from then on
+    /// on the plugin threads, so a request thread gives a plugin at most one slice. A
+    /// call that finishes at once (most calls) or only waits on I/O never changes thread.
+    async fn run<T: Send + 'static>(&self, on_cpu: Arc<AtomicBool>, work: impl Future<Output = T> + Send + 'static) -> Result<T, CallError> {
+        let mut work = Box::pin(work);
+        let inline = std::future::poll_fn(|cx| match work.as_mut().poll(cx) {
+            Poll::Ready(v) => Poll::Ready(Some(v)),
+            Poll::Pending if on_cpu.load(Ordering::Relaxed) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        })
+        .await;
+        match inline {
+            Some(done) => Ok(done),
+            None => self.executor.spawn(work).await.map_err(|e| lost(Some(e))),
         }
     }
 
@@ -334,15 +355,16 @@ impl Runtime {
         let limits = self.limits.world(compiled.world);
         let admitted = self.admission.admit(call.tenant, &limits, self.limits.queue_wait).await?;
         let (rt, compiled) = (self.clone(), compiled.clone());
-        let task = self.executor.spawn(async move {
-            let mut store = rt.store(call, &limits);
+        let mut store = self.store(call, &limits);
+        let on_cpu = store.data().on_cpu.clone();
+        let work = async move {
             let run = async { compiled.pre.instantiate_async(&mut store).await.map(|_| Ok(())) };
             let result = rt.finish(tokio::time::timeout(limits.timeout, run).await, &limits);
             drop(store);
             drop(admitted);
             result
-        });
-        task.await.unwrap_or_else(|e| Err(lost(Some(e))))
+        };
+        self.run(on_cpu, work).await?
     }
 
     /// An instance kept for several calls of one module (batch work such as refreshing
@@ -352,13 +374,22 @@ impl Runtime {
         let limits = self.limits.world(compiled.world);
         let admitted = self.admission.admit(call.tenant, &limits, self.limits.queue_wait).await?;
         let (rt, compiled) = (self.clone(), compiled.clone());
-        let task = self.executor.spawn(async move {
-            let mut store = rt.store(call, &limits);
+        let mut store = self.store(call, &limits);
+        let on_cpu = store.data().on_cpu.clone();
+        let work = async move {
             let run = async { compiled.exports.instantiate(&mut store).await.map(Ok) };
-            rt.finish(tokio::time::timeout(limits.timeout, run).await, &limits).map(|instance| (store, instance))
-        });
-        let (store, instance) = task.await.unwrap_or_else(|e| Err(lost(Some(e))))?;
-        Ok(Session { runtime: self.clone(), live: Some(Live { store, instance, _admitted: admitted }), limits, dead: false })
+            let instance = rt.finish(tokio::time::timeout(limits.timeout, run).await, &limits);
+            match instance {
+                Ok(instance) => Ok(Live { store, instance, _admitted: admitted }),
+                Err(e) => {
+                    drop(store);
+                    drop(admitted);
+                    Err(e)
+                }
+            }
+        };
+        let live = self.run(on_cpu, work).await??;
+        Ok(Session { runtime: self.clone(), live: Some(live), limits, dead: false })
     }
 
     /// Classifies the end of a call.
@@ -427,7 +458,8 @@ pub struct Session {
     dead: bool,
 }
 
-/// A session's store and instance, and its admission.
+/// A session's store and instance, and its admission (declared last: dropped after the
+/// store, so the slot is back in the pool before the admission is released).
 struct Live {
     store: Store<PluginState>,
     instance: Instance,
@@ -448,18 +480,20 @@ impl Session {
             return Err(CallError::Load(format!("{} is a function of {}, and this plugin implements {}", F::NAME, F::WORLD, world)));
         }
         let (rt, limits) = (self.runtime.clone(), self.limits);
-        let task = self.runtime.executor.spawn(async move {
-            live.store.set_epoch_deadline(1);
-            let _ = live.store.set_fuel(limits.fuel.unwrap_or(u64::MAX));
+        live.store.set_epoch_deadline(1);
+        let _ = live.store.set_fuel(limits.fuel.unwrap_or(u64::MAX));
+        let on_cpu = live.store.data().on_cpu.clone();
+        on_cpu.store(false, Ordering::Relaxed);
+        let work = async move {
             let run = f.call(&live.instance, &mut live.store);
             let result = rt.finish(tokio::time::timeout(limits.timeout, run).await, &limits);
             (live, result)
-        });
-        let (live, result) = match task.await {
+        };
+        let (live, result) = match self.runtime.run(on_cpu, work).await {
             Ok(done) => done,
             Err(e) => {
                 self.dead = true;
-                return Err(lost(Some(e)));
+                return Err(e);
             }
         };
         if matches!(result, Err(CallError::Failed { .. })) {
@@ -557,6 +591,7 @@ impl Executor {
         let rt = self.0.as_ref().expect("the plugin threads run while the runtime lives");
         tokio_util::task::AbortOnDropHandle::new(rt.spawn(task))
     }
+
 }
 
 impl Drop for Executor {
@@ -587,14 +622,18 @@ fn classify(e: &wasmtime::Error, limits: &WorldLimits) -> CallError {
     CallError::Failed { outcome, message }
 }
 
-/// Advances the engine's epoch every 10 ms while the engine lives.
+/// How often the engine's epoch advances: a guest yields its thread this often, and a
+/// call leaves the caller's thread after at most this much CPU.
+const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] while the engine lives.
 fn spawn_epoch_ticker(engine: &Engine) {
     let engine = engine.weak();
     let _ = std::thread::Builder::new().name("plugin-epoch".into()).spawn(move || {
         while let Some(e) = engine.upgrade() {
             e.increment_epoch();
             drop(e);
-            std::thread::sleep(Duration::from_millis(10));
+            std::thread::sleep(EPOCH_TICK);
         }
     });
 }
