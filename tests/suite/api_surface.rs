@@ -87,3 +87,29 @@ async fn malformed_bodies_get_problem_documents(app: TestApp) {
 fn token_of(t: &crm_tests::TestTenant) -> String {
     t.admin.token().to_string()
 }
+
+/// The route table in `docs/api.md` is the OpenAPI document's: a route added, removed or
+/// re-described without the guide fails here. `CRM_UPDATE_DOCS=1` rewrites the table.
+#[test]
+fn the_api_guide_lists_every_route_as_the_openapi_document_does() {
+    let spec = serde_json::to_value(crm_host::api::openapi()).unwrap();
+    let mut rows = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let summary = op["summary"].as_str().unwrap_or_default().replace('\n', " ");
+            rows.push(format!("| {} | `{}` | {} |", method.to_uppercase(), path.trim_start_matches("/api/v1"), summary.trim()));
+        }
+    }
+    let table = format!("| method | path | purpose |\n|---|---|---|\n{}\n", rows.join("\n"));
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/api.md");
+    let doc = std::fs::read_to_string(path).unwrap();
+    let start = doc.find("| method | path | purpose |").expect("the route table in docs/api.md");
+    let end = start + doc[start..].find("\n\n").expect("the end of the route table") + 1;
+    if doc[start..end] != table {
+        if std::env::var("CRM_UPDATE_DOCS").is_ok() {
+            std::fs::write(path, format!("{}{}{}", &doc[..start], table, &doc[end..])).unwrap();
+        } else {
+            panic!("docs/api.md's route table differs from the OpenAPI document; run with CRM_UPDATE_DOCS=1 to rewrite it.\nExpected:\n{table}");
+        }
+    }
+}
