@@ -1,8 +1,9 @@
-//! Builds the `echo` test guest the plugin benchmark calls.
+//! Builds the test guests the benchmarks call: `echo` (the plugin call) and `hostile`
+//! (the isolation benchmark's spinning calls).
 
 include!("../plugins/build-support.rs");
 
 fn main() {
-    let dir = build_plugins(&["test-guests/echo"]);
+    let dir = build_plugins(&["test-guests/echo", "test-guests/hostile"]);
     println!("cargo:rustc-env=CRM_BENCH_GUESTS={}", dir.display());
 }

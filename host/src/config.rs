@@ -25,6 +25,9 @@ pub struct Config {
     /// Largest accepted document upload, in megabytes.
     #[arg(long, global = true, env = "CRM_MAX_UPLOAD_MB", default_value_t = 50)]
     pub max_upload_mb: u64,
+    /// Largest plugin component accepted for upload, in megabytes.
+    #[arg(long, global = true, env = "CRM_MAX_PLUGIN_MB", default_value_t = 32)]
+    pub max_plugin_mb: usize,
     /// Time limit of one plugin call, in milliseconds.
     #[arg(long, global = true, env = "CRM_PLUGIN_TIMEOUT_MS", default_value_t = 5000)]
     pub plugin_timeout_ms: u64,
@@ -47,8 +50,7 @@ pub struct Config {
     /// Plugin calls one tenant may run at once; its further calls wait their turn.
     #[arg(long, global = true, env = "CRM_PLUGIN_TENANT_SHARE", default_value_t = 16)]
     pub plugin_tenant_share: u32,
-    /// Memory the plugin calls running at once may reserve together, in megabytes (each
-    /// call reserves its world's memory limit).
+    /// Linear memory all plugin instances alive at once may use together, in megabytes.
     #[arg(long, global = true, env = "CRM_PLUGIN_MEMORY_TOTAL_MB", default_value_t = 2048)]
     pub plugin_memory_total_mb: usize,
     /// How long a plugin call waits for its turn before it fails as busy, in milliseconds.
@@ -109,6 +111,7 @@ impl Config {
             max_upload_mb: 50,
             plugin_timeout_ms: 5000,
             plugin_memory_mb: 128,
+            max_plugin_mb: 32,
             plugin_limits: vec![],
             plugin_instances: 64,
             plugin_tenant_share: 16,
@@ -170,6 +173,10 @@ impl Config {
     /// How the job workers run (pool size, lease, page cap).
     pub fn runner_options(&self) -> crate::jobs::runner::RunnerOptions {
         crate::jobs::runner::RunnerOptions::from_config(self)
+    }
+
+    pub fn max_plugin_bytes(&self) -> usize {
+        self.max_plugin_mb.saturating_mul(1 << 20)
     }
 
     pub fn max_upload_bytes(&self) -> usize {

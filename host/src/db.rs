@@ -131,7 +131,17 @@ impl Db {
             // anyway; another process on the same file (`crm admin …` beside the server)
             // then waits its turn instead of failing when a transaction that read first
             // finds the file changed under it (SQLITE_BUSY_SNAPSHOT).
-            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
+            //
+            // Started on a task of its own: sqlx answers a custom BEGIN and then checks
+            // the connection, and a caller dropped in between (a client gone, a job
+            // cancelled) would return the writer to the pool inside a transaction no one
+            // owns, failing every later write. On its own task the start always
+            // completes, and a transaction nobody waits for any more is rolled back.
+            Db::Sqlite { write, .. } => {
+                let write = write.clone();
+                let started = tokio::spawn(async move { write.begin_with("BEGIN IMMEDIATE").await });
+                Tx::Sqlite(started.await.map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))??)
+            }
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -352,4 +362,38 @@ pub fn redact_url(url: &str) -> String {
 /// True when the error is a unique-constraint violation.
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(e) if e.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A request or job dropped while its write transaction was starting (a client gone,
+    /// a job cancelled) must leave the SQLite writer as it found it: the next write
+    /// starts normally instead of failing "begin_with at non-zero transaction depth".
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_transaction_cancelled_while_it_starts_leaves_the_writer_usable() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("crm.db").display());
+        let db = Db::connect(&DbOptions { url, max_connections: 2, pg_schema: None }).await.unwrap();
+        for i in 0..300u64 {
+            // Cancelled at every point of its start, from before the BEGIN is sent to
+            // after it has been answered.
+            let mut starting = Box::pin(db.begin());
+            for _ in 0..i % 7 {
+                if futures::poll!(starting.as_mut()).is_ready() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_micros(i % 11 * 20));
+            }
+            drop(starting);
+            let tx = tokio::time::timeout(Duration::from_secs(10), db.begin())
+                .await
+                .expect("the writer is free again")
+                .unwrap_or_else(|e| panic!("round {i}: {e}"));
+            tx.commit().await.unwrap();
+        }
+    }
 }

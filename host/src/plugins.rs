@@ -18,6 +18,7 @@ pub mod capabilities;
 pub mod contract;
 pub mod host;
 pub mod manifest;
+pub mod memory;
 pub mod routes;
 pub mod runtime;
 pub mod secrets;

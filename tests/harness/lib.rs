@@ -174,6 +174,17 @@ impl TestApp {
         self
     }
 
+    /// The same app with its configuration changed by `f` (limits under test).
+    pub fn with_config(mut self, f: impl FnOnce(&mut Config)) -> TestApp {
+        let mut config = (*self.state.config).clone();
+        f(&mut config);
+        let mut state = AppState::with_runtime(self.state.db.clone(), config, self.state.plugins.clone()).expect("app state");
+        state.jobs = self.state.jobs.clone();
+        self.state = state;
+        self.router = crm_host::app(self.state.clone());
+        self
+    }
+
     /// The same app running its plugins on `runtime` (e.g. [`slow_runtime`]).
     pub fn with_runtime(mut self, runtime: std::sync::Arc<crm_host::plugins::Runtime>) -> TestApp {
         let mut state = AppState::with_runtime(self.state.db.clone(), (*self.state.config).clone(), runtime).expect("app state");

@@ -435,7 +435,12 @@ async fn a_missed_run_is_caught_up_once_not_once_per_missed_slot(app: TestApp) {
             crm_host::jobs::store::list(&mut c.conn(), tenant, Some(&TICK), None, uuid::Uuid::max(), 100).await.unwrap()
         }
     };
-    let now = Utc::now();
+    // A fixed time of day (the next 12:00 in Moscow), so that the hours added below never
+    // cross the daily 03:00 whatever the time the suite runs at.
+    let moscow = crm_host::jobs::schedule::tenant_zone("Europe/Moscow");
+    let local = Utc::now().with_timezone(&moscow);
+    let noon = local.date_naive().and_hms_opt(12, 0, 0).unwrap().and_local_timezone(moscow).unwrap().with_timezone(&Utc);
+    let now = if noon > Utc::now() { noon } else { noon + chrono::Duration::days(1) };
     // First sight of the schedule: the last 03:00 is queued (as the sync's first daily run is).
     assert_eq!(scheduler::queue_due(&app.state, now).await.unwrap(), 1);
     app.run_jobs().await;

@@ -8,6 +8,7 @@ mod counterparties;
 mod cross_tenant;
 mod deals;
 mod documents_tasks;
+mod isolation;
 mod jobs;
 mod jobs_migration;
 mod plugin_platform;

@@ -13,7 +13,6 @@ pub mod mail;
 use std::sync::Arc;
 
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::bindings::{v0_1, v0_2};
@@ -25,7 +24,7 @@ pub struct PluginState {
     /// Built on first use: most calls never touch WASI, and building it is not free.
     wasi: Option<WasiCtx>,
     table: ResourceTable,
-    pub(crate) limits: StoreLimits,
+    pub(crate) limits: super::memory::Limiter,
     /// Set when the guest yields at an epoch tick: it is using CPU (see `Runtime::run`).
     pub(crate) on_cpu: Arc<std::sync::atomic::AtomicBool>,
     pub(crate) call: Arc<CallContext>,
@@ -37,8 +36,7 @@ pub struct PluginState {
 }
 
 impl PluginState {
-    pub fn new(call: Arc<CallContext>, memory_bytes: usize) -> PluginState {
-        let limits = StoreLimitsBuilder::new().memory_size(memory_bytes).trap_on_grow_failure(true).instances(32).build();
+    pub fn new(call: Arc<CallContext>, limits: super::memory::Limiter) -> PluginState {
         PluginState {
             wasi: None,
             table: ResourceTable::new(),

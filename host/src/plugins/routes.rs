@@ -18,13 +18,14 @@ use super::runtime::CallError;
 use super::service::{self, Module, ModuleError, ModuleInput, TryInput, TryResult, TryableView, audit_id};
 use super::store::{self, PluginRun, PluginVersion};
 
-/// Largest accepted component.
-const MAX_COMPONENT_BYTES: usize = 32 << 20;
+/// No upload body is read past this, whatever `--max-plugin-mb` says; the configured
+/// limit is checked while the component streams in.
+const UPLOAD_CEILING_BYTES: usize = 1 << 30;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_plugins, upload_plugin))
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_COMPONENT_BYTES + 64 * 1024))
+        .layer(axum::extract::DefaultBodyLimit::max(UPLOAD_CEILING_BYTES))
         .routes(routes!(plugin_versions))
         .routes(routes!(list_modules))
         .routes(routes!(get_module, configure_module, delete_module))
@@ -73,7 +74,7 @@ pub struct PluginUpload {
 /// Upload a plugin version (admins): `manifest` (plugin.toml) and `component` (.wasm).
 /// It is compiled and checked against its declared world before it is accepted.
 #[utoipa::path(post, path = "/plugins", tag = "plugins", request_body(content = PluginUpload, content_type = "multipart/form-data"),
-    responses((status = 201, body = PluginVersion), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = PluginVersion), (status = 409, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
 async fn upload_plugin(State(state): State<AppState>, caller: Caller, mut form: Multipart) -> ApiResult<(StatusCode, ApiJson<PluginVersion>)> {
     caller.ensure(Action::Configure)?;
     let bad = |e: axum::extract::multipart::MultipartError| ApiError::BadRequest(format!("The multipart body is malformed: {e}"));
@@ -81,13 +82,19 @@ async fn upload_plugin(State(state): State<AppState>, caller: Caller, mut form: 
     while let Some(field) = form.next_field().await.map_err(bad)? {
         match field.name().unwrap_or_default() {
             "manifest" => manifest = Some(field.text().await.map_err(bad)?),
-            "component" => component = Some(field.bytes().await.map_err(|e| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::PayloadTooLarge(format!("A component may be at most {} MiB.", MAX_COMPONENT_BYTES >> 20))
-                } else {
-                    bad(e)
+            "component" => {
+                let max = state.config.max_plugin_bytes();
+                let too_large = || ApiError::PayloadTooLarge(format!("A component may be at most {} MiB (the server's --max-plugin-mb).", max >> 20));
+                let mut bytes = Vec::new();
+                let mut field = field;
+                while let Some(chunk) = field.chunk().await.map_err(|e| if e.status() == StatusCode::PAYLOAD_TOO_LARGE { too_large() } else { bad(e) })? {
+                    if bytes.len() + chunk.len() > max {
+                        return Err(too_large());
+                    }
+                    bytes.extend_from_slice(&chunk);
                 }
-            })?),
+                component = Some(bytes);
+            }
             other => return Err(ApiError::field(other.to_string(), "is not a field of a plugin upload (send `manifest` and `component`)")),
         }
     }
@@ -281,4 +288,19 @@ async fn list_runs(
     let mut c = state.db.read().await?;
     let rows = store::list_runs(&mut c.conn(), caller.tenant_id, f.plugin_id.as_deref(), f.module_id.as_deref(), page.after()?, limit).await?;
     Ok(ApiJson(Page::from_rows(rows, limit, |r| r.id)))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::response::IntoResponse;
+
+    use super::*;
+
+    #[test]
+    fn a_call_that_did_not_get_its_turn_is_a_503_to_retry() {
+        let e = ModuleError::Call { module: "sms-main".into(), error: CallError::Busy("your tenant already runs 16 plugin calls at once".into()) };
+        let res = ApiError::from(e).into_response();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(res.headers()[axum::http::header::RETRY_AFTER], "5");
+    }
 }

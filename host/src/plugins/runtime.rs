@@ -52,11 +52,10 @@ pub struct Limits {
     pub instances: u32,
     /// Calls of one tenant running at once, so that one tenant cannot take every slot.
     pub tenant_share: u32,
-    /// Memory all running calls may reserve together: a call reserves its world's
-    /// memory limit before it starts, so the sum of the limits of the calls running at
-    /// once never exceeds this.
+    /// Linear memory all plugin instances alive at once may use together (see
+    /// `plugins::memory`): a call whose growth would pass it is stopped as busy.
     pub total_memory_bytes: usize,
-    /// How long a call waits for its turn (its tenant's share, a slot, memory) before it
+    /// How long a call waits for its turn (its tenant's share, a slot) before it
     /// fails as busy, which a job retries and the API answers with 503.
     pub queue_wait: Duration,
     /// Threads that run plugin code, apart from the threads that serve requests.
@@ -179,6 +178,7 @@ pub struct Runtime {
     compiled: Mutex<HashMap<String, Arc<Compiled>>>,
     pub limits: Limits,
     admission: Admission,
+    memory: Arc<super::memory::MemoryBudget>,
     executor: Executor,
 }
 
@@ -186,7 +186,7 @@ impl Runtime {
     pub fn new(cache_dir: Option<PathBuf>, limits: Limits) -> anyhow::Result<Arc<Runtime>> {
         if limits.max_memory() > limits.total_memory_bytes {
             anyhow::bail!(
-                "a plugin world may use {} MiB per call, more than all plugin calls together may ({} MiB): raise --plugin-memory-total-mb or lower the world's memory limit",
+                "a plugin world may use {} MiB per call, more than all plugin instances together may ({} MiB): raise --plugin-memory-total-mb or lower the world's memory limit",
                 limits.max_memory() >> 20,
                 limits.total_memory_bytes >> 20
             );
@@ -225,8 +225,9 @@ impl Runtime {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
         let admission = Admission::new(&limits);
+        let memory = super::memory::MemoryBudget::new(limits.total_memory_bytes);
         let executor = Executor::start(limits.threads)?;
-        Ok(Arc::new(Runtime { engine, linker, cache_dir, compiled: Mutex::new(HashMap::new()), limits, admission, executor }))
+        Ok(Arc::new(Runtime { engine, linker, cache_dir, compiled: Mutex::new(HashMap::new()), limits, admission, memory, executor }))
     }
 
     /// Compiles (or loads from the cache) a component, reads its world and contract
@@ -286,7 +287,8 @@ impl Runtime {
     }
 
     fn store(&self, call: Arc<CallContext>, limits: &WorldLimits) -> Store<PluginState> {
-        let mut store = Store::new(&self.engine, PluginState::new(call, limits.memory_bytes));
+        let limiter = super::memory::Limiter::new(limits.memory_bytes, self.memory.clone());
+        let mut store = Store::new(&self.engine, PluginState::new(call, limiter));
         store.limiter(|s| &mut s.limits);
         // Yield to tokio at every epoch tick, so a spinning guest never holds a thread,
         // and say so: a call still on the caller's thread moves to the plugin threads at
@@ -309,7 +311,7 @@ impl Runtime {
             return (Err(e), CallReport::default());
         }
         let limits = self.limits.world(F::WORLD);
-        let admitted = match self.admission.admit(ctx.tenant, &limits, self.limits.queue_wait).await {
+        let admitted = match self.admission.admit(ctx.tenant, self.limits.queue_wait).await {
             Ok(a) => a,
             Err(e) => return (Err(e), CallReport::default()),
         };
@@ -353,7 +355,7 @@ impl Runtime {
     /// the component really starts (its start functions run under the usual limits).
     pub async fn try_instantiate(self: &Arc<Self>, compiled: &Arc<Compiled>, call: Arc<CallContext>) -> Result<(), CallError> {
         let limits = self.limits.world(compiled.world);
-        let admitted = self.admission.admit(call.tenant, &limits, self.limits.queue_wait).await?;
+        let admitted = self.admission.admit(call.tenant, self.limits.queue_wait).await?;
         let (rt, compiled) = (self.clone(), compiled.clone());
         let mut store = self.store(call, &limits);
         let on_cpu = store.data().on_cpu.clone();
@@ -372,7 +374,7 @@ impl Runtime {
     /// on the plugin threads; the session holds its tenant's share and a slot until dropped.
     pub async fn session(self: &Arc<Self>, compiled: &Arc<Compiled>, call: Arc<CallContext>) -> Result<Session, CallError> {
         let limits = self.limits.world(compiled.world);
-        let admitted = self.admission.admit(call.tenant, &limits, self.limits.queue_wait).await?;
+        let admitted = self.admission.admit(call.tenant, self.limits.queue_wait).await?;
         let (rt, compiled) = (self.clone(), compiled.clone());
         let mut store = self.store(call, &limits);
         let on_cpu = store.data().on_cpu.clone();
@@ -426,24 +428,47 @@ fn report(store: &mut Store<PluginState>, limits: &WorldLimits) -> CallReport {
 }
 
 /// Refuses an output larger than the world allows, measured as the JSON the host would
-/// show for it (counted, not built).
+/// show for it: counted, not built, and only up to the limit, so a huge output costs no
+/// more to refuse than an output at the limit costs to accept.
 fn check_output<T: Serialize>(out: T, limits: &WorldLimits) -> Result<T, CallError> {
-    struct Count(usize);
+    struct Count {
+        bytes: usize,
+        limit: usize,
+    }
     impl std::io::Write for Count {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
+            self.bytes += buf.len();
+            if self.bytes > self.limit {
+                return Err(std::io::Error::other("over the output limit"));
+            }
             Ok(buf.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
     }
-    let mut count = Count(0);
-    let _ = serde_json::to_writer(&mut count, &out);
-    if count.0 > limits.output_bytes {
+    /// The bytes of the strings in a value: a lower bound of its JSON, found without
+    /// scanning them (escaping a string scans it byte by byte, which is slow for a huge one).
+    fn text_bytes(v: &serde_json::Value) -> usize {
+        match v {
+            serde_json::Value::String(s) => s.len(),
+            serde_json::Value::Array(a) => a.iter().map(text_bytes).sum(),
+            serde_json::Value::Object(o) => o.iter().map(|(k, v)| k.len() + text_bytes(v)).sum(),
+            _ => 0,
+        }
+    }
+    let over = match serde_json::to_value(&out) {
+        Ok(v) if text_bytes(&v) > limits.output_bytes => true,
+        _ => {
+            let mut count = Count { bytes: 0, limit: limits.output_bytes };
+            let _ = serde_json::to_writer(&mut count, &out);
+            count.bytes > limits.output_bytes
+        }
+    };
+    if over {
         return Err(CallError::Failed {
             outcome: Outcome::Limit,
-            message: format!("the plugin returned {} bytes, more than its {} byte output limit", count.0, limits.output_bytes),
+            message: format!("the plugin returned more than its {} byte output limit", limits.output_bytes),
         });
     }
     Ok(out)
@@ -515,7 +540,6 @@ fn lost(e: Option<tokio::task::JoinError>) -> CallError {
 /// fails as busy.
 struct Admission {
     slots: Arc<tokio::sync::Semaphore>,
-    memory_mib: Arc<tokio::sync::Semaphore>,
     tenant_share: u32,
     tenants: Mutex<HashMap<TenantId, Arc<tokio::sync::Semaphore>>>,
 }
@@ -523,7 +547,6 @@ struct Admission {
 /// A call's turn: released when the call's instance is gone.
 struct Admitted {
     _tenant: tokio::sync::OwnedSemaphorePermit,
-    _memory: tokio::sync::OwnedSemaphorePermit,
     _slot: tokio::sync::OwnedSemaphorePermit,
 }
 
@@ -531,13 +554,12 @@ impl Admission {
     fn new(limits: &Limits) -> Admission {
         Admission {
             slots: Arc::new(tokio::sync::Semaphore::new(limits.instances as usize)),
-            memory_mib: Arc::new(tokio::sync::Semaphore::new(limits.total_memory_bytes >> 20)),
             tenant_share: limits.tenant_share,
             tenants: Mutex::new(HashMap::new()),
         }
     }
 
-    async fn admit(&self, tenant: TenantId, limits: &WorldLimits, wait: Duration) -> Result<Admitted, CallError> {
+    async fn admit(&self, tenant: TenantId, wait: Duration) -> Result<Admitted, CallError> {
         let share = self
             .tenants
             .lock()
@@ -545,14 +567,12 @@ impl Admission {
             .entry(tenant)
             .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(self.tenant_share as usize)))
             .clone();
-        let mib = u32::try_from((limits.memory_bytes >> 20).max(1)).unwrap_or(u32::MAX);
         // The tenant's own queue first, so its excess waits without holding shared slots.
         let turn = async {
             let tenant = share.clone().acquire_owned().await;
-            let memory = self.memory_mib.clone().acquire_many_owned(mib).await;
             let slot = self.slots.clone().acquire_owned().await;
-            match (tenant, memory, slot) {
-                (Ok(t), Ok(m), Ok(s)) => Some(Admitted { _tenant: t, _memory: m, _slot: s }),
+            match (tenant, slot) {
+                (Ok(t), Ok(s)) => Some(Admitted { _tenant: t, _slot: s }),
                 _ => None,
             }
         };
@@ -605,6 +625,11 @@ impl Drop for Executor {
 
 fn classify(e: &wasmtime::Error, limits: &WorldLimits) -> CallError {
     let text = format!("{e:#}");
+    if text.contains("plugin memory budget") {
+        return CallError::Busy(
+            "the plugins running now use the server's whole plugin memory budget (--plugin-memory-total-mb); try again shortly".into(),
+        );
+    }
     let (outcome, message) = if text.contains("growing memory") || text.contains("memory size") {
         (Outcome::Limit, format!("the plugin exceeded its {} MiB memory limit", limits.memory_bytes >> 20))
     } else {

@@ -4,10 +4,12 @@
 //!
 //! * **Resumable.** Pages are written in transactions together with the job's resume
 //!   point (the plugin's next cursor) and its counts, so a sync killed at any moment
-//!   resumes after the last page it committed, without duplicates. A transaction takes
-//!   pages until it holds [`COMMIT_RECORDS`] records or [`COMMIT_EVERY`] has passed:
-//!   committing every page would cost a disk flush (PostgreSQL) or a rewrite of every
-//!   index page it touched (SQLite's WAL) per page.
+//!   resumes after the last page it committed, without duplicates. Fetched pages wait in
+//!   memory until they hold [`COMMIT_RECORDS`] records or their oldest would wait past
+//!   [`COMMIT_EVERY`], then are written in one short transaction: committing every page
+//!   would cost a disk flush (PostgreSQL) or a rewrite of every index page it touched
+//!   (SQLite's WAL) per page, and no write transaction is ever open while the plugin is
+//!   asked for a page (SQLite has one writer: other tenants' writes would wait for 1C).
 //! * **Idempotent.** Records are matched by the accounting system's id; a record that
 //!   did not change is not written at all, so running a sync twice changes nothing.
 //! * **Checked.** The plugin's output is input like any other: one bad record is
@@ -16,7 +18,7 @@
 //! * **Incremental.** After a successful sync the next one asks for records changed
 //!   since it started (the 1C plugin re-reads documents dated from then, minus its
 //!   look-back window); catalogs are read whole. `{"full": true}` reads everything.
-//! * **Pipelined.** The next page is fetched while the current one is written.
+//! * **Pipelined.** The next page is fetched while the gathered ones are written.
 //! * **Bounded.** A cursor the plugin hands back a second time (`a → b → a`) fails the
 //!   job instead of reading the same pages forever, and so does a job that reads more
 //!   pages than the host allows (`--job-max-pages`). A cancelled job stops at its next
@@ -43,9 +45,9 @@ use super::settle;
 use super::store;
 use report::Progress;
 
-/// Records a transaction takes before it commits.
+/// Records gathered before they are written and committed.
 pub const COMMIT_RECORDS: usize = 20_000;
-/// Longest a transaction stays open (SQLite has one writer: the API waits meanwhile).
+/// Longest a fetched record waits before it is committed.
 pub const COMMIT_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The phases of a sync, in order; settlement follows the last.
@@ -232,9 +234,10 @@ async fn pull_phase(
     let fetch = |cursor: Option<String>| {
         let since = since.clone();
         async move {
+            let started = std::time::Instant::now();
             // A cancel stops the job at once even while the plugin waits on a slow 1C.
             let page = job.interruptible(module.call(state, FetchPage { kind, since, cursor: cursor.clone(), page_size })).await;
-            (cursor, page)
+            (cursor, page, started.elapsed())
         }
     };
     // Documents and payments refer to the catalogs synced before them: read those once.
@@ -246,23 +249,31 @@ async fn pull_phase(
     };
     let phase = st.phase;
     let mut pending = fetch(st.cursor.clone()).await;
-    let mut open = None;
+    let mut buffer = Buffer::default();
     let (mut committed, mut analyze_at) = (0, STATISTICS_AFTER);
     loop {
-        let (cursor, page) = pending;
+        let (cursor, page, took) = pending;
         let page = page?.map_err(|e| plugin_error(&module.module_id, e))?;
         check_cursor(cursor.as_deref(), &page, guard)?;
         let next = page.next_cursor.clone();
-        let write = write_page(state, job, ctx, &catalogs, st, &mut open, kind, page);
+        buffer.push(page);
+        // Wait for another page only if its records would still be committed in time:
+        // the oldest buffered page must not wait past COMMIT_EVERY.
+        let flush = next.is_none() || buffer.records >= ctx.commit_records || buffer.age() + took >= COMMIT_EVERY;
         let Some(n) = next else {
-            committed += write.await?;
+            committed += write_pages(state, job, ctx, &catalogs, st, kind, buffer.take()).await?;
             if committed >= STATISTICS_AFTER {
                 refresh_statistics(state, Some(phase_tables(phase))).await?;
             }
             return Ok(());
         };
-        // Fetch the next page while this one is written.
-        let (written, fetched) = tokio::join!(write, fetch(Some(n)));
+        if !flush {
+            pending = fetch(Some(n)).await;
+            continue;
+        }
+        // Fetch the next page while these are written: the write transaction never waits
+        // for the plugin.
+        let (written, fetched) = tokio::join!(write_pages(state, job, ctx, &catalogs, st, kind, buffer.take()), fetch(Some(n)));
         committed += written?;
         pending = fetched;
         if committed >= analyze_at {
@@ -286,55 +297,66 @@ fn check_cursor(cursor: Option<&str>, page: &AccountingPage, guard: &mut CursorG
     })
 }
 
-/// Pages written but not committed yet, and the state they lead to.
-struct Batch {
-    tx: crate::db::Tx,
-    next: SyncState,
-    since: std::time::Instant,
+/// Pages fetched and not written yet. No transaction is open while they wait: pages
+/// are gathered in memory and written in one short transaction.
+#[derive(Default)]
+struct Buffer {
+    pages: Vec<AccountingPage>,
     records: usize,
+    since: Option<std::time::Instant>,
 }
 
-/// Writes one page into the open transaction (opening one if needed); commits it with
-/// the job's new resume point when it is big or old enough, or at the end of the phase.
-/// On an error the transaction rolls back and `st` keeps the last committed state.
-/// Returns the records committed (0 while the transaction stays open).
-#[allow(clippy::too_many_arguments)] // one page, its context and where it goes
-async fn write_page(
+impl Buffer {
+    fn push(&mut self, page: AccountingPage) {
+        self.records += page.entries.len() + page.rejected.len();
+        self.since.get_or_insert_with(std::time::Instant::now);
+        self.pages.push(page);
+    }
+
+    /// How long the oldest page has waited.
+    fn age(&self) -> std::time::Duration {
+        self.since.map_or(std::time::Duration::ZERO, |t| t.elapsed())
+    }
+
+    fn take(&mut self) -> Vec<AccountingPage> {
+        self.records = 0;
+        self.since = None;
+        std::mem::take(&mut self.pages)
+    }
+}
+
+/// Writes fetched pages in one transaction, with the job's new resume point (the last
+/// page's cursor, or the next phase after the last page), and commits. On an error the
+/// transaction rolls back and `st` keeps the last committed state. Returns the records
+/// written.
+#[allow(clippy::too_many_arguments)] // the pages, their context and where they go
+async fn write_pages(
     state: &AppState,
     job: &JobRun,
     ctx: &apply::Context,
     catalogs: &apply::Catalogs,
     st: &mut SyncState,
-    open: &mut Option<Batch>,
     kind: EntityKind,
-    page: AccountingPage,
+    pages: Vec<AccountingPage>,
 ) -> Result<usize, JobError> {
-    let mut b = match open.take() {
-        Some(b) => b,
-        None => Batch { tx: state.db.begin().await?, next: st.clone(), since: std::time::Instant::now(), records: 0 },
-    };
-    b.records += page.entries.len() + page.rejected.len();
-    apply::page(&mut b.tx.conn(), ctx, catalogs, kind, page.entries, page.rejected, &mut b.next.progress).await?;
-    let last = match page.next_cursor {
-        Some(cursor) => {
-            b.next.cursor = Some(cursor);
-            false
+    let mut next = st.clone();
+    let mut records = 0;
+    let mut tx = state.db.begin().await?;
+    for page in pages {
+        records += page.entries.len() + page.rejected.len();
+        apply::page(&mut tx.conn(), ctx, catalogs, kind, page.entries, page.rejected, &mut next.progress).await?;
+        match page.next_cursor {
+            Some(cursor) => next.cursor = Some(cursor),
+            None => {
+                next.phase += 1;
+                next.cursor = None;
+            }
         }
-        None => {
-            b.next.phase += 1;
-            b.next.cursor = None;
-            true
-        }
-    };
-    if last || b.records >= ctx.commit_records || b.since.elapsed() >= COMMIT_EVERY {
-        job.save(&mut b.tx.conn(), &serde_json::to_value(&b.next).unwrap_or_default(), &b.next.progress.to_value()).await?;
-        b.tx.commit().await?;
-        *st = b.next;
-        Ok(b.records)
-    } else {
-        *open = Some(b);
-        Ok(0)
     }
+    job.save(&mut tx.conn(), &serde_json::to_value(&next).unwrap_or_default(), &next.progress.to_value()).await?;
+    tx.commit().await?;
+    *st = next;
+    Ok(records)
 }
 
 /// Settles every client the pull changed (and refreshes ratings older than today).
