@@ -19,6 +19,7 @@ pub mod contract;
 pub mod host;
 pub mod manifest;
 pub mod memory;
+pub mod output_size;
 pub mod routes;
 pub mod runtime;
 pub mod secrets;

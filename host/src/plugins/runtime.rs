@@ -427,44 +427,9 @@ fn report(store: &mut Store<PluginState>, limits: &WorldLimits) -> CallReport {
     }
 }
 
-/// Refuses an output larger than the world allows, measured as the JSON the host would
-/// show for it: counted, not built, and only up to the limit, so a huge output costs no
-/// more to refuse than an output at the limit costs to accept.
+/// Refuses an output larger than the world allows (see `plugins::output_size`).
 fn check_output<T: Serialize>(out: T, limits: &WorldLimits) -> Result<T, CallError> {
-    struct Count {
-        bytes: usize,
-        limit: usize,
-    }
-    impl std::io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.bytes += buf.len();
-            if self.bytes > self.limit {
-                return Err(std::io::Error::other("over the output limit"));
-            }
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    /// The bytes of the strings in a value: a lower bound of its JSON, found without
-    /// scanning them (escaping a string scans it byte by byte, which is slow for a huge one).
-    fn text_bytes(v: &serde_json::Value) -> usize {
-        match v {
-            serde_json::Value::String(s) => s.len(),
-            serde_json::Value::Array(a) => a.iter().map(text_bytes).sum(),
-            serde_json::Value::Object(o) => o.iter().map(|(k, v)| k.len() + text_bytes(v)).sum(),
-            _ => 0,
-        }
-    }
-    let over = match serde_json::to_value(&out) {
-        Ok(v) if text_bytes(&v) > limits.output_bytes => true,
-        _ => {
-            let mut count = Count { bytes: 0, limit: limits.output_bytes };
-            let _ = serde_json::to_writer(&mut count, &out);
-            count.bytes > limits.output_bytes
-        }
-    };
+    let over = super::output_size::over_limit(&out, limits.output_bytes);
     if over {
         return Err(CallError::Failed {
             outcome: Outcome::Limit,
