@@ -234,7 +234,7 @@ async fn get_document(State(state): State<AppState>, caller: Caller, Path(id): P
 
 /// Download a document's content.
 #[utoipa::path(get, path = "/documents/{id}/content", tag = "documents", params(("id" = DocumentId, Path)),
-    responses((status = 200, description = "The file", content_type = "application/octet-stream"), (status = 404, body = Problem)))]
+    responses((status = 200, description = "The file, with the media type it was uploaded with", content_type = "*/*"), (status = 404, body = Problem)))]
 async fn download_document(State(state): State<AppState>, caller: Caller, Path(id): Path<DocumentId>) -> ApiResult<Response> {
     let doc = {
         let mut c = state.db.read().await?;
