@@ -19,6 +19,8 @@
 #   CARGO_LOCK     a lock file to hold (flock) while cargo builds, for shared machines
 #   MAX_EXAMPLES   cases per operation and phase (default 25)
 #   SEED           schemathesis seed (default 1, so runs repeat)
+#   CHECKS         the checks (default not_a_server_error,response_schema_conformance;
+#                  e.g. add status_code_conformance,content_type_conformance)
 #   TEST_DATABASE_URL  PostgreSQL server to create the database on
 #                  (default postgres://postgres@127.0.0.1:5432/test)
 #   PORT           first port to listen on (default 18380; PostgreSQL uses PORT+1)
@@ -32,6 +34,7 @@ MAX_EXAMPLES=${MAX_EXAMPLES:-25}
 SEED=${SEED:-1}
 PG_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
 PORT=${PORT:-18380}
+CHECKS=${CHECKS:-not_a_server_error,response_schema_conformance}
 VENV="$ROOT/.venv-schemathesis"
 
 # 1. schemathesis in a local virtualenv (gitignored).
@@ -106,7 +109,7 @@ for engine in $ENGINES; do
     set +e
     "$VENV/bin/schemathesis" run "http://127.0.0.1:$port/api/v1/openapi.json" \
         --header "Authorization: Bearer $token" \
-        --checks not_a_server_error,response_schema_conformance \
+        --checks "$CHECKS" \
         --max-examples "$MAX_EXAMPLES" --seed "$SEED" \
         --workers 2 --request-timeout 30 --no-color \
         2>&1 | tee "$WORK/$engine-schemathesis.log"

@@ -5,6 +5,7 @@
 pub mod error;
 pub mod extract;
 pub mod json;
+pub mod multipart;
 pub mod pagination;
 pub mod responses;
 

@@ -1,5 +1,5 @@
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::extract::{DefaultBodyLimit, State};
 use crate::api::extract::{Path, Query};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::api::error::{ApiError, ApiResult, Problem, Violations};
 use crate::api::json::{ApiJson, apply_patch};
+use crate::api::multipart::Multipart;
 use crate::api::pagination::{Page, PageParams};
 use crate::audit::{self, Actor, AuditAction};
 use crate::counterparties::CounterpartyId;
