@@ -5,7 +5,9 @@
 pub mod error;
 pub mod extract;
 pub mod json;
+pub mod multipart;
 pub mod pagination;
+pub mod responses;
 
 use std::time::Duration;
 
@@ -25,6 +27,7 @@ use utoipa_scalar::{Scalar, Servable};
 
 use crate::AppState;
 use error::ApiError;
+use responses::ErrorResponses;
 
 pub const API_PREFIX: &str = "/api/v1";
 const JSON_BODY_LIMIT: usize = 1024 * 1024;
@@ -38,6 +41,8 @@ const JSON_BODY_LIMIT: usize = 1024 * 1024;
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
+    // Schemas named only by query parameters (`IntoParams` refers to them by `$ref`).
+    components(schemas(crate::receivables::aging::AgingSort, crate::receivables::routes::ExportFormat)),
     tags(
         (name = "tenancy", description = "The tenant, users, roles and API tokens"),
         (name = "counterparties", description = "Clients and other counterparties"),
@@ -92,19 +97,25 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::templates::routes::router())
 }
 
-/// The OpenAPI document of the API.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, api) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+/// The routes and their OpenAPI document, with the error responses every operation
+/// shares added by [`ErrorResponses`] (they depend on the operations, so they are added
+/// once all routes are in).
+fn routes_and_document() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut api) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
         .nest(API_PREFIX, api_routes())
         .split_for_parts();
-    api
+    ErrorResponses.modify(&mut api);
+    (router, api)
+}
+
+/// The OpenAPI document of the API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes_and_document().1
 }
 
 /// The whole application: what `crm serve` runs and what tests drive in-process.
 pub fn app(state: AppState) -> Router {
-    let (api_router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .nest(API_PREFIX, api_routes())
-        .split_for_parts();
+    let (api_router, api) = routes_and_document();
     let spec = std::sync::Arc::new(api.clone());
     Router::new()
         .merge(api_router)

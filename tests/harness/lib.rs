@@ -27,6 +27,8 @@ use uuid::Uuid;
 
 pub use crm_host::db::Engine as DbEngine;
 
+pub mod openapi;
+
 /// Runs each named `async fn name(app: TestApp)` once on SQLite and once on PostgreSQL.
 #[macro_export]
 macro_rules! on_both_engines {
@@ -427,11 +429,16 @@ impl Client {
         self.call(req).await
     }
 
+    /// Sends a request and checks the response against the OpenAPI document
+    /// ([`openapi::check_response`]): an undocumented status, media type or body shape
+    /// fails the test.
     pub async fn call(&self, req: Request<Body>) -> Resp {
+        let (method, path) = (req.method().clone(), req.uri().path().to_string());
         let res = self.router.clone().oneshot(req).await.expect("infallible");
         let status = res.status();
         let headers = res.headers().clone();
         let bytes = res.into_body().collect().await.expect("body").to_bytes().to_vec();
+        openapi::check_response(&method, &path, status, &headers, &bytes);
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Resp { status, headers, bytes, body }
     }

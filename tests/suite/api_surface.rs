@@ -9,7 +9,26 @@ on_both_engines!(
     every_response_carries_a_request_id,
     malformed_bodies_get_problem_documents,
     a_unique_violation_names_the_field_of_its_constraint,
+    an_upload_that_is_not_multipart_gets_a_problem_document,
 );
+
+/// An upload without a multipart boundary is a 400 problem document (axum's own
+/// extractor answered it in plain text, which the OpenAPI document does not list).
+async fn an_upload_that_is_not_multipart_gets_a_problem_document(app: TestApp) {
+    let t = app.tenant("ООО Фактор").await;
+    for path in ["/api/v1/documents", "/api/v1/plugins"] {
+        for content_type in [None, Some("multipart/form-data"), Some("application/json")] {
+            let mut req = Request::post(path).header("authorization", format!("Bearer {}", token_of(&t)));
+            if let Some(ct) = content_type {
+                req = req.header("content-type", ct);
+            }
+            let r = t.admin.call(req.body(Body::from("{}")).unwrap()).await.expect(StatusCode::BAD_REQUEST);
+            assert_eq!(r.headers["content-type"], "application/problem+json", "{path} {content_type:?}");
+            assert_eq!(r.body["type"], "/problems/bad-request");
+            assert!(r.body["detail"].as_str().unwrap().contains("multipart/form-data"), "{}", r.text());
+        }
+    }
+}
 
 /// A duplicate the handlers do not check for themselves still answers a 409 naming the
 /// field, found from the violated constraint on either engine.
@@ -111,5 +130,65 @@ fn the_api_guide_lists_every_route_as_the_openapi_document_does() {
         } else {
             panic!("docs/api.md's route table differs from the OpenAPI document; run with CRM_UPDATE_DOCS=1 to rewrite it.\nExpected:\n{table}");
         }
+    }
+}
+
+/// Every `$ref` in the OpenAPI document names a schema it defines.
+#[test]
+fn the_openapi_document_has_no_dangling_refs() {
+    assert_eq!(crm_tests::openapi::dangling_refs(), Vec::<String>::new());
+}
+
+/// The error responses the extractors and layers give are documented on every operation
+/// they can reach, as problem documents, the way `ApiError` sends them.
+#[test]
+fn every_operation_documents_the_shared_error_responses() {
+    let spec = serde_json::to_value(crm_host::api::openapi()).unwrap();
+    let mut missing = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let params: Vec<&str> = op["parameters"].as_array().into_iter().flatten().filter_map(|p| p["in"].as_str()).collect();
+            let has_body = op.get("requestBody").is_some();
+            let mut wanted = vec!["401"];
+            if has_body || params.contains(&"path") {
+                wanted.push("400");
+            }
+            if has_body || params.contains(&"query") {
+                wanted.push("422");
+            }
+            if params.contains(&"path") {
+                wanted.push("404");
+            }
+            for status in wanted {
+                if op["responses"].get(status).is_none() {
+                    missing.push(format!("{method} {path}: {status}"));
+                }
+            }
+            for (status, r) in op["responses"].as_object().unwrap() {
+                if status.starts_with('4') || status.starts_with('5') {
+                    let content = r["content"].as_object().unwrap();
+                    assert_eq!(content.keys().collect::<Vec<_>>(), vec!["application/problem+json"], "{method} {path} {status}");
+                    assert_eq!(content["application/problem+json"]["schema"]["$ref"], "#/components/schemas/Problem");
+                }
+            }
+        }
+        let busy = &item["post"]["responses"]["503"];
+        if path.ends_with("/by-inn") {
+            assert!(busy["headers"]["Retry-After"].is_object(), "{path}: 503 without Retry-After");
+        }
+    }
+    assert!(missing.is_empty(), "undocumented shared errors: {missing:#?}");
+}
+
+/// A plugin setting's default is whatever JSON its type takes: a string, a number, a
+/// boolean (it was documented as an object).
+#[test]
+fn a_setting_default_is_documented_as_any_json_value() {
+    let spec = serde_json::to_value(crm_host::api::openapi()).unwrap();
+    let schema = json!({"$ref": "#/components/schemas/SettingDef"});
+    for default in [json!("https://api.example"), json!(100), json!(true), json!(null), json!({"a": 1})] {
+        let mut errors = Vec::new();
+        crm_tests::openapi::validate(&spec, &schema, &json!({"key": "k", "label": "K", "default": default}), "", &mut errors);
+        assert!(errors.is_empty(), "{default}: {errors:?}");
     }
 }

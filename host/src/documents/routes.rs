@@ -1,5 +1,5 @@
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::extract::{DefaultBodyLimit, State};
 use crate::api::extract::{Path, Query};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::api::error::{ApiError, ApiResult, Problem, Violations};
 use crate::api::json::{ApiJson, apply_patch};
+use crate::api::multipart::Multipart;
 use crate::api::pagination::{Page, PageParams};
 use crate::audit::{self, Actor, AuditAction};
 use crate::counterparties::CounterpartyId;
@@ -234,7 +235,7 @@ async fn get_document(State(state): State<AppState>, caller: Caller, Path(id): P
 
 /// Download a document's content.
 #[utoipa::path(get, path = "/documents/{id}/content", tag = "documents", params(("id" = DocumentId, Path)),
-    responses((status = 200, description = "The file", content_type = "application/octet-stream"), (status = 404, body = Problem)))]
+    responses((status = 200, description = "The file, with the media type it was uploaded with", content_type = "*/*"), (status = 404, body = Problem)))]
 async fn download_document(State(state): State<AppState>, caller: Caller, Path(id): Path<DocumentId>) -> ApiResult<Response> {
     let doc = {
         let mut c = state.db.read().await?;

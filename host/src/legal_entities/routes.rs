@@ -39,7 +39,8 @@ async fn list_entities(State(state): State<AppState>, caller: Caller, Query(f): 
 
 /// Add one of the tenant's own legal entities (admins).
 #[utoipa::path(post, path = "/legal-entities", tag = "legal-entities", request_body = LegalEntityInput,
-    responses((status = 201, body = LegalEntity), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = LegalEntity), (status = 403, body = Problem),
+        (status = 409, description = "Another legal entity has this `accounting_ref`", body = Problem), (status = 422, body = Problem)))]
 async fn create_entity(State(state): State<AppState>, caller: Caller, ApiJson(mut input): ApiJson<LegalEntityInput>) -> ApiResult<(StatusCode, ApiJson<LegalEntity>)> {
     caller.ensure(Action::Configure)?;
     input.validate()?;
@@ -61,7 +62,8 @@ async fn get_entity(State(state): State<AppState>, caller: Caller, Path(id): Pat
 /// Change one of the tenant's legal entities (admins; JSON merge patch).
 #[utoipa::path(patch, path = "/legal-entities/{id}", tag = "legal-entities", params(("id" = LegalEntityId, Path)),
     request_body(content = LegalEntityInput, content_type = "application/merge-patch+json"),
-    responses((status = 200, body = LegalEntity), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = LegalEntity), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "Another legal entity has this `accounting_ref`", body = Problem), (status = 422, body = Problem)))]
 async fn update_entity(
     State(state): State<AppState>,
     caller: Caller,

@@ -65,7 +65,7 @@ pub struct SettingDef {
     pub secret: bool,
     #[serde(default)]
     pub required: bool,
-    #[schema(value_type = Option<Object>)]
+    /// Any JSON value (a string, a number, a boolean…), of the setting's type.
     pub default: Option<serde_json::Value>,
 }
 

@@ -1,4 +1,4 @@
-use axum::extract::{Multipart, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -9,6 +9,7 @@ use crate::AppState;
 use crate::api::error::{ApiError, ApiResult, Problem};
 use crate::api::extract::{Path, Query};
 use crate::api::json::ApiJson;
+use crate::api::multipart::Multipart;
 use crate::api::pagination::{Page, PageParams};
 use crate::audit::{self, Actor, AuditAction};
 use crate::tenancy::{Action, Caller};

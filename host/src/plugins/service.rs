@@ -525,8 +525,7 @@ pub struct TryInput {
     /// The function, `<interface>.<function>` (`enrichment.lookup`); optional when the
     /// world has one.
     pub function: Option<String>,
-    /// The function's input, as JSON (see `GET /modules/{id}/try` for examples).
-    #[schema(value_type = Object)]
+    /// The function's input, any JSON value (see `GET /modules/{id}/try` for examples).
     pub input: Value,
 }
 
@@ -544,8 +543,7 @@ pub struct TryFailure {
 pub struct TryResult {
     pub module_id: String,
     pub function: String,
-    /// What the function returned (as JSON); `null` when it failed.
-    #[schema(value_type = Option<Object>)]
+    /// What the function returned, any JSON value; `null` when it failed.
     pub output: Option<Value>,
     pub failure: Option<TryFailure>,
     /// The plugin's log lines during the call.
@@ -561,7 +559,6 @@ pub struct TryResult {
 pub struct TryableView {
     pub function: String,
     pub description: String,
-    #[schema(value_type = Object)]
     pub example: Value,
 }
 

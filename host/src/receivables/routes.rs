@@ -212,7 +212,7 @@ pub struct ExportParams {
 
 /// "Owed to us" as a spreadsheet (every row, with totals): XLSX or CSV.
 #[utoipa::path(get, path = "/receivables/aging/export", tag = "receivables", params(AgingParams, ExportParams),
-    responses((status = 200, description = "The file", content_type = "application/octet-stream"), (status = 422, body = Problem)))]
+    responses((status = 200, description = "The file: XLSX, or CSV with `format=csv`", content(("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), ("text/csv"))), (status = 422, body = Problem)))]
 async fn aging_export(State(state): State<AppState>, caller: Caller, Query(p): Query<AgingParams>, Query(e): Query<ExportParams>) -> ApiResult<Response> {
     let report = {
         let mut snapshot = state.db.snapshot().await?;
@@ -509,7 +509,7 @@ pub struct ClaimParams {
 /// the documents in debt, the penalty breakdown, the demand and the deadline — in
 /// Russian, as PDF or HTML.
 #[utoipa::path(get, path = "/counterparties/{id}/claim-letter", tag = "receivables", params(("id" = CounterpartyId, Path), ClaimParams),
-    responses((status = 200, description = "The letter", content_type = "application/pdf"), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, description = "The letter: PDF, or HTML with `format=html`", content(("application/pdf"), ("text/html"))), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn claim_letter(State(state): State<AppState>, caller: Caller, Path(id): Path<CounterpartyId>, Query(p): Query<ClaimParams>) -> ApiResult<Response> {
     let html = match p.format.as_deref().unwrap_or("pdf") {
         "pdf" => false,

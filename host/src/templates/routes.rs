@@ -258,7 +258,7 @@ async fn reset_template(State(state): State<AppState>, caller: Caller, Path(key)
 /// is refused like `PUT` refuses it.
 #[utoipa::path(post, path = "/templates/{key}/preview", tag = "templates", params(("key" = String, Path, description = "the kind")),
     request_body = PreviewRequest,
-    responses((status = 200, description = "The document", content_type = "text/html"), (status = 403, body = Problem),
+    responses((status = 200, description = "The document: HTML, or PDF when asked for", content(("text/html"), ("application/pdf"))), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn preview_template(
     State(state): State<AppState>,

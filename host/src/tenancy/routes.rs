@@ -139,7 +139,8 @@ async fn get_user(State(state): State<AppState>, caller: Caller, Path(id): Path<
 /// Change a user's e-mail, name, role or departments (admins; JSON merge patch).
 #[utoipa::path(patch, path = "/users/{id}", tag = "tenancy", params(("id" = UserId, Path)),
     request_body(content = UserInput, content_type = "application/merge-patch+json", description = "Fields to change"),
-    responses((status = 200, body = User), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = User), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "Another user has this e-mail, or this is the tenant's last active admin", body = Problem), (status = 422, body = Problem)))]
 async fn update_user(
     State(state): State<AppState>,
     caller: Caller,
@@ -158,7 +159,8 @@ async fn update_user(
 
 /// Deactivate a user (admins): their tokens stop working at once.
 #[utoipa::path(post, path = "/users/{id}/archive", tag = "tenancy", params(("id" = UserId, Path)),
-    responses((status = 200, body = User), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = User), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "The tenant's last active admin", body = Problem)))]
 async fn archive_user(State(state): State<AppState>, caller: Caller, Path(id): Path<UserId>) -> ApiResult<ApiJson<User>> {
     set_archived(state, caller, id, true).await
 }
