@@ -1,5 +1,9 @@
 //! Exact money: a decimal with at most two fractional digits, stored as integer minor
 //! units (kopecks) on both engines so sums in SQL stay exact, shown in JSON as a string.
+//!
+//! Text from outside (API bodies and parameters, the accounting system, templates' data)
+//! is read strictly: `-?\d+(\.\d{1,2})?` and below [`Money::MAX`] either way, nothing else
+//! (no `_`, exponents, spaces or signs other than a leading minus).
 
 use std::fmt;
 use std::str::FromStr;
@@ -15,16 +19,22 @@ pub struct Money(i64);
 /// Why a text is not an amount of money.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum MoneyError {
-    #[error("is not a decimal number (use a string like \"1500000.00\")")]
+    #[error("is not an amount: digits, an optional leading minus and at most two decimal places after a point, e.g. \"1500000.00\"")]
     NotANumber,
     #[error("has more than two decimal places")]
     TooPrecise,
-    #[error("is too large")]
+    #[error("is out of range: amounts are at most 9999999999999.99 either way")]
     TooLarge,
 }
 
 impl Money {
     pub const ZERO: Money = Money(0);
+    /// The largest amount read from outside, 9 999 999 999 999.99 (just under ten
+    /// trillion): far above any real document, and small enough that sums of millions
+    /// of such amounts still fit the 64-bit kopecks every engine stores.
+    pub const MAX: Money = Money(999_999_999_999_999);
+    /// Digits before the point an amount read from outside may have.
+    const MAX_UNIT_DIGITS: usize = 13;
 
     pub fn from_minor(minor: i64) -> Money {
         Money(minor)
@@ -43,7 +53,7 @@ impl Money {
         if normalized.scale() > 2 {
             return Err(MoneyError::TooPrecise);
         }
-        let minor = (d * Decimal::ONE_HUNDRED).trunc();
+        let minor = d.checked_mul(Decimal::ONE_HUNDRED).ok_or(MoneyError::TooLarge)?.trunc();
         i64::try_from(minor).map(Money).map_err(|_| MoneyError::TooLarge)
     }
 
@@ -64,9 +74,33 @@ impl fmt::Display for Money {
 
 impl FromStr for Money {
     type Err = MoneyError;
+    /// `-?\d+(\.\d{1,2})?`, at most [`Money::MAX`] either way.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let d = Decimal::from_str_exact(s.trim()).map_err(|_| MoneyError::NotANumber)?;
-        Money::from_decimal(d)
+        let (negative, body) = match s.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
+        let (units, fraction) = match body.split_once('.') {
+            Some((units, fraction)) => (units, Some(fraction)),
+            None => (body, None),
+        };
+        let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+        if !digits(units) || fraction.is_some_and(|f| !digits(f)) {
+            return Err(MoneyError::NotANumber);
+        }
+        let fraction = fraction.unwrap_or("");
+        if fraction.len() > 2 {
+            return Err(MoneyError::TooPrecise);
+        }
+        let units = units.trim_start_matches('0');
+        if units.len() > Money::MAX_UNIT_DIGITS {
+            return Err(MoneyError::TooLarge);
+        }
+        // At most 13 digits of units and 2 of kopecks: below 10^15, no overflow.
+        let number = |t: &str| t.bytes().fold(0i64, |n, b| n * 10 + i64::from(b - b'0'));
+        let kopecks = number(fraction) * if fraction.len() == 1 { 10 } else { 1 };
+        let minor = number(units) * 100 + kopecks;
+        Ok(Money(if negative { -minor } else { minor }))
     }
 }
 
@@ -123,7 +157,7 @@ mod tests {
 
     #[test]
     fn money_round_trips_exactly_through_its_string_form() {
-        for s in ["0.00", "0.10", "1500000.00", "-12.34", "92233720368547758.07"] {
+        for s in ["0.00", "0.10", "1500000.00", "-12.34", "9999999999999.99", "-9999999999999.99"] {
             assert_eq!(s.parse::<Money>().unwrap().to_string(), s);
         }
         assert_eq!("7".parse::<Money>().unwrap().to_string(), "7.00");
@@ -135,6 +169,25 @@ mod tests {
         assert_eq!("1.005".parse::<Money>(), Err(MoneyError::TooPrecise));
         assert_eq!("1.5e3".parse::<Money>(), Err(MoneyError::NotANumber));
         assert_eq!("abc".parse::<Money>(), Err(MoneyError::NotANumber));
-        assert_eq!("1.500".parse::<Money>().unwrap().minor(), 150);
+    }
+
+    #[test]
+    fn money_is_read_strictly() {
+        for bad in ["1_000", "1 000", " 1.00", "1.00 ", "+1.00", "1.", ".5", "-", "", "1,5", "0x10", "١٢", "1e3", "--1", "1.-5"] {
+            assert_eq!(bad.parse::<Money>(), Err(MoneyError::NotANumber), "{bad:?}");
+        }
+        assert_eq!("1.500".parse::<Money>(), Err(MoneyError::TooPrecise));
+        assert_eq!("007.5".parse::<Money>().unwrap().minor(), 750);
+        assert_eq!("-0".parse::<Money>().unwrap(), Money::ZERO);
+    }
+
+    #[test]
+    fn money_out_of_range_is_an_error_not_a_panic() {
+        assert_eq!("10000000000000".parse::<Money>(), Err(MoneyError::TooLarge));
+        assert_eq!("-10000000000000.00".parse::<Money>(), Err(MoneyError::TooLarge));
+        assert_eq!("1000000000000000000000000000".parse::<Money>(), Err(MoneyError::TooLarge));
+        assert_eq!("9999999999999.99".parse::<Money>().unwrap(), Money::MAX);
+        assert_eq!("0000000000000001.00".parse::<Money>().unwrap().minor(), 100);
+        assert_eq!(Money::from_decimal(Decimal::MAX), Err(MoneyError::TooLarge));
     }
 }
