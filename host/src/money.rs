@@ -33,8 +33,6 @@ impl Money {
     /// trillion): far above any real document, and small enough that sums of millions
     /// of such amounts still fit the 64-bit kopecks every engine stores.
     pub const MAX: Money = Money(999_999_999_999_999);
-    /// Digits before the point an amount read from outside may have.
-    const MAX_UNIT_DIGITS: usize = 13;
 
     pub fn from_minor(minor: i64) -> Money {
         Money(minor)
@@ -57,6 +55,13 @@ impl Money {
         i64::try_from(minor).map(Money).map_err(|_| MoneyError::TooLarge)
     }
 
+    /// An amount the host itself wrote as text (a stored amount or a sum of them, as a
+    /// document's data carries it): the same strict grammar as input, over the whole
+    /// range of the stored kopecks rather than [`Money::MAX`].
+    pub fn parse_stored(s: &str) -> Result<Money, MoneyError> {
+        parse(s, i64::MAX)
+    }
+
     pub fn is_negative(self) -> bool {
         self.0 < 0
     }
@@ -76,32 +81,36 @@ impl FromStr for Money {
     type Err = MoneyError;
     /// `-?\d+(\.\d{1,2})?`, at most [`Money::MAX`] either way.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (negative, body) = match s.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, s),
-        };
-        let (units, fraction) = match body.split_once('.') {
-            Some((units, fraction)) => (units, Some(fraction)),
-            None => (body, None),
-        };
-        let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
-        if !digits(units) || fraction.is_some_and(|f| !digits(f)) {
-            return Err(MoneyError::NotANumber);
-        }
-        let fraction = fraction.unwrap_or("");
-        if fraction.len() > 2 {
-            return Err(MoneyError::TooPrecise);
-        }
-        let units = units.trim_start_matches('0');
-        if units.len() > Money::MAX_UNIT_DIGITS {
-            return Err(MoneyError::TooLarge);
-        }
-        // At most 13 digits of units and 2 of kopecks: below 10^15, no overflow.
-        let number = |t: &str| t.bytes().fold(0i64, |n, b| n * 10 + i64::from(b - b'0'));
-        let kopecks = number(fraction) * if fraction.len() == 1 { 10 } else { 1 };
-        let minor = number(units) * 100 + kopecks;
-        Ok(Money(if negative { -minor } else { minor }))
+        parse(s, Money::MAX.0)
     }
+}
+
+/// `-?\d+(\.\d{1,2})?`, at most `max` kopecks either way, with checked arithmetic.
+fn parse(s: &str, max: i64) -> Result<Money, MoneyError> {
+    let (negative, body) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let (units, fraction) = match body.split_once('.') {
+        Some((units, fraction)) => (units, Some(fraction)),
+        None => (body, None),
+    };
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    if !digits(units) || fraction.is_some_and(|f| !digits(f)) {
+        return Err(MoneyError::NotANumber);
+    }
+    let fraction = fraction.unwrap_or("");
+    if fraction.len() > 2 {
+        return Err(MoneyError::TooPrecise);
+    }
+    let number = |t: &str| t.bytes().try_fold(0i64, |n, b| n.checked_mul(10)?.checked_add(i64::from(b - b'0')));
+    let kopecks = number(fraction).unwrap_or(0) * if fraction.len() == 1 { 10 } else { 1 };
+    let minor = number(units.trim_start_matches('0'))
+        .and_then(|u| u.checked_mul(100))
+        .and_then(|u| u.checked_add(kopecks))
+        .filter(|m| *m <= max)
+        .ok_or(MoneyError::TooLarge)?;
+    Ok(Money(if negative { -minor } else { minor }))
 }
 
 impl Serialize for Money {
@@ -189,5 +198,8 @@ mod tests {
         assert_eq!("9999999999999.99".parse::<Money>().unwrap(), Money::MAX);
         assert_eq!("0000000000000001.00".parse::<Money>().unwrap().minor(), 100);
         assert_eq!(Money::from_decimal(Decimal::MAX), Err(MoneyError::TooLarge));
+        assert_eq!(Money::parse_stored("92233720368547758.07").unwrap().minor(), i64::MAX);
+        assert_eq!(Money::parse_stored("92233720368547758.08"), Err(MoneyError::TooLarge));
+        assert_eq!(Money::parse_stored("1_000"), Err(MoneyError::NotANumber));
     }
 }

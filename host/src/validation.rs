@@ -155,7 +155,7 @@ mod tests {
 
     #[test]
     fn json_problems_name_the_path_of_nul_and_of_overlong_lists() {
-        let v = serde_json::json!({"full_name": "a\u{0}b", "contacts": [{"phones": ["1", "2\u{0}"]}], "tags": ["x"; 3], "ok": "fine"});
+        let v = serde_json::json!({"full_name": "a\u{0}b", "contacts": [{"phones": ["1", "2\u{0}"]}], "tags": ["x", "y", "z"], "ok": "fine"});
         let mut fields: Vec<String> = json_problems(&v, Some(2)).into_iter().map(|e| e.field).collect();
         fields.sort();
         assert_eq!(fields, ["contacts[0].phones[1]", "full_name", "tags"]);

@@ -77,7 +77,7 @@ fn shown(v: &Value) -> String {
 /// An amount of money from a decimal string or a whole number of rubles; never from a float.
 fn money(v: &Value, filter: &str) -> Result<Money, Error> {
     if let Some(s) = v.as_str() {
-        return s.parse::<Money>().map_err(|e| bad(filter, format!("`{}` {e}", shown(v))));
+        return Money::parse_stored(s).map_err(|e| bad(filter, format!("`{}` {e}", shown(v))));
     }
     if v.is_integer()
         && let Ok(rubles) = i64::try_from(v.clone())
