@@ -15,6 +15,7 @@ fn main() {
         "test-guests/court-linker",
         "test-guests/percent-fee",
         "test-guests/cycling",
+        "test-guests/scripted",
     ]);
     println!("cargo:rustc-env=CRM_TEST_GUESTS={}", dir.display());
     // The plugins' native unit tests run for the machine's own target.

@@ -2,6 +2,7 @@
 //! document generated from the same route list, the docs page, health probes, and the
 //! layers every request passes (request id, tracing, body limit, panic guard).
 
+pub mod download;
 pub mod error;
 pub mod extract;
 pub mod json;

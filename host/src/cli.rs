@@ -90,7 +90,7 @@ pub enum AdminCommand {
     /// of every tenant. The rate applies from `--from` until the next decision.
     SetKeyRate {
         /// The first day the rate applies, YYYY-MM-DD.
-        #[arg(long)]
+        #[arg(long, value_parser = strict_date)]
         from: chrono::NaiveDate,
         /// Percent per annum, e.g. 16.5.
         #[arg(long)]
@@ -303,6 +303,11 @@ async fn admin(state: &crate::AppState, cmd: AdminCommand) -> anyhow::Result<()>
         }
     }
     Ok(())
+}
+
+/// `--from` of `set-key-rate`: `YYYY-MM-DD`, as everywhere else.
+fn strict_date(s: &str) -> Result<chrono::NaiveDate, String> {
+    crate::dates::parse(s).map_err(|e| crate::dates::message(s, e))
 }
 
 async fn ensure_tenant(c: &mut crate::db::Conn<'_>, tenant: TenantId) -> anyhow::Result<()> {

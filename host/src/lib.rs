@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod contacts;
 pub mod counterparties;
+pub mod dates;
 pub mod db;
 pub mod deals;
 pub mod documents;

@@ -2,6 +2,7 @@
 //! reports an [`Invalid`]; the HTTP layer turns it into a 422 problem document.
 
 use serde::Serialize;
+use serde_json::Value;
 use utoipa::ToSchema;
 
 /// One offending input: a JSON pointer-like path (`inn`, `params.limit`, `checklist[2].text`)
@@ -67,6 +68,78 @@ impl Violations {
     }
 }
 
+/// What is wrong with text holding U+0000. PostgreSQL cannot store it and SQLite
+/// would, so it is refused at the edge, the same on both engines.
+pub const NUL_MESSAGE: &str = "contains a NUL character (U+0000), which text may not hold; remove it";
+
+/// The most items a list in a request body may hold (tags, phones, checklist items, …).
+pub const MAX_LIST_ITEMS: usize = 1000;
+
+/// At most this many problems are listed for one JSON document.
+const MAX_JSON_PROBLEMS: usize = 20;
+
+/// Whether text holds U+0000.
+pub fn has_nul(s: &str) -> bool {
+    s.contains('\0')
+}
+
+/// Checks one text input (a form field, a query or path parameter) for U+0000.
+pub fn text_without_nul(field: &str, s: &str) -> Result<(), Invalid> {
+    if has_nul(s) { Err(Invalid::field(field, NUL_MESSAGE)) } else { Ok(()) }
+}
+
+/// What is wrong with the shape of a JSON document as input, whatever type it is read
+/// into: a string (or an object's key) holding U+0000, and, when `max_items` is given,
+/// a list longer than that. Each problem is named by its path in the notation of the
+/// body's other field errors (`contacts[0].phones[2]`; the document itself is `body`).
+pub fn json_problems(value: &Value, max_items: Option<usize>) -> Vec<FieldError> {
+    fn field(path: &str) -> String {
+        if path.is_empty() { "body".to_string() } else { path.to_string() }
+    }
+    fn walk(v: &Value, path: &mut String, max_items: Option<usize>, out: &mut Vec<FieldError>) {
+        if out.len() >= MAX_JSON_PROBLEMS {
+            return;
+        }
+        match v {
+            Value::String(s) if has_nul(s) => out.push(FieldError::new(field(path), NUL_MESSAGE)),
+            Value::Array(items) => {
+                if let Some(max) = max_items
+                    && items.len() > max
+                {
+                    out.push(FieldError::new(field(path), format!("has {} items; a list may hold at most {max}", items.len())));
+                    return;
+                }
+                for (i, item) in items.iter().enumerate() {
+                    let len = path.len();
+                    path.push_str(&format!("[{i}]"));
+                    walk(item, path, max_items, out);
+                    path.truncate(len);
+                }
+            }
+            Value::Object(map) => {
+                for (k, item) in map {
+                    let len = path.len();
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    if has_nul(k) {
+                        path.push_str(&k.replace('\0', "\\u0000"));
+                        out.push(FieldError::new(field(path), format!("the name of this field {NUL_MESSAGE}")));
+                    } else {
+                        path.push_str(k);
+                        walk(item, path, max_items, out);
+                    }
+                    path.truncate(len);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(value, &mut String::new(), max_items, &mut out);
+    out
+}
+
 /// What a check against stored records fails with: bad input, or the database.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
@@ -74,4 +147,19 @@ pub enum CheckError {
     Invalid(#[from] Invalid),
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_problems_name_the_path_of_nul_and_of_overlong_lists() {
+        let v = serde_json::json!({"full_name": "a\u{0}b", "contacts": [{"phones": ["1", "2\u{0}"]}], "tags": ["x", "y", "z"], "ok": "fine"});
+        let mut fields: Vec<String> = json_problems(&v, Some(2)).into_iter().map(|e| e.field).collect();
+        fields.sort();
+        assert_eq!(fields, ["contacts[0].phones[1]", "full_name", "tags"]);
+        assert!(json_problems(&v, None).iter().all(|e| e.field != "tags"));
+        assert_eq!(json_problems(&serde_json::json!("\u{0}"), None)[0].field, "body");
+    }
 }

@@ -15,6 +15,7 @@ mod plugin_platform;
 mod plugins;
 mod receivables;
 mod schema;
+mod strict_input;
 mod templates;
 mod tenancy;
 mod timeline_audit;

@@ -1,5 +1,7 @@
 //! JSON bodies in and out. `ApiJson` rejects a malformed body with a problem document
-//! that names the offending field path (`params.limit`, `checklist[0].text`).
+//! that names the offending field path (`params.limit`, `checklist[0].text`). Every body
+//! is checked as a whole before it is read into its type: no text holds U+0000 and no
+//! list holds more than [`MAX_LIST_ITEMS`] items, whatever the field.
 
 use axum::extract::{FromRequest, Request};
 use axum::http::header;
@@ -8,6 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::error::{ApiError, FieldError};
+use crate::validation::{MAX_LIST_ITEMS, json_problems};
 
 /// A JSON request or response body.
 pub struct ApiJson<T>(pub T);
@@ -47,6 +50,12 @@ where
 
 /// Parses JSON, turning serde's error into a field error with the path to the culprit.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let whole: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest(format!("The body is not valid JSON: {e}")))?;
+    let problems = json_problems(&whole, Some(MAX_LIST_ITEMS));
+    if !problems.is_empty() {
+        return Err(ApiError::Validation(problems));
+    }
+    drop(whole);
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();

@@ -64,7 +64,7 @@ fn status_str(s: CompanyStatus) -> &'static str {
 
 fn date(field: &str, v: &Option<String>) -> ApiResult<Option<NaiveDate>> {
     v.as_deref()
-        .map(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d"))
+        .map(crate::dates::parse)
         .transpose()
         .map_err(|_| ApiError::Upstream(format!("The registry plugin returned an invalid {field} date")))
 }

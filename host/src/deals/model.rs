@@ -59,6 +59,7 @@ pub struct NewDeal {
     pub amount: Option<Money>,
     /// ISO 4217 code (default `RUB`).
     pub currency: Option<String>,
+    #[serde(default, deserialize_with = "crate::dates::strict_opt")]
     pub expected_close_date: Option<NaiveDate>,
     #[serde(default = "empty_object")]
     #[schema(value_type = Object, example = json!({"factoring_type": "with_recourse", "limit": "5000000.00"}))]
@@ -79,6 +80,7 @@ pub struct DealUpdate {
     pub responsible_id: UserId,
     pub amount: Option<Money>,
     pub currency: String,
+    #[serde(default, deserialize_with = "crate::dates::strict_opt")]
     pub expected_close_date: Option<NaiveDate>,
     #[serde(default = "empty_object")]
     #[schema(value_type = Object)]

@@ -1,7 +1,6 @@
 //! Custom deal parameters: each pipeline declares typed fields; a deal's `params`
 //! object is checked against them (unknown keys, wrong types, missing required ones).
 
-use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -118,7 +117,7 @@ fn check(def: &FieldDef, value: &Value) -> Result<Value, String> {
         }
         FieldType::Date => {
             let s = value.as_str().ok_or("must be a date string YYYY-MM-DD")?;
-            NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("`{s}` is not a date YYYY-MM-DD"))?;
+            crate::dates::parse(s).map_err(|e| crate::dates::message(s, e))?;
             Ok(Value::String(s.to_string()))
         }
         FieldType::Enum => {

@@ -115,6 +115,7 @@ async fn upload_document(State(state): State<AppState>, caller: Caller, mut form
             match name.as_str() {
                 "file" => {
                     file_name = field.file_name().unwrap_or_default().to_string();
+                    crate::validation::text_without_nul("file", &file_name)?;
                     if let Some(ct) = field.content_type() {
                         content_type = ct.to_string();
                     }
@@ -133,6 +134,7 @@ async fn upload_document(State(state): State<AppState>, caller: Caller, mut form
                 }
                 other => {
                     let value = field.text().await.map_err(bad_form)?;
+                    crate::validation::text_without_nul(other, &value)?;
                     match other {
                         "kind" => kind = value.trim().to_string(),
                         "name" | "file_name" => explicit_name = Some(value.trim().to_string()),
@@ -251,24 +253,8 @@ async fn download_document(State(state): State<AppState>, caller: Caller, Path(i
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_str(&doc.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(doc.size_bytes as u64));
-    if let Ok(v) = HeaderValue::from_str(&content_disposition(&doc.file_name)) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
+    h.insert(header::CONTENT_DISPOSITION, crate::api::download::content_disposition("attachment", &doc.file_name));
     Ok(res)
-}
-
-/// `attachment` with an ASCII fallback and the UTF-8 name per RFC 6266 / RFC 8187.
-fn content_disposition(name: &str) -> String {
-    let ascii: String = name.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' }).collect();
-    let mut encoded = String::new();
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
-            encoded.push(b as char);
-        } else {
-            encoded.push_str(&format!("%{b:02X}"));
-        }
-    }
-    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
 /// Rename a document or change its kind (JSON merge patch).

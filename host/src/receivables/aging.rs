@@ -45,6 +45,7 @@ pub struct AgingParams {
     /// Only clients of this responsible manager.
     pub responsible_id: Option<UserId>,
     /// The day the ages are counted to (default: today in the tenant's time zone).
+    #[serde(default, deserialize_with = "crate::dates::strict_opt")]
     pub as_of: Option<NaiveDate>,
     #[serde(default)]
     pub sort: AgingSort,

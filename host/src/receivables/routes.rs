@@ -153,6 +153,27 @@ async fn put_settings(State(state): State<AppState>, caller: Caller, ApiJson(mut
 // ---------------------------------------------------------------------------------
 // "Owed to us"
 
+/// The earliest day a report may be computed for.
+const EARLIEST_AS_OF: NaiveDate = match NaiveDate::from_ymd_opt(1990, 1, 1) {
+    Some(d) => d,
+    None => NaiveDate::MIN,
+};
+
+/// How far ahead of today a report may look (a year and a day: a forecast, not a
+/// calculation of every day until the year 9999).
+const AS_OF_DAYS_AHEAD: u64 = 366;
+
+/// The day a report is computed for: `as_of` when given, else today; a day before
+/// 1990 or more than a year ahead is a 422 that says what is allowed.
+fn as_of(given: Option<NaiveDate>, today: NaiveDate) -> ApiResult<NaiveDate> {
+    let Some(day) = given else { return Ok(today) };
+    let latest = today + chrono::Days::new(AS_OF_DAYS_AHEAD);
+    if day < EARLIEST_AS_OF || day > latest {
+        return Err(ApiError::field("as_of", format!("must be from {EARLIEST_AS_OF} to {latest} (at most {AS_OF_DAYS_AHEAD} days after today)")));
+    }
+    Ok(day)
+}
+
 async fn aging_query<'a>(c: &mut crate::db::Conn<'_>, caller: &Caller, p: &'a AgingParams, settings: &'a Settings, le_ref: &'a mut Option<String>) -> ApiResult<aging::Query<'a>> {
     if let Some(id) = p.legal_entity_id {
         let le = crate::legal_entities::get(c, caller.tenant_id, id).await?.ok_or_else(|| ApiError::field("legal_entity_id", "no such legal entity in your tenant"))?;
@@ -161,7 +182,7 @@ async fn aging_query<'a>(c: &mut crate::db::Conn<'_>, caller: &Caller, p: &'a Ag
         })?);
     }
     Ok(aging::Query {
-        as_of: p.as_of.unwrap_or_else(|| caller.today()),
+        as_of: as_of(p.as_of, caller.today())?,
         bounds: &settings.aging_buckets.0,
         legal_entity_ref: le_ref.as_deref(),
         segment: p.segment.as_deref().filter(|s| !s.trim().is_empty()),
@@ -237,8 +258,8 @@ async fn aging_export(State(state): State<AppState>, caller: Caller, Query(p): Q
 }
 
 fn file_response(bytes: Vec<u8>, content_type: &str, file_name: &str) -> Response {
-    let disposition = format!("attachment; filename=\"{file_name}\"");
-    (StatusCode::OK, [(header::CONTENT_TYPE, content_type.to_string()), (header::CONTENT_DISPOSITION, disposition)], bytes).into_response()
+    let disposition = crate::api::download::content_disposition("attachment", file_name);
+    (StatusCode::OK, [(header::CONTENT_TYPE, content_type.to_string())], [(header::CONTENT_DISPOSITION, disposition)], bytes).into_response()
 }
 
 // ---------------------------------------------------------------------------------
@@ -297,6 +318,7 @@ pub struct ReceivablesParams {
     #[serde(default)]
     pub include_paid: bool,
     /// Count ages to this day (default: today).
+    #[serde(default, deserialize_with = "crate::dates::strict_opt")]
     pub as_of: Option<NaiveDate>,
 }
 
@@ -315,7 +337,7 @@ async fn counterparty_receivables(
     Path(id): Path<CounterpartyId>,
     Query(p): Query<ReceivablesParams>,
 ) -> ApiResult<ApiJson<ClientReceivables>> {
-    let as_of = p.as_of.unwrap_or_else(|| caller.today());
+    let as_of = as_of(p.as_of, caller.today())?;
     let mut conn = state.db.read().await?;
     let mut c = conn.conn();
     crate::counterparties::store::get(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("counterparty"))?;
@@ -441,6 +463,7 @@ pub struct StarThreshold {
 #[into_params(parameter_in = Query)]
 pub struct AsOfParams {
     /// The day to compute for (default: today in the tenant's time zone).
+    #[serde(default, deserialize_with = "crate::dates::strict_opt")]
     pub as_of: Option<NaiveDate>,
 }
 
@@ -455,7 +478,7 @@ async fn counterparty_rating(State(state): State<AppState>, caller: Caller, Path
     let settings = store::settings(&mut c, caller.tenant_id).await?;
     let (ledger, _) = ledger::load(&mut c, caller.tenant_id, id).await?;
     let window = u32::try_from(settings.rating_window_days).unwrap_or(365);
-    let rating = ledger.rating(p.as_of.unwrap_or_else(|| caller.today()), window);
+    let rating = ledger.rating(as_of(p.as_of, caller.today())?, window);
     Ok(ApiJson(RatingExplanation {
         counterparty_id: id,
         rating,
@@ -473,6 +496,7 @@ async fn counterparty_rating(State(state): State<AppState>, caller: Caller, Path
 #[into_params(parameter_in = Query)]
 pub struct PenaltyParams {
     /// Penalties run to this day inclusive (default: today in the tenant's time zone).
+    #[serde(default, deserialize_with = "crate::dates::strict_opt")]
     pub as_of: Option<NaiveDate>,
 }
 
@@ -486,7 +510,7 @@ async fn counterparty_penalties(State(state): State<AppState>, caller: Caller, P
     crate::counterparties::store::get(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("counterparty"))?;
     let (ledger, contracts) = ledger::load(&mut c, caller.tenant_id, id).await?;
     let rates = claim::key_rates_from(&store::key_rates(&mut c).await?)?;
-    Ok(ApiJson(claim::penalties(&ledger, &contracts, &rates, p.as_of.unwrap_or_else(|| caller.today()), None)?))
+    Ok(ApiJson(claim::penalties(&ledger, &contracts, &rates, as_of(p.as_of, caller.today())?, None)?))
 }
 
 /// How the claim letter is made.
@@ -496,6 +520,7 @@ pub struct ClaimParams {
     /// `pdf` (default) or `html`.
     pub format: Option<String>,
     /// The letter's date; penalties run to it (default: today).
+    #[serde(default, deserialize_with = "crate::dates::strict_opt")]
     pub as_of: Option<NaiveDate>,
     /// Our legal entity that claims; needed when the client's debts are to several.
     pub legal_entity_id: Option<crate::legal_entities::LegalEntityId>,
@@ -516,7 +541,7 @@ async fn claim_letter(State(state): State<AppState>, caller: Caller, Path(id): P
         "html" => true,
         other => return Err(ApiError::field("format", format!("`{other}` is not a format of the letter; use pdf or html"))),
     };
-    let as_of = p.as_of.unwrap_or_else(|| caller.today());
+    let as_of = as_of(p.as_of, caller.today())?;
     let letter = super::claim::letter(&state, &caller, id, as_of, &p).await?;
     let format = if html { Format::Html } else { Format::Pdf };
     // The tenant's own template of the letter, or the shipped default.

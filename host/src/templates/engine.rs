@@ -577,7 +577,7 @@ mod tests {
         assert_eq!(p.len(), 2, "each sample fails with its own value: {p:?}");
         assert_eq!(
             p[0].to_string(),
-            "line 2, column 19: rubles: `ООО \"А & Б\" <script>` is not a decimal number (use a string like \"1500000.00\") \
+            "line 2, column 19: rubles: `ООО \"А & Б\" <script>` is not an amount: digits, an optional leading minus and at most two decimal places after a point, e.g. \"1500000.00\" \
              (with the sample data «Полный»)"
         );
     }

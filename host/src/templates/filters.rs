@@ -77,7 +77,7 @@ fn shown(v: &Value) -> String {
 /// An amount of money from a decimal string or a whole number of rubles; never from a float.
 fn money(v: &Value, filter: &str) -> Result<Money, Error> {
     if let Some(s) = v.as_str() {
-        return s.parse::<Money>().map_err(|e| bad(filter, format!("`{}` {e}", shown(v))));
+        return Money::parse_stored(s).map_err(|e| bad(filter, format!("`{}` {e}", shown(v))));
     }
     if v.is_integer()
         && let Ok(rubles) = i64::try_from(v.clone())
@@ -98,7 +98,7 @@ fn date(v: &Value, filter: &str) -> Result<NaiveDate, Error> {
         Some(s) => {
             // A timestamp prints as its date.
             let day = s.get(..10).unwrap_or(s);
-            NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| bad(filter, format!("`{}` is not a date (expected 2025-11-10)", shown(v))))
+            crate::dates::parse(day).map_err(|_| bad(filter, format!("`{}` is not a date (expected 2025-11-10)", shown(v))))
         }
         None if v.is_none() || v.is_undefined() => Err(bad(filter, "the date is empty (check it with {% if … %} first)")),
         None => Err(bad(filter, format!("`{}` is not a date (expected a string like 2025-11-10)", shown(v)))),

@@ -291,8 +291,8 @@ async fn preview_template(
     })
     .await
     .map_err(|e| ApiError::Internal(e.into()))??;
-    let disposition = format!("inline; filename=\"{}-preview.{}\"", kind.key, format.extension());
-    Ok((StatusCode::OK, [(header::CONTENT_TYPE, format.content_type().to_owned()), (header::CONTENT_DISPOSITION, disposition)], bytes)
+    let disposition = crate::api::download::content_disposition("inline", &format!("{}-preview.{}", kind.key, format.extension()));
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, format.content_type().to_owned())], [(header::CONTENT_DISPOSITION, disposition)], bytes)
         .into_response())
 }
 

@@ -35,6 +35,15 @@ pub struct Note {
     pub reason: String,
 }
 
+impl Note {
+    /// A note as the report keeps it: what the accounting system sent is quoted in it,
+    /// so U+0000 (which the job's stored report cannot hold on PostgreSQL) shows as `�`.
+    fn new(kind: EntityKind, external_id: Option<&str>, reason: String) -> Note {
+        let printable = |s: &str| if s.contains('\0') { s.replace('\0', "\u{FFFD}") } else { s.to_owned() };
+        Note { entity: entity_one(kind).into(), external_id: external_id.map(printable), reason: printable(&reason) }
+    }
+}
+
 /// The settlement phase.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Settlement {
@@ -108,14 +117,14 @@ impl Progress {
         self.counts(kind).rejected += 1;
         self.rejected_total += 1;
         if self.rejections.len() < KEEP_NOTES {
-            self.rejections.push(Note { entity: entity_one(kind).into(), external_id: external_id.map(str::to_owned), reason });
+            self.rejections.push(Note::new(kind, external_id, reason));
         }
     }
 
     pub fn warn(&mut self, kind: EntityKind, external_id: Option<&str>, reason: String) {
         self.warnings_total += 1;
         if self.warnings.len() < KEEP_NOTES {
-            self.warnings.push(Note { entity: entity_one(kind).into(), external_id: external_id.map(str::to_owned), reason });
+            self.warnings.push(Note::new(kind, external_id, reason));
         }
     }
 
