@@ -8,7 +8,7 @@
 //! | 401 | every operation behind the bearer scheme | `Caller`: no, unknown or revoked token |
 //! | 400 | operations with a body or a path parameter | body not JSON / malformed; an id that is not a UUID |
 //! | 413 | operations with a body | over the JSON body limit |
-//! | 422 | operations with a body or query parameters | a field or parameter of the wrong type, or against the rules |
+//! | 422 | operations with a body, query or path parameters (a text parameter holding U+0000 is refused by name) | a field or parameter of the wrong type, or against the rules |
 //! | 404 | operations with a path parameter | no such record in the caller's tenant |
 //! | 502, 503 | operations that call a plugin ([`PLUGIN_CALLS`]) | the plugin failed; no plugin slot free in time (with `Retry-After`) |
 //!
@@ -71,7 +71,7 @@ impl Modify for ErrorResponses {
                     (401, authenticated),
                     (404, in_path),
                     (413, has_body),
-                    (422, has_body || in_query),
+                    (422, has_body || in_query || in_path),
                     (502, calls_plugin),
                     (503, calls_plugin),
                 ];
