@@ -71,7 +71,7 @@ macro_rules! nothing {
     ($($f:ident($t:ty)),*) => { $(fn $f(self, _: $t) -> Result<(), Over> { Ok(()) })* };
 }
 
-impl<'a> ser::Serializer for &'a mut TextBytes {
+impl ser::Serializer for &mut TextBytes {
     type Ok = ();
     type Error = Over;
     type SerializeSeq = Self;
