@@ -51,29 +51,7 @@ where
 /// Parses JSON, turning serde's error into a field error with the path to the culprit.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let whole: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest(format!("The body is not valid JSON: {e}")))?;
-    let problems = json_problems(&whole, Some(MAX_LIST_ITEMS));
-    if !problems.is_empty() {
-        return Err(ApiError::Validation(problems));
-    }
-    drop(whole);
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        let message = strip_position(&inner.to_string());
-        if inner.is_syntax() || inner.is_eof() {
-            ApiError::BadRequest(format!("The body is not valid JSON: {inner}"))
-        } else {
-            let field = match path.as_str() {
-                "." => missing_field(&message).unwrap_or_else(|| "body".into()),
-                p => match missing_field(&message) {
-                    Some(f) => format!("{p}.{f}"),
-                    None => p.to_string(),
-                },
-            };
-            ApiError::Validation(vec![FieldError::new(field, message)])
-        }
-    })
+    from_value(whole)
 }
 
 /// serde names a missing field in the message, not the path: lift it out.
@@ -82,23 +60,32 @@ fn missing_field(message: &str) -> Option<String> {
     Some(rest.split('`').next()?.to_string())
 }
 
-fn strip_position(message: &str) -> String {
-    match message.find(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message.to_string(),
-    }
-}
-
 impl<T: Serialize> IntoResponse for ApiJson<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()
     }
 }
 
-/// Parses an already-built JSON value (e.g. a merge-patched representation).
+/// Reads a parsed body (or an already-built value, e.g. a merge-patched representation)
+/// into its type: the whole is checked first, then read once, naming the path to a culprit.
 pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
-    let bytes = serde_json::to_vec(&value).map_err(|e| ApiError::Internal(e.into()))?;
-    parse(&bytes)
+    let problems = json_problems(&value, Some(MAX_LIST_ITEMS));
+    if !problems.is_empty() {
+        return Err(ApiError::Validation(problems));
+    }
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        // Read from a value, serde's messages carry no line and column.
+        let message = err.into_inner().to_string();
+        let field = match path.as_str() {
+            "." => missing_field(&message).unwrap_or_else(|| "body".into()),
+            p => match missing_field(&message) {
+                Some(f) => format!("{p}.{f}"),
+                None => p.to_string(),
+            },
+        };
+        ApiError::Validation(vec![FieldError::new(field, message)])
+    })
 }
 
 /// Applies an RFC 7396 JSON merge patch: fields in `patch` replace those in `target`,
