@@ -127,7 +127,8 @@ pub fn app(state: AppState) -> Router {
                 async move { axum::Json((*spec).clone()) }
             }),
         )
-        .merge(Scalar::with_url("/api/v1/docs", api))
+        .merge(Scalar::with_url("/api/v1/docs", api).custom_html(include_str!("../assets/scalar/docs.html")))
+        .route("/api/v1/docs/scalar.js", get(scalar_js))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .fallback(|| async { ApiError::NoSuchRoute })
@@ -153,6 +154,14 @@ pub fn app(state: AppState) -> Router {
                     ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
                 })),
         )
+}
+
+/// The API docs page's script, served from the binary (see `host/assets/scalar/README.md`).
+async fn scalar_js() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (axum::http::header::CACHE_CONTROL, "public, max-age=86400")],
+        include_str!("../assets/scalar/standalone.js"),
+    )
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {

@@ -10,7 +10,22 @@ on_both_engines!(
     malformed_bodies_get_problem_documents,
     a_unique_violation_names_the_field_of_its_constraint,
     an_upload_that_is_not_multipart_gets_a_problem_document,
+    the_api_docs_page_loads_nothing_from_the_internet,
 );
+
+/// Customers run the server on closed networks: the docs page's script comes from the
+/// server itself, and no CDN or web font is referenced.
+async fn the_api_docs_page_loads_nothing_from_the_internet(app: TestApp) {
+    let page = app.anonymous().get("/api/v1/docs").await.ok().text();
+    for external in ["src=\"http", "href=\"http", "src='http", "href='http", "@import"] {
+        assert!(!page.contains(external), "the docs page references `{external}`");
+    }
+    assert!(page.contains("src=\"/api/v1/docs/scalar.js\""));
+    assert!(page.contains("\"withDefaultFonts\": false"), "Scalar's web fonts are off");
+    let script = app.anonymous().get("/api/v1/docs/scalar.js").await.ok();
+    assert!(script.headers["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    assert!(script.text().len() > 1_000_000, "the whole bundle is served");
+}
 
 /// An upload without a multipart boundary is a 400 problem document (axum's own
 /// extractor answered it in plain text, which the OpenAPI document does not list).
