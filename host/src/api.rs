@@ -43,7 +43,7 @@ const JSON_BODY_LIMIT: usize = 1024 * 1024;
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     // Schemas named only by query parameters (`IntoParams` refers to them by `$ref`).
-    components(schemas(crate::receivables::aging::AgingSort, crate::receivables::routes::ExportFormat)),
+    components(schemas(crate::receivables::aging::AgingSort, crate::receivables::routes::ExportFormat, crate::counterparties::store::DebtState)),
     tags(
         (name = "tenancy", description = "The tenant, users, roles and API tokens"),
         (name = "counterparties", description = "Clients and other counterparties"),
@@ -131,7 +131,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/docs/scalar.js", get(scalar_js))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .fallback(|| async { ApiError::NoSuchRoute })
+        .merge(crate::pages::router(state.clone()))
+        .fallback(not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
@@ -162,6 +163,15 @@ async fn scalar_js() -> impl axum::response::IntoResponse {
         [(axum::http::header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (axum::http::header::CACHE_CONTROL, "public, max-age=86400")],
         include_str!("../assets/scalar/standalone.js"),
     )
+}
+
+/// An unknown API path is a problem document; any other path is the pages' Russian 404.
+async fn not_found(req: Request<axum::body::Body>) -> Response {
+    if req.uri().path().starts_with("/api/") {
+        return ApiError::NoSuchRoute.into_response();
+    }
+    let rid = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+    crate::pages::render::not_found_page(rid)
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {

@@ -49,6 +49,18 @@ pub enum AdminCommand {
     },
     /// List tenants.
     ListTenants,
+    /// Set or reset a user's password for the web pages. Without `--password-stdin` a
+    /// random password is generated and printed once; the user's open sessions end.
+    SetPassword {
+        #[arg(long)]
+        tenant: TenantId,
+        /// The user's e-mail (their login).
+        #[arg(long)]
+        email: String,
+        /// Read the password from the first line of standard input instead.
+        #[arg(long)]
+        password_stdin: bool,
+    },
     /// Create a user in a tenant.
     CreateUser {
         #[arg(long)]
@@ -169,10 +181,14 @@ async fn admin(state: &crate::AppState, cmd: AdminCommand) -> anyhow::Result<()>
             let created = service::create_tenant(&mut tx.conn(), &actor, &name, &time_zone, &admin_email, &admin_name)
                 .await
                 ?;
+            let password = crate::tenancy::password::generate();
+            let phc = crate::tenancy::password::hash_blocking(password.clone()).await;
+            crate::tenancy::sign_in::set_password(&mut tx.conn(), created.tenant.id, &actor, created.admin.id, &phc).await?;
             tx.commit().await?;
             crate::plugins::service::register_builtins(state, crate::plugins::builtin::BUILTINS, Some(created.tenant.id)).await?;
             println!("tenant:     {} ({})", created.tenant.id, created.tenant.name);
             println!("admin user: {} <{}>", created.admin.id, created.admin.email);
+            println!("web sign-in at http://{}/ : login {}, password {password} (shown once; change it under «Профиль»)", state.config.listen, created.admin.email);
             println!("token id:   {}", created.token.info.id);
             println!("API token (shown once, store it now):");
             println!("{}", created.token.token);
@@ -181,6 +197,30 @@ async fn admin(state: &crate::AppState, cmd: AdminCommand) -> anyhow::Result<()>
             let mut c = state.db.read().await?;
             for t in store::list_tenants(&mut c.conn()).await? {
                 println!("{}\t{}\t{}", t.id, t.time_zone, t.name);
+            }
+        }
+        AdminCommand::SetPassword { tenant, email, password_stdin } => {
+            let (password, generated) = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).context("reading the password from standard input")?;
+                (line.trim_end_matches(['\r', '\n']).to_string(), false)
+            } else {
+                (crate::tenancy::password::generate(), true)
+            };
+            crate::tenancy::password::check_policy("password", &password).map_err(|e| anyhow::anyhow!("{}", e.0.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ")))?;
+            let phc = crate::tenancy::password::hash_blocking(password.clone()).await;
+            let mut tx = state.db.begin().await?;
+            ensure_tenant(&mut tx.conn(), tenant).await?;
+            let user = store::user_by_email(&mut tx.conn(), tenant, &email)
+                .await?
+                .with_context(|| format!("no user <{email}> in tenant {tenant}"))?;
+            crate::tenancy::sign_in::set_password(&mut tx.conn(), tenant, &actor, user.id, &phc).await?;
+            tx.commit().await?;
+            if generated {
+                println!("password of {} (shown once; they can change it under «Профиль»):", user.email);
+                println!("{password}");
+            } else {
+                println!("password of {} set", user.email);
             }
         }
         AdminCommand::CreateUser { tenant, email, name, role, departments } => {

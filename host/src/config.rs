@@ -56,6 +56,14 @@ pub struct Config {
     /// How long a plugin call waits for its turn before it fails as busy, in milliseconds.
     #[arg(long, global = true, env = "CRM_PLUGIN_QUEUE_MS", default_value_t = 10_000)]
     pub plugin_queue_ms: u64,
+    /// How long a web sign-in lasts, in hours (then the pages ask to sign in again).
+    #[arg(long, global = true, env = "CRM_SESSION_HOURS", default_value_t = 12)]
+    pub session_hours: u32,
+    /// Mark the session cookie `Secure` (sent over HTTPS only). Set it when the pages are
+    /// served over TLS by a proxy in front; a request that arrives with
+    /// `X-Forwarded-Proto: https` gets a `Secure` cookie either way.
+    #[arg(long, global = true, env = "CRM_SECURE_COOKIES")]
+    pub secure_cookies: bool,
     /// Threads that run plugin code, apart from those serving requests (default: the cores).
     #[arg(long, global = true, env = "CRM_PLUGIN_THREADS")]
     pub plugin_threads: Option<usize>,
@@ -121,6 +129,8 @@ impl Config {
             job_workers: 4,
             job_lease_secs: 300,
             job_max_pages: 100_000,
+            session_hours: 12,
+            secure_cookies: false,
         }
     }
 

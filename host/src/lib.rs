@@ -3,7 +3,8 @@
 //! Layout: one module per domain concept (`tenancy`, `counterparties`, `contacts`,
 //! `deals`, `interactions`, `tasks`, `documents`, `timeline`, `audit`,
 //! `legal_entities`, `receivables`, `jobs`, `mail`, `templates`), each owning its model, queries and routes; `api` assembles the
-//! router and the OpenAPI document; `db` hides the two engines behind one API.
+//! router and the OpenAPI document; `pages` serves the managers' web pages over the same
+//! handlers; `db` hides the two engines behind one API.
 
 pub mod api;
 pub mod audit;
@@ -21,6 +22,7 @@ pub mod legal_entities;
 pub mod links;
 pub mod mail;
 pub mod money;
+pub mod pages;
 pub mod plugins;
 pub mod receivables;
 pub mod server;

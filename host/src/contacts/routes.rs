@@ -44,7 +44,7 @@ pub struct ContactFilter {
 /// List contacts, newest first.
 #[utoipa::path(get, path = "/contacts", tag = "contacts", params(ContactFilter, PageParams),
     responses((status = 200, body = Page<Contact>)))]
-async fn list_contacts(
+pub(crate) async fn list_contacts(
     State(state): State<AppState>,
     caller: Caller,
     Query(f): Query<ContactFilter>,

@@ -42,12 +42,15 @@ pub struct CounterpartyFilter {
     /// Include archived counterparties.
     #[serde(default)]
     pub include_archived: bool,
+    /// Only clients that owe with an overdue part (`overdue`), owe anything (`owing`) or
+    /// owe nothing (`clear`), as of today.
+    pub debt: Option<store::DebtState>,
 }
 
 /// List counterparties, newest first, with filters and search.
 #[utoipa::path(get, path = "/counterparties", tag = "counterparties", params(CounterpartyFilter, PageParams),
     responses((status = 200, body = Page<Counterparty>), (status = 422, body = Problem)))]
-async fn list_counterparties(
+pub(crate) async fn list_counterparties(
     State(state): State<AppState>,
     caller: Caller,
     Query(f): Query<CounterpartyFilter>,
@@ -62,6 +65,7 @@ async fn list_counterparties(
         responsible_id: f.responsible_id,
         tag: f.tag.as_deref(),
         include_archived: f.include_archived,
+        debt: f.debt.map(|d| (d, caller.today())),
     };
     let mut c = state.db.read().await?;
     let rows = store::list(&mut c.conn(), caller.tenant_id, &filter, page.after()?, limit).await?;
@@ -114,7 +118,7 @@ async fn create_counterparty(
 /// owes (the overdue part flagged for red) and its payer rating.
 #[utoipa::path(get, path = "/counterparties/{id}", tag = "counterparties", params(("id" = CounterpartyId, Path)),
     responses((status = 200, body = CounterpartyCard), (status = 404, body = Problem)))]
-async fn get_counterparty(
+pub(crate) async fn get_counterparty(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<CounterpartyId>,

@@ -110,6 +110,20 @@ pub struct Filter<'a> {
     pub responsible_id: Option<UserId>,
     pub tag: Option<&'a str>,
     pub include_archived: bool,
+    /// Only clients with this debt state as of `today`.
+    pub debt: Option<(DebtState, chrono::NaiveDate)>,
+}
+
+/// What a client owes, as the clients list filters it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DebtState {
+    /// Part of the debt is overdue.
+    Overdue,
+    /// Owes something (overdue or not).
+    Owing,
+    /// Owes nothing.
+    Clear,
 }
 
 pub async fn list(c: &mut Conn<'_>, tenant: TenantId, f: &Filter<'_>, after: Uuid, limit: u32) -> sqlx::Result<Vec<Counterparty>> {
@@ -118,8 +132,16 @@ pub async fn list(c: &mut Conn<'_>, tenant: TenantId, f: &Filter<'_>, after: Uui
          AND ($3 IS NULL OR search_key LIKE $3 ESCAPE '\\') AND ($4 IS NULL OR inn = $4) AND ($5 IS NULL OR kind = $5) \
          AND ($6 IS NULL OR segment = $6) AND ($7 IS NULL OR responsible_id = $7) \
          AND ($8 IS NULL OR CAST(tags AS TEXT) LIKE $8 ESCAPE '\\') AND ($9 OR archived_at IS NULL) \
+         AND ($11 IS NULL OR ($11 = 'clear') <> EXISTS (SELECT 1 FROM open_items o WHERE o.tenant_id = $1 \
+              AND o.counterparty_id = counterparties.id AND ($11 <> 'overdue' OR o.due_on < $12))) \
          ORDER BY id DESC LIMIT $10"
     );
+    let debt_state = f.debt.map(|(s, _)| match s {
+        DebtState::Overdue => "overdue",
+        DebtState::Owing => "owing",
+        DebtState::Clear => "clear",
+    });
+    let today = f.debt.map(|(_, d)| d);
     let q = f.q.map(like_pattern);
     let tag = f.tag.map(|t| {
         let quoted = serde_json::to_string(t).unwrap_or_default();
@@ -127,8 +149,28 @@ pub async fn list(c: &mut Conn<'_>, tenant: TenantId, f: &Filter<'_>, after: Uui
     });
     on_conn!(c, c => sqlx::query_as::<_, Counterparty>(&sql)
         .bind(tenant).bind(after).bind(&q).bind(f.inn).bind(f.kind).bind(f.segment).bind(f.responsible_id).bind(&tag)
-        .bind(f.include_archived).bind(i64::from(limit) + 1)
+        .bind(f.include_archived).bind(i64::from(limit) + 1).bind(debt_state).bind(today)
         .fetch_all(c).await)
+}
+
+/// What each of `ids` owes as of `today`: (total, overdue) in kopecks, for a list page.
+pub async fn debt_sums(c: &mut Conn<'_>, tenant: TenantId, ids: &[CounterpartyId], today: chrono::NaiveDate) -> sqlx::Result<Vec<(CounterpartyId, i64, i64)>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 3)).collect();
+    let sql = format!(
+        "SELECT counterparty_id, CAST(SUM(open_amount) AS BIGINT), CAST(SUM(CASE WHEN due_on < $2 THEN open_amount ELSE 0 END) AS BIGINT) \
+         FROM open_items WHERE tenant_id = $1 AND counterparty_id IN ({}) GROUP BY counterparty_id",
+        marks.join(", ")
+    );
+    on_conn!(c, c => {
+        let mut q = sqlx::query_as::<_, (CounterpartyId, i64, i64)>(&sql).bind(tenant).bind(today);
+        for id in ids {
+            q = q.bind(*id);
+        }
+        q.fetch_all(c).await
+    })
 }
 
 /// The card's counterparty row with its number of open deals, its debt and its payer
@@ -164,4 +206,20 @@ pub async fn get_card(c: &mut Conn<'_>, tenant: TenantId, id: CounterpartyId, to
          WHERE counterparties.tenant_id = $1 AND counterparties.id = $2"
     );
     on_conn!(c, c => sqlx::query_as::<_, CardRow>(&sql).bind(tenant).bind(id).bind(today).fetch_optional(c).await)
+}
+
+/// The names to show for `ids` (short name, else full name), for list pages.
+pub async fn names(c: &mut Conn<'_>, tenant: TenantId, ids: &[CounterpartyId]) -> sqlx::Result<Vec<(CounterpartyId, String)>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+    let sql = format!("SELECT id, COALESCE(short_name, full_name) FROM counterparties WHERE tenant_id = $1 AND id IN ({})", marks.join(", "));
+    on_conn!(c, c => {
+        let mut q = sqlx::query_as::<_, (CounterpartyId, String)>(&sql).bind(tenant);
+        for id in ids {
+            q = q.bind(*id);
+        }
+        q.fetch_all(c).await
+    })
 }

@@ -34,6 +34,23 @@ pub enum StageKind {
 }
 str_enum!(StageKind { Open => "open", Won => "won", Lost => "lost" });
 
+/// What a deal must have before it may enter a stage (moving back needs nothing).
+/// Stored per stage as data; a refused move names every missing item.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StageGate {
+    /// Deal fields that must be filled: keys of the pipeline's field schema, or `amount`
+    /// and `expected_close_date`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+    /// Kinds of documents that must be attached to the deal (`Анкета клиента`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<String>,
+}
+
+/// The deal's own fields a gate may require besides the custom ones, with their labels.
+pub const CORE_GATE_FIELDS: &[(&str, &str)] = &[("amount", "Сумма сделки"), ("expected_close_date", "Ожидаемая дата закрытия")];
+
 /// A stage of a pipeline.
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
 pub struct Stage {
@@ -45,6 +62,9 @@ pub struct Stage {
     pub kind: StageKind,
     /// Probability (0–100 %) that a deal at this stage is won, for weighted forecasts.
     pub win_probability: i32,
+    /// What a deal needs to enter this stage.
+    #[schema(value_type = StageGate)]
+    pub gate: Json<StageGate>,
 }
 
 /// A pipeline with its stages in order.
@@ -81,6 +101,9 @@ pub struct StageInput {
     pub win_probability: i32,
     /// Where to put the stage (1 = first); default: last.
     pub position: Option<i32>,
+    /// What a deal needs to enter the stage (default: nothing).
+    #[serde(default)]
+    pub gate: StageGate,
 }
 
 impl StageInput {
@@ -89,6 +112,17 @@ impl StageInput {
         v.check((0..=100).contains(&self.win_probability), &format!("{prefix}win_probability"), "must be between 0 and 100");
         if let Some(p) = self.position {
             v.check(p >= 1, &format!("{prefix}position"), "must be 1 or more");
+        }
+        for (i, d) in self.gate.documents.iter().enumerate() {
+            v.check(!d.trim().is_empty(), &format!("{prefix}gate.documents[{i}]"), "must not be empty");
+        }
+    }
+
+    /// Gate fields must name a field of the pipeline (or a core deal field).
+    pub fn validate_gate_fields(&self, v: &mut Violations, prefix: &str, schema: &[FieldDef]) {
+        for (i, f) in self.gate.fields.iter().enumerate() {
+            let known = schema.iter().any(|d| &d.key == f) || CORE_GATE_FIELDS.iter().any(|(k, _)| k == f);
+            v.check(known, &format!("{prefix}gate.fields[{i}]"), "is not a field of the pipeline (nor amount or expected_close_date)");
         }
     }
 }
@@ -116,6 +150,7 @@ impl PipelineInput {
         );
         for (i, s) in self.stages.iter().enumerate() {
             s.validate(&mut v, &format!("stages[{i}]."));
+            s.validate_gate_fields(&mut v, &format!("stages[{i}]."), &self.field_schema);
         }
         v.finish()
     }
@@ -129,7 +164,7 @@ pub struct PipelineUpdate {
     pub field_schema: Vec<FieldDef>,
 }
 
-const STAGE_COLS: &str = "id, pipeline_id, name, position, kind, win_probability";
+const STAGE_COLS: &str = "id, pipeline_id, name, position, kind, win_probability, gate";
 const PIPELINE_COLS: &str = "id, name, field_schema, created_at, updated_at, archived_at";
 
 async fn stages_of(c: &mut Conn<'_>, tenant: TenantId, id: PipelineId) -> sqlx::Result<Vec<Stage>> {
@@ -188,11 +223,12 @@ pub async fn insert(c: &mut Conn<'_>, tenant: TenantId, input: &PipelineInput) -
 
 async fn insert_stage_at(c: &mut Conn<'_>, tenant: TenantId, pipeline: PipelineId, s: &StageInput, position: i32) -> sqlx::Result<Stage> {
     let sql = format!(
-        "INSERT INTO stages (tenant_id, id, pipeline_id, name, position, kind, win_probability, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {STAGE_COLS}"
+        "INSERT INTO stages (tenant_id, id, pipeline_id, name, position, kind, win_probability, gate, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING {STAGE_COLS}"
     );
+    let gate = Json(s.gate.clone());
     on_conn!(c, c => sqlx::query_as::<_, Stage>(&sql)
-        .bind(tenant).bind(StageId::new()).bind(pipeline).bind(s.name.trim()).bind(position).bind(s.kind).bind(s.win_probability).bind(Utc::now())
+        .bind(tenant).bind(StageId::new()).bind(pipeline).bind(s.name.trim()).bind(position).bind(s.kind).bind(s.win_probability).bind(&gate).bind(Utc::now())
         .fetch_one(c).await)
 }
 
@@ -217,8 +253,9 @@ pub async fn add_stage(c: &mut Conn<'_>, tenant: TenantId, pipeline: &Pipeline, 
 
 /// Changes a stage's name, kind, probability and (optionally) position.
 pub async fn update_stage(c: &mut Conn<'_>, tenant: TenantId, pipeline: &Pipeline, id: StageId, input: &StageInput) -> sqlx::Result<Stage> {
-    let sql = "UPDATE stages SET name = $3, kind = $4, win_probability = $5, updated_at = $6 WHERE tenant_id = $1 AND id = $2";
-    on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(id).bind(input.name.trim()).bind(input.kind).bind(input.win_probability).bind(Utc::now()).execute(c).await.map(|_| ()))?;
+    let sql = "UPDATE stages SET name = $3, kind = $4, win_probability = $5, gate = $6, updated_at = $7 WHERE tenant_id = $1 AND id = $2";
+    let gate = Json(input.gate.clone());
+    on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(id).bind(input.name.trim()).bind(input.kind).bind(input.win_probability).bind(&gate).bind(Utc::now()).execute(c).await.map(|_| ()))?;
     if let Some(p) = input.position {
         let mut order: Vec<StageId> = pipeline.stages.iter().map(|s| s.id).filter(|s| *s != id).collect();
         order.insert((p as usize - 1).min(order.len()), id);
@@ -243,7 +280,11 @@ pub async fn set_archived(c: &mut Conn<'_>, tenant: TenantId, id: PipelineId, at
 /// The factoring pipeline every new tenant starts with (stage names are what the
 /// tenant's managers see, so they are in Russian).
 pub fn default_factoring() -> PipelineInput {
-    let stage = |name: &str, kind, p| StageInput { name: name.into(), kind, win_probability: p, position: None };
+    let stage = |name: &str, kind, p| StageInput { name: name.into(), kind, win_probability: p, position: None, gate: StageGate::default() };
+    let gated = |name: &str, p, fields: &[&str], documents: &[&str]| StageInput {
+        gate: StageGate { fields: fields.iter().map(|s| s.to_string()).collect(), documents: documents.iter().map(|s| s.to_string()).collect() },
+        ..stage(name, StageKind::Open, p)
+    };
     let field = |key: &str, label: &str, t, options: &[&str]| FieldDef {
         key: key.into(),
         label: label.into(),
@@ -265,9 +306,9 @@ pub fn default_factoring() -> PipelineInput {
         stages: vec![
             stage("Горячий лид", StageKind::Open, 10),
             stage("Переговоры", StageKind::Open, 20),
-            stage("Коммерческое предложение", StageKind::Open, 30),
-            stage("Сбор документов", StageKind::Open, 40),
-            stage("На службах", StageKind::Open, 50),
+            gated("Коммерческое предложение", 30, &["factoring_type", "limit"], &[]),
+            gated("Сбор документов", 40, &["term_days", "deferral_days"], &[]),
+            gated("На службах", 50, &[], &["Анкета клиента", "Бухгалтерская отчётность"]),
             stage("Коллегиальный орган", StageKind::Open, 60),
             stage("Ожидание финансирования", StageKind::Open, 80),
             stage("Финансирование", StageKind::Open, 90),

@@ -49,7 +49,7 @@ pub struct PipelineFilter {
 
 /// List pipelines with their stages.
 #[utoipa::path(get, path = "/pipelines", tag = "pipelines", params(PipelineFilter), responses((status = 200, body = Vec<Pipeline>)))]
-async fn list_pipelines(State(state): State<AppState>, caller: Caller, Query(f): Query<PipelineFilter>) -> ApiResult<ApiJson<Vec<Pipeline>>> {
+pub(crate) async fn list_pipelines(State(state): State<AppState>, caller: Caller, Query(f): Query<PipelineFilter>) -> ApiResult<ApiJson<Vec<Pipeline>>> {
     let mut c = state.db.read().await?;
     Ok(ApiJson(pipelines::list(&mut c.conn(), caller.tenant_id, f.include_archived).await?))
 }
@@ -70,7 +70,7 @@ async fn create_pipeline(State(state): State<AppState>, caller: Caller, ApiJson(
 /// Read a pipeline.
 #[utoipa::path(get, path = "/pipelines/{id}", tag = "pipelines", params(("id" = PipelineId, Path)),
     responses((status = 200, body = Pipeline), (status = 404, body = Problem)))]
-async fn get_pipeline(State(state): State<AppState>, caller: Caller, Path(id): Path<PipelineId>) -> ApiResult<ApiJson<Pipeline>> {
+pub(crate) async fn get_pipeline(State(state): State<AppState>, caller: Caller, Path(id): Path<PipelineId>) -> ApiResult<ApiJson<Pipeline>> {
     let mut c = state.db.read().await?;
     Ok(ApiJson(pipelines::get(&mut c.conn(), caller.tenant_id, id).await?.ok_or(ApiError::NotFound("pipeline"))?))
 }
@@ -143,6 +143,7 @@ async fn add_stage(
     let pipeline = pipelines::get(&mut tx.conn(), caller.tenant_id, id).await?.ok_or(ApiError::NotFound("pipeline"))?;
     let mut v = Violations::new();
     input.validate(&mut v, "");
+    input.validate_gate_fields(&mut v, "", &pipeline.field_schema);
     v.finish()?;
     let stage = pipelines::add_stage(&mut tx.conn(), caller.tenant_id, &pipeline, &input).await?;
     let after = pipelines::get(&mut tx.conn(), caller.tenant_id, id).await?.ok_or(ApiError::NotFound("pipeline"))?;
@@ -169,6 +170,7 @@ async fn update_stage(
     }
     let mut v = Violations::new();
     input.validate(&mut v, "");
+    input.validate_gate_fields(&mut v, "", &pipeline.field_schema);
     let open_left = pipeline.stages.iter().any(|s| s.kind == StageKind::Open && s.id != stage_id) || input.kind == StageKind::Open;
     v.check(open_left, "kind", "a pipeline needs at least one open stage");
     v.finish()?;
@@ -198,7 +200,7 @@ pub struct DealFilter {
 
 /// List deals, newest first.
 #[utoipa::path(get, path = "/deals", tag = "deals", params(DealFilter, PageParams), responses((status = 200, body = Page<Deal>)))]
-async fn list_deals(
+pub(crate) async fn list_deals(
     State(state): State<AppState>,
     caller: Caller,
     Query(f): Query<DealFilter>,
@@ -288,7 +290,7 @@ async fn create_deal(State(state): State<AppState>, caller: Caller, ApiJson(inpu
 /// Read a deal.
 #[utoipa::path(get, path = "/deals/{id}", tag = "deals", params(("id" = DealId, Path)),
     responses((status = 200, body = Deal), (status = 404, body = Problem)))]
-async fn get_deal(State(state): State<AppState>, caller: Caller, Path(id): Path<DealId>) -> ApiResult<ApiJson<Deal>> {
+pub(crate) async fn get_deal(State(state): State<AppState>, caller: Caller, Path(id): Path<DealId>) -> ApiResult<ApiJson<Deal>> {
     let mut c = state.db.read().await?;
     Ok(ApiJson(store::get(&mut c.conn(), caller.tenant_id, id).await?.ok_or(ApiError::NotFound("deal"))?))
 }
@@ -337,7 +339,7 @@ async fn update_deal(
 /// and timeline.
 #[utoipa::path(post, path = "/deals/{id}/stage", tag = "deals", params(("id" = DealId, Path)), request_body = MoveDeal,
     responses((status = 200, body = Deal), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
-async fn move_deal(
+pub(crate) async fn move_deal(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<DealId>,
@@ -356,6 +358,12 @@ async fn move_deal(
         .ok_or_else(|| ApiError::field("stage_id", "is not a stage of this deal's pipeline"))?;
     if stage.id == before.stage_id {
         return Ok(ApiJson(before));
+    }
+    let from = pipelines::get_stage(&mut c, caller.tenant_id, before.stage_id).await?;
+    let pipeline = pipelines::get(&mut c, caller.tenant_id, before.pipeline_id).await?.ok_or(ApiError::NotFound("pipeline"))?;
+    let missing = super::gate::missing(&mut c, caller.tenant_id, &before, from.as_ref(), &stage, &pipeline.field_schema).await?;
+    if !missing.is_empty() {
+        return Err(ApiError::Validation(missing));
     }
     let now = Utc::now();
     let after = store::set_stage(&mut c, caller.tenant_id, id, stage.id, now).await?;
@@ -379,7 +387,7 @@ async fn move_deal(
 /// Every stage the deal has been at, oldest first, with who moved it and when.
 #[utoipa::path(get, path = "/deals/{id}/stage-history", tag = "deals", params(("id" = DealId, Path)),
     responses((status = 200, body = Vec<StageChange>), (status = 404, body = Problem)))]
-async fn deal_stage_history(State(state): State<AppState>, caller: Caller, Path(id): Path<DealId>) -> ApiResult<ApiJson<Vec<StageChange>>> {
+pub(crate) async fn deal_stage_history(State(state): State<AppState>, caller: Caller, Path(id): Path<DealId>) -> ApiResult<ApiJson<Vec<StageChange>>> {
     let mut conn = state.db.read().await?;
     let mut c = conn.conn();
     store::get(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("deal"))?;

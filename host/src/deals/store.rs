@@ -122,3 +122,11 @@ pub async fn list(c: &mut Conn<'_>, tenant: TenantId, f: &Filter<'_>, after: Uui
         .bind(f.responsible_id).bind(f.include_archived).bind(i64::from(limit) + 1)
         .fetch_all(c).await)
 }
+
+/// Per stage of a pipeline: how many live deals stand there and the sum of their amounts
+/// in rubles (kopecks), over all of them (the kanban's column heads).
+pub async fn stage_totals(c: &mut Conn<'_>, tenant: TenantId, pipeline: PipelineId) -> sqlx::Result<Vec<(StageId, i64, i64)>> {
+    let sql = "SELECT stage_id, COUNT(*), CAST(COALESCE(SUM(CASE WHEN currency = 'RUB' THEN amount ELSE 0 END), 0) AS BIGINT) \
+               FROM deals WHERE tenant_id = $1 AND pipeline_id = $2 AND archived_at IS NULL GROUP BY stage_id";
+    on_conn!(c, c => sqlx::query_as::<_, (StageId, i64, i64)>(sql).bind(tenant).bind(pipeline).fetch_all(c).await)
+}

@@ -55,7 +55,7 @@ pub struct DocumentFilter {
 /// List and search documents, newest first.
 #[utoipa::path(get, path = "/documents", tag = "documents", params(DocumentFilter, PageParams),
     responses((status = 200, body = Page<Document>)))]
-async fn list_documents(
+pub(crate) async fn list_documents(
     State(state): State<AppState>,
     caller: Caller,
     Query(f): Query<DocumentFilter>,
@@ -99,7 +99,7 @@ fn parse_id<T: std::str::FromStr>(field: &str, value: &str) -> ApiResult<T> {
 /// `counterparty_id`, `deal_id`, `task_id`, `interaction_id`).
 #[utoipa::path(post, path = "/documents", tag = "documents", request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses((status = 201, body = Document), (status = 413, body = Problem), (status = 422, body = Problem)))]
-async fn upload_document(State(state): State<AppState>, caller: Caller, mut form: Multipart) -> ApiResult<(StatusCode, ApiJson<Document>)> {
+pub(crate) async fn upload_document(State(state): State<AppState>, caller: Caller, mut form: Multipart) -> ApiResult<(StatusCode, ApiJson<Document>)> {
     caller.ensure(Action::WriteCrm)?;
     let max = state.config.max_upload_bytes() as u64;
     let mut staged = None;
@@ -173,7 +173,7 @@ async fn upload_document(State(state): State<AppState>, caller: Caller, mut form
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn store_upload(
+pub(crate) async fn store_upload(
     state: &AppState,
     caller: &Caller,
     staged: &super::blobs::Staged,
@@ -238,7 +238,7 @@ async fn get_document(State(state): State<AppState>, caller: Caller, Path(id): P
 /// Download a document's content.
 #[utoipa::path(get, path = "/documents/{id}/content", tag = "documents", params(("id" = DocumentId, Path)),
     responses((status = 200, description = "The file, with the media type it was uploaded with", content_type = "*/*"), (status = 404, body = Problem)))]
-async fn download_document(State(state): State<AppState>, caller: Caller, Path(id): Path<DocumentId>) -> ApiResult<Response> {
+pub(crate) async fn download_document(State(state): State<AppState>, caller: Caller, Path(id): Path<DocumentId>) -> ApiResult<Response> {
     let doc = {
         let mut c = state.db.read().await?;
         store::get(&mut c.conn(), caller.tenant_id, id).await?.ok_or(ApiError::NotFound("document"))?

@@ -46,7 +46,7 @@ pub struct InteractionFilter {
 /// List interactions, newest first.
 #[utoipa::path(get, path = "/interactions", tag = "interactions", params(InteractionFilter, PageParams),
     responses((status = 200, body = Page<Interaction>)))]
-async fn list_interactions(
+pub(crate) async fn list_interactions(
     State(state): State<AppState>,
     caller: Caller,
     Query(f): Query<InteractionFilter>,

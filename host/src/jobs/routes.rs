@@ -66,7 +66,7 @@ pub struct JobFilter {
 /// List background jobs (syncs and others), newest first.
 #[utoipa::path(get, path = "/jobs", tag = "jobs", params(JobFilter, PageParams),
     responses((status = 200, body = Page<Job>), (status = 422, body = Problem)))]
-async fn list_jobs(State(state): State<AppState>, caller: Caller, Query(f): Query<JobFilter>, Query(page): Query<PageParams>) -> ApiResult<ApiJson<Page<Job>>> {
+pub(crate) async fn list_jobs(State(state): State<AppState>, caller: Caller, Query(f): Query<JobFilter>, Query(page): Query<PageParams>) -> ApiResult<ApiJson<Page<Job>>> {
     let limit = page.limit()?;
     let kind = match f.kind.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
         Some(name) => Some(service::kind(&state.jobs, name)?.kind.clone()),
@@ -80,7 +80,7 @@ async fn list_jobs(State(state): State<AppState>, caller: Caller, Query(f): Quer
 /// A job: its status, progress as it runs, and its report when it has finished.
 #[utoipa::path(get, path = "/jobs/{id}", tag = "jobs", params(("id" = JobId, Path)),
     responses((status = 200, body = Job), (status = 404, body = Problem)))]
-async fn get_job(State(state): State<AppState>, caller: Caller, Path(id): Path<JobId>) -> ApiResult<ApiJson<Job>> {
+pub(crate) async fn get_job(State(state): State<AppState>, caller: Caller, Path(id): Path<JobId>) -> ApiResult<ApiJson<Job>> {
     let mut c = state.db.read().await?;
     let job = store::get(&mut c.conn(), caller.tenant_id, id).await?.ok_or(ApiError::NotFound("job"))?;
     Ok(ApiJson(job))
@@ -92,7 +92,7 @@ async fn get_job(State(state): State<AppState>, caller: Caller, Path(id): Path<J
 /// the job and the audit log. A job that has ended is a `409`.
 #[utoipa::path(post, path = "/jobs/{id}/cancel", tag = "jobs", params(("id" = JobId, Path)),
     responses((status = 200, body = Job), (status = 202, body = Job), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn cancel_job(State(state): State<AppState>, caller: Caller, Path(id): Path<JobId>) -> ApiResult<(StatusCode, ApiJson<Job>)> {
+pub(crate) async fn cancel_job(State(state): State<AppState>, caller: Caller, Path(id): Path<JobId>) -> ApiResult<(StatusCode, ApiJson<Job>)> {
     caller.ensure(Action::ManageJobs)?;
     let mut tx = state.db.begin().await?;
     let done = service::cancel(&mut tx.conn(), caller.tenant_id, id, &Actor::from(&caller)).await?;

@@ -56,7 +56,7 @@ impl From<ModuleError> for ApiError {
 
 /// Plugin versions available to your tenant (built-in and uploaded).
 #[utoipa::path(get, path = "/plugins", tag = "plugins", responses((status = 200, body = Vec<PluginVersion>)))]
-async fn list_plugins(State(state): State<AppState>, caller: Caller) -> ApiResult<ApiJson<Vec<PluginVersion>>> {
+pub(crate) async fn list_plugins(State(state): State<AppState>, caller: Caller) -> ApiResult<ApiJson<Vec<PluginVersion>>> {
     let mut c = state.db.read().await?;
     Ok(ApiJson(store::list_versions(&mut c.conn(), caller.tenant_id, None).await?))
 }
@@ -133,7 +133,7 @@ pub struct ModuleFilter {
 /// Module instances of your tenant: plugins enabled (or disabled), each with its own
 /// settings, secrets and grants.
 #[utoipa::path(get, path = "/modules", tag = "plugins", params(ModuleFilter), responses((status = 200, body = Vec<Module>), (status = 422, body = Problem)))]
-async fn list_modules(State(state): State<AppState>, caller: Caller, Query(f): Query<ModuleFilter>) -> ApiResult<ApiJson<Vec<Module>>> {
+pub(crate) async fn list_modules(State(state): State<AppState>, caller: Caller, Query(f): Query<ModuleFilter>) -> ApiResult<ApiJson<Vec<Module>>> {
     let mut conn = state.db.read().await?;
     let mut c = conn.conn();
     let mut out = Vec::new();
@@ -160,7 +160,7 @@ async fn load_module(state: &AppState, caller: &Caller, id: &str) -> ApiResult<M
 /// A module instance's configuration (secrets are never shown, only which are set).
 #[utoipa::path(get, path = "/modules/{id}", tag = "plugins", params(("id" = String, Path, description = "Module instance id")),
     responses((status = 200, body = Module), (status = 404, body = Problem)))]
-async fn get_module(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<ApiJson<Module>> {
+pub(crate) async fn get_module(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<ApiJson<Module>> {
     Ok(ApiJson(load_module(&state, &caller, &id).await?))
 }
 
@@ -169,7 +169,7 @@ async fn get_module(State(state): State<AppState>, caller: Caller, Path(id): Pat
 /// runs (default: the plugin with the same id). One plugin may run as several instances.
 #[utoipa::path(put, path = "/modules/{id}", tag = "plugins", params(("id" = String, Path, description = "Module instance id")), request_body = ModuleInput,
     responses((status = 200, body = Module), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
-async fn configure_module(
+pub(crate) async fn configure_module(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -216,7 +216,7 @@ async fn change(state: AppState, caller: Caller, id: String, f: impl FnOnce(&mut
 /// Stop calling a module instance (its configuration is kept).
 #[utoipa::path(post, path = "/modules/{id}/disable", tag = "plugins", params(("id" = String, Path, description = "Module instance id")),
     responses((status = 200, body = Module), (status = 404, body = Problem)))]
-async fn disable_module(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<ApiJson<Module>> {
+pub(crate) async fn disable_module(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<ApiJson<Module>> {
     change(state, caller, id, |m| {
         m.enabled = false;
         Ok(())
@@ -227,7 +227,7 @@ async fn disable_module(State(state): State<AppState>, caller: Caller, Path(id):
 /// Start calling a disabled module instance again.
 #[utoipa::path(post, path = "/modules/{id}/enable", tag = "plugins", params(("id" = String, Path, description = "Module instance id")),
     responses((status = 200, body = Module), (status = 404, body = Problem)))]
-async fn enable_module(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<ApiJson<Module>> {
+pub(crate) async fn enable_module(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<ApiJson<Module>> {
     change(state, caller, id, |m| {
         m.enabled = true;
         Ok(())
@@ -279,7 +279,7 @@ pub struct RunFilter {
 
 /// The plugin run log: every call with its duration, outcome and error, newest first.
 #[utoipa::path(get, path = "/plugin-runs", tag = "plugins", params(RunFilter, PageParams), responses((status = 200, body = Page<PluginRun>)))]
-async fn list_runs(
+pub(crate) async fn list_runs(
     State(state): State<AppState>,
     caller: Caller,
     Query(f): Query<RunFilter>,

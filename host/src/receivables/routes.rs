@@ -69,7 +69,7 @@ pub struct SyncRequest {
 /// at `GET /jobs/{id}` (progress while it runs, the report when it ends). Admins and heads.
 #[utoipa::path(post, path = "/receivables/sync", tag = "receivables", request_body = SyncRequest,
     responses((status = 202, body = Job), (status = 403, body = Problem), (status = 409, body = Problem)))]
-async fn start_sync(State(state): State<AppState>, caller: Caller, ApiJson(req): ApiJson<SyncRequest>) -> ApiResult<(StatusCode, ApiJson<Job>)> {
+pub(crate) async fn start_sync(State(state): State<AppState>, caller: Caller, ApiJson(req): ApiJson<SyncRequest>) -> ApiResult<(StatusCode, ApiJson<Job>)> {
     if !caller.is_lead() {
         return Err(ApiError::Forbidden("Only admins and heads start a sync; the daily one runs by itself.".into()));
     }
@@ -197,7 +197,7 @@ async fn aging_query<'a>(c: &mut crate::db::Conn<'_>, caller: &Caller, p: &'a Ag
 /// the filters let through. `cursor` continues from `next_cursor`.
 #[utoipa::path(get, path = "/receivables/aging", tag = "receivables", params(AgingParams, PageParams),
     responses((status = 200, body = AgingReport), (status = 422, body = Problem)))]
-async fn aging_report(State(state): State<AppState>, caller: Caller, Query(p): Query<AgingParams>, Query(page): Query<PageParams>) -> ApiResult<ApiJson<AgingReport>> {
+pub(crate) async fn aging_report(State(state): State<AppState>, caller: Caller, Query(p): Query<AgingParams>, Query(page): Query<PageParams>) -> ApiResult<ApiJson<AgingReport>> {
     let limit = page.limit()?;
     let offset = match page.cursor.as_deref() {
         None => 0,
@@ -234,7 +234,7 @@ pub struct ExportParams {
 /// "Owed to us" as a spreadsheet (every row, with totals): XLSX or CSV.
 #[utoipa::path(get, path = "/receivables/aging/export", tag = "receivables", params(AgingParams, ExportParams),
     responses((status = 200, description = "The file: XLSX, or CSV with `format=csv`", content(("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), ("text/csv"))), (status = 422, body = Problem)))]
-async fn aging_export(State(state): State<AppState>, caller: Caller, Query(p): Query<AgingParams>, Query(e): Query<ExportParams>) -> ApiResult<Response> {
+pub(crate) async fn aging_export(State(state): State<AppState>, caller: Caller, Query(p): Query<AgingParams>, Query(e): Query<ExportParams>) -> ApiResult<Response> {
     let report = {
         let mut snapshot = state.db.snapshot().await?;
         let mut c = snapshot.conn();
@@ -331,7 +331,7 @@ fn bucket_key(days: i64, bounds: &[i32]) -> String {
 /// and interactions on each (and on the client as a whole).
 #[utoipa::path(get, path = "/counterparties/{id}/receivables", tag = "receivables", params(("id" = CounterpartyId, Path), ReceivablesParams),
     responses((status = 200, body = ClientReceivables), (status = 404, body = Problem)))]
-async fn counterparty_receivables(
+pub(crate) async fn counterparty_receivables(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<CounterpartyId>,
@@ -620,7 +620,7 @@ async fn list_documents(State(state): State<AppState>, caller: Caller, Query(f):
 /// Read a sales document.
 #[utoipa::path(get, path = "/sales-documents/{id}", tag = "receivables", params(("id" = SalesDocumentId, Path)),
     responses((status = 200, body = SalesDocument), (status = 404, body = Problem)))]
-async fn get_document(State(state): State<AppState>, caller: Caller, Path(id): Path<SalesDocumentId>) -> ApiResult<ApiJson<SalesDocument>> {
+pub(crate) async fn get_document(State(state): State<AppState>, caller: Caller, Path(id): Path<SalesDocumentId>) -> ApiResult<ApiJson<SalesDocument>> {
     let mut c = state.db.read().await?;
     Ok(ApiJson(store::get_document(&mut c.conn(), caller.tenant_id, id).await?.ok_or(ApiError::NotFound("sales document"))?))
 }

@@ -54,7 +54,7 @@ pub struct TaskFilter {
 
 /// List tasks, newest first.
 #[utoipa::path(get, path = "/tasks", tag = "tasks", params(TaskFilter, PageParams), responses((status = 200, body = Page<Task>)))]
-async fn list_tasks(
+pub(crate) async fn list_tasks(
     State(state): State<AppState>,
     caller: Caller,
     Query(f): Query<TaskFilter>,
@@ -144,7 +144,7 @@ async fn create_task(State(state): State<AppState>, caller: Caller, ApiJson(mut 
 /// Read a task.
 #[utoipa::path(get, path = "/tasks/{id}", tag = "tasks", params(("id" = TaskId, Path)),
     responses((status = 200, body = Task), (status = 404, body = Problem)))]
-async fn get_task(State(state): State<AppState>, caller: Caller, Path(id): Path<TaskId>) -> ApiResult<ApiJson<Task>> {
+pub(crate) async fn get_task(State(state): State<AppState>, caller: Caller, Path(id): Path<TaskId>) -> ApiResult<ApiJson<Task>> {
     let mut c = state.db.read().await?;
     Ok(ApiJson(store::get(&mut c.conn(), caller.tenant_id, id).await?.ok_or(ApiError::NotFound("task"))?))
 }
@@ -220,7 +220,7 @@ async fn set_status(state: AppState, caller: Caller, id: TaskId, status: TaskSta
 /// Close a task as done. A task with `requires_file` is refused until a file is attached.
 #[utoipa::path(post, path = "/tasks/{id}/complete", tag = "tasks", params(("id" = TaskId, Path)),
     responses((status = 200, body = Task), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
-async fn complete_task(State(state): State<AppState>, caller: Caller, Path(id): Path<TaskId>) -> ApiResult<ApiJson<Task>> {
+pub(crate) async fn complete_task(State(state): State<AppState>, caller: Caller, Path(id): Path<TaskId>) -> ApiResult<ApiJson<Task>> {
     set_status(state, caller, id, TaskStatus::Done).await
 }
 

@@ -39,6 +39,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(restore_user))
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(revoke_token))
+        .routes(routes!(set_user_password))
+        .routes(routes!(change_my_password))
 }
 
 /// The caller's tenant.
@@ -83,7 +85,7 @@ async fn update_tenant(
 
 /// Who am I: the user behind the token.
 #[utoipa::path(get, path = "/me", tag = "tenancy", responses((status = 200, body = User)))]
-async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<ApiJson<User>> {
+pub(crate) async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<ApiJson<User>> {
     let mut c = state.db.read().await?;
     let u = store::get_user(&mut c.conn(), caller.tenant_id, caller.user_id).await?.ok_or(ApiError::NotFound("user"))?;
     Ok(ApiJson(u))
@@ -100,7 +102,7 @@ pub struct UserFilter {
 /// List users (every role may list them, to pick assignees).
 #[utoipa::path(get, path = "/users", tag = "tenancy", params(UserFilter, PageParams),
     responses((status = 200, body = Page<User>)))]
-async fn list_users(
+pub(crate) async fn list_users(
     State(state): State<AppState>,
     caller: Caller,
     Query(filter): Query<UserFilter>,
@@ -233,3 +235,48 @@ async fn revoke_token(State(state): State<AppState>, caller: Caller, Path(id): P
     Ok(ApiJson(revoked))
 }
 
+
+/// A password an admin sets for a user.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordInput {
+    /// At least 10 characters, no leading or trailing spaces. Never returned.
+    pub password: String,
+}
+
+/// Set or reset a user's password for the web pages (admins). The user's open browser
+/// sessions end; API tokens are not affected.
+#[utoipa::path(put, path = "/users/{id}/password", tag = "tenancy", params(("id" = UserId, Path)), request_body = PasswordInput,
+    responses((status = 204, description = "Password set"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn set_user_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<UserId>,
+    ApiJson(input): ApiJson<PasswordInput>,
+) -> ApiResult<StatusCode> {
+    caller.ensure(Action::ManageUsers)?;
+    super::password::check_policy("password", &input.password)?;
+    let phc = super::password::hash_blocking(input.password).await;
+    let mut tx = state.db.begin().await?;
+    super::sign_in::set_password(&mut tx.conn(), caller.tenant_id, &Actor::from(&caller), id, &phc).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A user's own password change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    /// At least 10 characters, no leading or trailing spaces.
+    pub new_password: String,
+}
+
+/// Change your own password (proving the current one). Your browser sessions end.
+#[utoipa::path(post, path = "/me/password", tag = "tenancy", request_body = PasswordChange,
+    responses((status = 204, description = "Password changed"), (status = 422, body = Problem)))]
+async fn change_my_password(State(state): State<AppState>, caller: Caller, ApiJson(input): ApiJson<PasswordChange>) -> ApiResult<StatusCode> {
+    super::sign_in::change_own_password(&state.db, caller.tenant_id, &Actor::from(&caller), caller.user_id, &input.current_password, &input.new_password, None)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -59,6 +59,12 @@ pub async fn get_user(c: &mut Conn<'_>, tenant: TenantId, id: UserId) -> sqlx::R
     on_conn!(c, c => sqlx::query_as::<_, User>(&sql).bind(tenant).bind(id).fetch_optional(c).await)
 }
 
+/// A user of the tenant by e-mail (case-insensitive).
+pub async fn user_by_email(c: &mut Conn<'_>, tenant: TenantId, email: &str) -> sqlx::Result<Option<User>> {
+    let sql = format!("SELECT {USER_COLS} FROM users WHERE tenant_id = $1 AND email = $2");
+    on_conn!(c, c => sqlx::query_as::<_, User>(&sql).bind(tenant).bind(email.trim().to_lowercase()).fetch_optional(c).await)
+}
+
 /// True when the id names an active (not archived) user of the tenant.
 pub async fn user_is_active(c: &mut Conn<'_>, tenant: TenantId, id: UserId) -> sqlx::Result<bool> {
     let sql = "SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND id = $2 AND archived_at IS NULL";

@@ -43,7 +43,7 @@ fn page_of(rows: Vec<TimelineEvent>, limit: u32) -> Page<TimelineEvent> {
 /// What happened with a counterparty and its deals, newest first.
 #[utoipa::path(get, path = "/counterparties/{id}/timeline", tag = "timeline", params(("id" = CounterpartyId, Path), PageParams),
     responses((status = 200, body = Page<TimelineEvent>), (status = 404, body = Problem)))]
-async fn counterparty_timeline(
+pub(crate) async fn counterparty_timeline(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<CounterpartyId>,
@@ -55,7 +55,7 @@ async fn counterparty_timeline(
 /// What happened with a deal, newest first.
 #[utoipa::path(get, path = "/deals/{id}/timeline", tag = "timeline", params(("id" = DealId, Path), PageParams),
     responses((status = 200, body = Page<TimelineEvent>), (status = 404, body = Problem)))]
-async fn deal_timeline(
+pub(crate) async fn deal_timeline(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<DealId>,

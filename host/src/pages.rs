@@ -1,0 +1,77 @@
+//! The managers' web pages: server-rendered HTML in Russian, served by the host itself
+//! (no separate front-end build, nothing loaded from the internet), signed in with a
+//! password and a session cookie.
+//!
+//! One way to make a page: a handler in the page's module gathers its data **through the
+//! same handlers and services as the REST API** (one source of truth, one set of role
+//! rules), then [`render::Page`] renders a template from `assets/pages/` inside the one
+//! layout. Forms work without JavaScript (POST, then a redirect); `app.js` only enhances
+//! (drag and drop on the kanban, live job progress, lazy kanban columns).
+//!
+//! Every state-changing request carries the session's CSRF token (checked once, in
+//! [`auth::csrf_guard`]); failures become a Russian error page with the request id
+//! ([`render::error_pages`]).
+
+pub mod account;
+pub mod admin;
+pub mod assets;
+pub mod auth;
+pub mod clients;
+pub mod deals;
+pub mod jobs;
+pub mod receivables;
+pub mod render;
+pub mod tasks;
+
+use axum::Router;
+use axum::response::Redirect;
+use axum::routing::get;
+
+use crate::AppState;
+
+/// Every page route. Tests walk [`PAGE_PATHS`] for the cross-tenant probe.
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/tasks") }))
+        .merge(auth::router())
+        .merge(account::router())
+        .merge(clients::router())
+        .merge(deals::router())
+        .merge(tasks::router())
+        .merge(receivables::router())
+        .merge(jobs::router())
+        .merge(admin::router())
+        .layer(axum::middleware::from_fn_with_state(state, auth::csrf_guard))
+        .layer(axum::middleware::from_fn(render::error_pages))
+        .merge(assets::router())
+}
+
+/// The page routes that show one tenant's object by id (`{id}` is replaced by the probe),
+/// for the cross-tenant probe: another tenant's object must be a 404 page.
+pub const PAGE_PATHS: &[(&str, &str)] = &[
+    ("counterparty", "/clients/{id}"),
+    ("counterparty", "/clients/{id}/debts"),
+    ("deal", "/deals/{id}"),
+    ("sales_document", "/debts/{id}"),
+    ("job", "/jobs/{id}"),
+    ("module", "/admin/modules/{id}"),
+];
+
+/// Query parameters of a page's filter form, read like the API's [`crate::api::extract::Query`]
+/// but without the empty fields a form sends for "any" (`responsible_id=`).
+pub struct Filters<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for Filters<T> {
+    type Rejection = render::PageError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let kept: Vec<(String, String)> =
+            form_urlencoded::parse(query.as_bytes()).filter(|(_, v)| !v.trim().is_empty()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        for (k, v) in &kept {
+            crate::validation::text_without_nul(k, v).map_err(crate::api::error::ApiError::from)?;
+        }
+        let q = form_urlencoded::Serializer::new(String::new()).extend_pairs(kept.iter()).finish();
+        serde_urlencoded::from_str(&q).map(Filters).map_err(|e| crate::api::error::ApiError::field("query", e.to_string()).into())
+    }
+}

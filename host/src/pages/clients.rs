@@ -1,0 +1,170 @@
+//! Clients: the list (search by name or ИНН, filters by segment, manager and debt), the
+//! card (debt with its overdue part in red, payer rating, contacts, timeline, documents,
+//! open tasks and deals), and the drill-down into a client's debts and one debt with
+//! the work done on it. Every figure comes from the API's own handlers.
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+use crate::api::extract::{Path, Query};
+use crate::api::pagination::PageParams;
+use crate::counterparties::CounterpartyId;
+use crate::counterparties::routes::CounterpartyFilter;
+use crate::receivables::model::SalesDocumentId;
+
+use super::Filters;
+use super::auth::Viewer;
+use super::render::{PageResult, page};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/clients", get(list))
+        .route("/clients/{id}", get(card))
+        .route("/clients/{id}/debts", get(debts))
+        .route("/debts/{id}", get(debt))
+        .route("/documents/{id}/content", get(download))
+}
+
+/// A document's file, as `GET /documents/{id}/content` gives it.
+async fn download(State(state): State<AppState>, viewer: Viewer, Path(id): Path<crate::documents::DocumentId>) -> PageResult<Response> {
+    Ok(crate::documents::routes::download_document(State(state), viewer.caller(), Path(id)).await?)
+}
+
+/// Query parameters built the way the API reads them (so pages and API parse alike).
+pub fn params<T: serde::de::DeserializeOwned>(pairs: &[(&str, String)]) -> PageResult<T> {
+    let q = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str()))).finish();
+    serde_urlencoded::from_str(&q).map_err(|e| crate::api::error::ApiError::Internal(anyhow::anyhow!("page parameters: {e}")).into())
+}
+
+/// The users of the tenant, to pick a manager from and to show names.
+pub async fn users(state: &AppState, viewer: &Viewer) -> PageResult<Vec<crate::tenancy::model::User>> {
+    let page = crate::tenancy::routes::list_users(State(state.clone()), viewer.caller(), Query(params(&[])?), Query(params(&[("limit", "500".into())])?)).await?;
+    Ok(page.0.items)
+}
+
+#[derive(Serialize)]
+struct ClientRow {
+    #[serde(flatten)]
+    counterparty: crate::counterparties::model::Counterparty,
+    debt_total: Option<String>,
+    debt_overdue: Option<String>,
+    manager: Option<String>,
+}
+
+#[derive(Deserialize, Serialize, Default)]
+struct ListQuery {
+    #[serde(default)]
+    q: Option<String>,
+    #[serde(default)]
+    segment: Option<String>,
+    #[serde(default)]
+    responsible_id: Option<String>,
+    #[serde(default)]
+    debt: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(shown): Query<ListQuery>,
+    Filters(f): Filters<CounterpartyFilter>,
+    Filters(pg): Filters<PageParams>,
+) -> PageResult<Response> {
+    let result = crate::counterparties::routes::list_counterparties(State(state.clone()), viewer.caller(), Query(f), Query(pg)).await?.0;
+    let ids: Vec<CounterpartyId> = result.items.iter().map(|c| c.id).collect();
+    let sums = {
+        let mut conn = state.db.read().await.map_err(crate::api::error::ApiError::from)?;
+        crate::counterparties::store::debt_sums(&mut conn.conn(), viewer.session.caller.tenant_id, &ids, viewer.session.caller.today()).await?
+    };
+    let users = users(&state, &viewer).await?;
+    let name_of = |id: Option<crate::tenancy::UserId>| id.and_then(|id| users.iter().find(|u| u.id == id)).map(|u| u.full_name.clone());
+    let rows: Vec<ClientRow> = result
+        .items
+        .into_iter()
+        .map(|c| {
+            let s = sums.iter().find(|s| s.0 == c.id);
+            ClientRow {
+                debt_total: s.map(|s| crate::money::Money::from_minor(s.1).to_string()),
+                debt_overdue: s.filter(|s| s.2 > 0).map(|s| crate::money::Money::from_minor(s.2).to_string()),
+                manager: name_of(c.responsible_id),
+                counterparty: c,
+            }
+        })
+        .collect();
+    let next_url = result.next_cursor.map(|cur| {
+        let mut pairs = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [("q", &shown.q), ("segment", &shown.segment), ("responsible_id", &shown.responsible_id), ("debt", &shown.debt)] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                pairs.append_pair(k, v);
+            }
+        }
+        pairs.append_pair("cursor", &cur);
+        format!("/clients?{}", pairs.finish())
+    });
+    page(&viewer, "clients.html", "Клиенты", "clients", serde_json::json!({ "rows": rows, "filter": shown, "users": users, "next_url": next_url }))
+}
+
+async fn card(State(state): State<AppState>, viewer: Viewer, Path(id): Path<CounterpartyId>) -> PageResult<Response> {
+    let card = crate::counterparties::routes::get_counterparty(State(state.clone()), viewer.caller(), Path(id)).await?.0;
+    let timeline = crate::timeline::routes::counterparty_timeline(State(state.clone()), viewer.caller(), Path(id), Query(params(&[("limit", "30".into())])?)).await?.0;
+    let documents = crate::documents::routes::list_documents(
+        State(state.clone()),
+        viewer.caller(),
+        Query(params(&[("counterparty_id", id.to_string())])?),
+        Query(params(&[("limit", "50".into())])?),
+    )
+    .await?
+    .0;
+    let tasks = crate::tasks::routes::list_tasks(
+        State(state.clone()),
+        viewer.caller(),
+        Query(params(&[("counterparty_id", id.to_string())])?),
+        Query(params(&[("limit", "100".into())])?),
+    )
+    .await?
+    .0;
+    let open_tasks: Vec<_> = tasks.items.into_iter().filter(|t| !t.status.is_closed()).collect();
+    let deals = crate::deals::routes::list_deals(
+        State(state.clone()),
+        viewer.caller(),
+        Query(params(&[("counterparty_id", id.to_string())])?),
+        Query(params(&[("limit", "50".into())])?),
+    )
+    .await?
+    .0;
+    let users = users(&state, &viewer).await?;
+    let manager = card.counterparty.responsible_id.and_then(|r| users.iter().find(|u| u.id == r)).map(|u| u.full_name.clone());
+    let title = card.counterparty.short_name.clone().unwrap_or_else(|| card.counterparty.full_name.clone());
+    page(
+        &viewer,
+        "client.html",
+        &title,
+        "clients",
+        serde_json::json!({
+            "c": card, "manager": manager, "timeline": timeline.items, "documents": documents.items,
+            "tasks": open_tasks, "deals": deals.items,
+            "overdue_red": card.debt.overdue.minor() > 0,
+        }),
+    )
+}
+
+async fn debts(State(state): State<AppState>, viewer: Viewer, Path(id): Path<CounterpartyId>) -> PageResult<Response> {
+    let card = crate::counterparties::routes::get_counterparty(State(state.clone()), viewer.caller(), Path(id)).await?.0;
+    let r = crate::receivables::routes::counterparty_receivables(State(state.clone()), viewer.caller(), Path(id), Query(params(&[("include_paid", "true".into())])?)).await?.0;
+    let title = format!("Долги: {}", card.counterparty.short_name.clone().unwrap_or_else(|| card.counterparty.full_name.clone()));
+    page(&viewer, "client_debts.html", &title, "receivables", serde_json::json!({ "c": card, "r": r, "only": null }))
+}
+
+async fn debt(State(state): State<AppState>, viewer: Viewer, Path(id): Path<SalesDocumentId>) -> PageResult<Response> {
+    let doc = crate::receivables::routes::get_document(State(state.clone()), viewer.caller(), Path(id)).await?.0;
+    let cp = doc.counterparty_id;
+    let card = crate::counterparties::routes::get_counterparty(State(state.clone()), viewer.caller(), Path(cp)).await?.0;
+    let r = crate::receivables::routes::counterparty_receivables(State(state.clone()), viewer.caller(), Path(cp), Query(params(&[("include_paid", "true".into())])?)).await?.0;
+    let entry = r.documents.iter().find(|d| d.document.id == id);
+    let title = format!("Долг по документу № {}", doc.number);
+    page(&viewer, "debt.html", &title, "receivables", serde_json::json!({ "c": card, "doc": doc, "entry": entry }))
+}

@@ -1,0 +1,261 @@
+//! Deals: the kanban of a pipeline and the deal page.
+//!
+//! The kanban's column heads (count and sum) are computed by the server over every deal
+//! of the pipeline; each column shows its first cards and loads more on demand, so a
+//! pipeline with thousands of deals opens fast. A move (drag and drop, or the card's own
+//! form without JavaScript) goes through the API's move handler: when the stage's gate
+//! refuses, the card shows what is missing, in Russian.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+use crate::api::error::ApiError;
+use crate::api::extract::{Path, Query};
+use crate::api::json::ApiJson;
+use crate::deals::pipelines::{Pipeline, PipelineId, StageId};
+use crate::deals::{Deal, DealId};
+use crate::money::Money;
+use crate::tenancy::Role;
+
+use super::auth::Viewer;
+use super::clients::params;
+use super::render::{PageResult, bare, page, rub};
+
+/// Cards a column shows before "more".
+pub const CARDS_PER_COLUMN: u32 = 20;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/deals", get(kanban))
+        .route("/deals/column", get(column))
+        .route("/deals/totals", get(totals))
+        .route("/deals/{id}", get(deal_page))
+        .route("/deals/{id}/move", post(move_deal))
+}
+
+#[derive(Deserialize, Default)]
+struct BoardQuery {
+    #[serde(default)]
+    pipeline: Option<PipelineId>,
+}
+
+#[derive(Serialize, Clone)]
+struct Card {
+    #[serde(flatten)]
+    deal: Deal,
+    client: String,
+    can_move: bool,
+    refusal: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Column {
+    id: StageId,
+    name: String,
+    kind: String,
+    count_text: String,
+    sum_text: String,
+    cards: Vec<Card>,
+    more_url: Option<String>,
+}
+
+async fn pipelines(state: &AppState, viewer: &Viewer) -> PageResult<Vec<Pipeline>> {
+    Ok(crate::deals::routes::list_pipelines(State(state.clone()), viewer.caller(), Query(params(&[])?)).await?.0)
+}
+
+fn choose(pipelines: &[Pipeline], wanted: Option<PipelineId>) -> PageResult<Pipeline> {
+    match wanted {
+        Some(id) => pipelines.iter().find(|p| p.id == id).cloned().ok_or_else(|| ApiError::NotFound("pipeline").into()),
+        None => pipelines.first().cloned().ok_or_else(|| ApiError::NotFound("pipeline").into()),
+    }
+}
+
+fn count_text(n: i64) -> String {
+    format!("{n} {}", crate::templates::format::plural(n.unsigned_abs(), ["сделка", "сделки", "сделок"]))
+}
+
+/// A stage's cards after `cursor`, with the names of their clients.
+async fn cards(state: &AppState, viewer: &Viewer, stage: StageId, cursor: Option<&str>) -> PageResult<(Vec<Card>, Option<String>)> {
+    let mut pg = vec![("limit", CARDS_PER_COLUMN.to_string())];
+    if let Some(c) = cursor {
+        pg.push(("cursor", c.to_owned()));
+    }
+    let list = crate::deals::routes::list_deals(State(state.clone()), viewer.caller(), Query(params(&[("stage_id", stage.to_string())])?), Query(params(&pg)?)).await?.0;
+    let cards = to_cards(state, viewer, list.items).await?;
+    Ok((cards, list.next_cursor))
+}
+
+async fn to_cards(state: &AppState, viewer: &Viewer, deals: Vec<Deal>) -> PageResult<Vec<Card>> {
+    let c = &viewer.session.caller;
+    let ids: Vec<_> = deals.iter().map(|d| d.counterparty_id).collect();
+    let names: HashMap<_, _> = {
+        let mut conn = state.db.read().await.map_err(ApiError::from)?;
+        crate::counterparties::store::names(&mut conn.conn(), c.tenant_id, &ids).await?.into_iter().collect()
+    };
+    Ok(deals
+        .into_iter()
+        .map(|d| Card {
+            client: names.get(&d.counterparty_id).cloned().unwrap_or_default(),
+            can_move: c.role != Role::Manager || d.responsible_id == c.user_id,
+            refusal: vec![],
+            deal: d,
+        })
+        .collect())
+}
+
+async fn board(state: &AppState, viewer: &Viewer, wanted: Option<PipelineId>, refused: Option<Card>) -> PageResult<(Vec<Pipeline>, Pipeline, Vec<Column>)> {
+    let all = pipelines(state, viewer).await?;
+    let pipeline = choose(&all, wanted)?;
+    let sums: HashMap<StageId, (i64, i64)> = {
+        let mut conn = state.db.read().await.map_err(ApiError::from)?;
+        crate::deals::store::stage_totals(&mut conn.conn(), viewer.session.caller.tenant_id, pipeline.id).await?.into_iter().map(|(s, n, a)| (s, (n, a))).collect()
+    };
+    let mut columns = Vec::with_capacity(pipeline.stages.len());
+    for s in &pipeline.stages {
+        let (n, sum) = sums.get(&s.id).copied().unwrap_or((0, 0));
+        let (mut cards, next) = if n > 0 { cards(state, viewer, s.id, None).await? } else { (vec![], None) };
+        if let Some(r) = refused.as_ref().filter(|r| r.deal.stage_id == s.id) {
+            match cards.iter_mut().find(|c| c.deal.id == r.deal.id) {
+                Some(c) => c.refusal = r.refusal.clone(),
+                None => cards.insert(0, r.clone()),
+            }
+        }
+        columns.push(Column {
+            id: s.id,
+            name: s.name.clone(),
+            kind: s.kind.as_str().into(),
+            count_text: count_text(n),
+            sum_text: rub(Money::from_minor(sum)),
+            cards,
+            more_url: next.map(|cur| format!("/deals/column?stage={}&cursor={cur}", s.id)),
+        });
+    }
+    Ok((all, pipeline, columns))
+}
+
+async fn kanban(State(state): State<AppState>, viewer: Viewer, Query(q): Query<BoardQuery>) -> PageResult<Response> {
+    let (all, pipeline, columns) = board(&state, &viewer, q.pipeline, None).await?;
+    page(&viewer, "kanban.html", "Сделки", "deals", serde_json::json!({ "pipelines": all, "pipeline": pipeline, "columns": columns }))
+}
+
+#[derive(Deserialize)]
+struct ColumnQuery {
+    stage: StageId,
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+/// More cards of one column (an HTML fragment the kanban appends).
+async fn column(State(state): State<AppState>, viewer: Viewer, Query(q): Query<ColumnQuery>) -> PageResult<Response> {
+    let (cards, next) = cards(&state, &viewer, q.stage, q.cursor.as_deref()).await?;
+    let stages = stages_of_stage(&state, &viewer, q.stage).await?;
+    bare(
+        "kanban_cards.html",
+        serde_json::json!({ "cards": cards, "stages": stages, "csrf": viewer.session.csrf_token, "more_url": next.map(|cur| format!("/deals/column?stage={}&cursor={cur}", q.stage)) }),
+    )
+}
+
+/// The stages of the pipeline a stage belongs to (the move form's choices).
+async fn stages_of_stage(state: &AppState, viewer: &Viewer, stage: StageId) -> PageResult<Vec<crate::deals::pipelines::Stage>> {
+    let all = pipelines(state, viewer).await?;
+    all.into_iter().find(|p| p.stages.iter().any(|s| s.id == stage)).map(|p| p.stages).ok_or_else(|| ApiError::NotFound("stage").into())
+}
+
+#[derive(Serialize)]
+struct TotalsRow {
+    stage_id: StageId,
+    count_text: String,
+    sum_text: String,
+}
+
+/// The column heads, for the kanban script after a move.
+async fn totals(State(state): State<AppState>, viewer: Viewer, Query(q): Query<BoardQuery>) -> PageResult<Response> {
+    let all = pipelines(&state, &viewer).await?;
+    let pipeline = choose(&all, q.pipeline)?;
+    let mut conn = state.db.read().await.map_err(ApiError::from)?;
+    let sums = crate::deals::store::stage_totals(&mut conn.conn(), viewer.session.caller.tenant_id, pipeline.id).await?;
+    let rows: Vec<TotalsRow> = pipeline
+        .stages
+        .iter()
+        .map(|s| {
+            let (n, sum) = sums.iter().find(|t| t.0 == s.id).map(|t| (t.1, t.2)).unwrap_or((0, 0));
+            TotalsRow { stage_id: s.id, count_text: count_text(n), sum_text: rub(Money::from_minor(sum)) }
+        })
+        .collect();
+    Ok(axum::Json(rows).into_response())
+}
+
+#[derive(Deserialize)]
+struct MoveForm {
+    stage_id: StageId,
+    #[serde(default)]
+    fragment: Option<String>,
+}
+
+async fn move_deal(State(state): State<AppState>, viewer: Viewer, Path(id): Path<DealId>, axum::Form(form): axum::Form<MoveForm>) -> PageResult<Response> {
+    let result = crate::deals::routes::move_deal(State(state.clone()), viewer.caller(), Path(id), ApiJson(crate::deals::model::MoveDeal { stage_id: form.stage_id })).await;
+    let fragment = form.fragment.is_some();
+    let (deal, refusal, status) = match result {
+        Ok(ApiJson(deal)) => (deal, vec![], StatusCode::OK),
+        Err(ApiError::Validation(errs)) => {
+            let deal = crate::deals::routes::get_deal(State(state.clone()), viewer.caller(), Path(id)).await?.0;
+            (deal, errs.into_iter().map(|e| e.message).collect(), StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut card = to_cards(&state, &viewer, vec![deal]).await?.remove(0);
+    card.refusal = refusal;
+    if fragment {
+        let stages = stages_of_stage(&state, &viewer, card.deal.stage_id).await?;
+        let mut res = bare("kanban_cards.html", serde_json::json!({ "cards": [card], "stages": stages, "csrf": viewer.session.csrf_token, "more_url": null }))?;
+        *res.status_mut() = status;
+        return Ok(res);
+    }
+    if status == StatusCode::OK {
+        return Ok(Redirect::to(&format!("/deals?pipeline={}#deal-{}", card.deal.pipeline_id, card.deal.id)).into_response());
+    }
+    let pipeline = card.deal.pipeline_id;
+    let (all, pipeline, columns) = board(&state, &viewer, Some(pipeline), Some(card)).await?;
+    let mut res = page(&viewer, "kanban.html", "Сделки", "deals", serde_json::json!({ "pipelines": all, "pipeline": pipeline, "columns": columns }))?;
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+async fn deal_page(State(state): State<AppState>, viewer: Viewer, Path(id): Path<DealId>) -> PageResult<Response> {
+    let deal = crate::deals::routes::get_deal(State(state.clone()), viewer.caller(), Path(id)).await?.0;
+    let history = crate::deals::routes::deal_stage_history(State(state.clone()), viewer.caller(), Path(id)).await?.0;
+    let pipeline = crate::deals::routes::get_pipeline(State(state.clone()), viewer.caller(), Path(deal.pipeline_id)).await?.0;
+    let timeline = crate::timeline::routes::deal_timeline(State(state.clone()), viewer.caller(), Path(id), Query(params(&[("limit", "30".into())])?)).await?.0;
+    let documents = crate::documents::routes::list_documents(State(state.clone()), viewer.caller(), Query(params(&[("deal_id", id.to_string())])?), Query(params(&[])?)).await?.0;
+    let card = to_cards(&state, &viewer, vec![deal]).await?.remove(0);
+    let users = super::clients::users(&state, &viewer).await?;
+    let name_of = |u: Option<crate::tenancy::UserId>| u.and_then(|u| users.iter().find(|x| x.id == u)).map(|x| x.full_name.clone()).unwrap_or_default();
+    let stage_name = |s: Option<StageId>| s.and_then(|s| pipeline.stages.iter().find(|x| x.id == s)).map(|x| x.name.clone()).unwrap_or_default();
+    let history: Vec<_> = history
+        .iter()
+        .map(|h| serde_json::json!({ "at": h.changed_at, "from": stage_name(h.from_stage_id), "to": stage_name(Some(h.to_stage_id)), "by": name_of(Some(h.changed_by)) }))
+        .collect();
+    let params_shown: Vec<_> = pipeline
+        .field_schema
+        .iter()
+        .map(|f| serde_json::json!({ "label": f.label, "value": card.deal.params.0.get(&f.key).map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())) }))
+        .collect();
+    let title = card.deal.title.clone();
+    page(
+        &viewer,
+        "deal.html",
+        &title,
+        "deals",
+        serde_json::json!({
+            "card": card, "pipeline": pipeline, "history": history, "params": params_shown, "timeline": timeline.items,
+            "documents": documents.items, "responsible": name_of(Some(card.deal.responsible_id)),
+        }),
+    )
+}

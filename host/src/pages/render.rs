@@ -1,0 +1,274 @@
+//! Rendering pages: the template environment (templates compiled into the binary,
+//! auto-escaped, strict about undefined variables), the layout context every page gets,
+//! Russian formatting filters, and the Russian error page with the request id.
+
+use std::sync::OnceLock;
+
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::{DateTime, Utc};
+use minijinja::{Environment, UndefinedBehavior, Value, context};
+use serde::Serialize;
+
+use crate::api::error::ApiError;
+use crate::money::Money;
+use crate::templates::format;
+use crate::tenancy::Role;
+
+use super::auth::Viewer;
+
+/// The page templates, compiled into the binary.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("layout.html", include_str!("../../assets/pages/layout.html")),
+    ("macros.html", include_str!("../../assets/pages/macros.html")),
+    ("error.html", include_str!("../../assets/pages/error.html")),
+    ("login.html", include_str!("../../assets/pages/login.html")),
+    ("account.html", include_str!("../../assets/pages/account.html")),
+    ("clients.html", include_str!("../../assets/pages/clients.html")),
+    ("client.html", include_str!("../../assets/pages/client.html")),
+    ("client_debts.html", include_str!("../../assets/pages/client_debts.html")),
+    ("debt.html", include_str!("../../assets/pages/debt.html")),
+    ("kanban.html", include_str!("../../assets/pages/kanban.html")),
+    ("kanban_cards.html", include_str!("../../assets/pages/kanban_cards.html")),
+    ("deal.html", include_str!("../../assets/pages/deal.html")),
+    ("tasks.html", include_str!("../../assets/pages/tasks.html")),
+    ("aging.html", include_str!("../../assets/pages/aging.html")),
+    ("jobs.html", include_str!("../../assets/pages/jobs.html")),
+    ("job.html", include_str!("../../assets/pages/job.html")),
+    ("job_progress.html", include_str!("../../assets/pages/job_progress.html")),
+    ("modules.html", include_str!("../../assets/pages/modules.html")),
+    ("module.html", include_str!("../../assets/pages/module.html")),
+    ("plugin_runs.html", include_str!("../../assets/pages/plugin_runs.html")),
+];
+
+fn env() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source).unwrap_or_else(|e| panic!("page template {name}: {e:#}"));
+        }
+        crate::templates::filters::register(&mut env);
+        env.add_filter("rub", |v: Value| money_text(&v).map(|m| rub(m)));
+        env.add_filter("datetime", |v: Value, tz: String| timestamp(&v, &tz, "%d.%m.%Y %H:%M"));
+        env.add_filter("role_label", |v: String| role_label(&v).to_string());
+        env
+    })
+}
+
+fn money_text(v: &Value) -> Result<Money, minijinja::Error> {
+    let s = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+    Money::parse_stored(&s).map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("rub: `{s}` {e}")))
+}
+
+/// `1 638 297,15 ₽` (NO-BREAK SPACEs inside, so it never wraps).
+pub fn rub(m: Money) -> String {
+    format!("{}{}₽", format::amount(m), format::NBSP)
+}
+
+fn timestamp(v: &Value, tz: &str, pattern: &str) -> Result<String, minijinja::Error> {
+    if v.is_none() || v.is_undefined() {
+        return Ok(String::new());
+    }
+    let s = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+    let at: DateTime<Utc> = s
+        .parse()
+        .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("datetime: `{s}`: {e}")))?;
+    let zone: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::Europe::Moscow);
+    Ok(at.with_timezone(&zone).format(pattern).to_string())
+}
+
+/// The Russian name of a role.
+pub fn role_label(role: &str) -> &'static str {
+    match role {
+        "admin" => "Администратор",
+        "head" => "Руководитель",
+        "manager" => "Менеджер",
+        _ => "—",
+    }
+}
+
+/// Why a page could not be shown.
+#[derive(Debug)]
+pub enum PageError {
+    /// Not signed in (or the session ended): go to the sign-in page, then back to `next`.
+    SignIn { next: String },
+    /// What the API would have answered; shown as a Russian error page.
+    Api(ApiError),
+}
+
+pub type PageResult<T> = Result<T, PageError>;
+
+impl From<ApiError> for PageError {
+    fn from(e: ApiError) -> Self {
+        PageError::Api(e)
+    }
+}
+
+impl From<sqlx::Error> for PageError {
+    fn from(e: sqlx::Error) -> Self {
+        PageError::Api(e.into())
+    }
+}
+
+impl From<minijinja::Error> for PageError {
+    fn from(e: minijinja::Error) -> Self {
+        PageError::Api(ApiError::Internal(anyhow::anyhow!("rendering a page: {e:#}")))
+    }
+}
+
+/// What went wrong, carried from a failed handler to [`error_pages`], which knows the
+/// request id and renders the page.
+#[derive(Debug, Clone)]
+struct Failure {
+    title: &'static str,
+    detail: String,
+    fields: Vec<(String, String)>,
+}
+
+fn failure(e: &ApiError) -> Failure {
+    let (title, detail) = match e {
+        ApiError::Unauthenticated(_) => ("Требуется вход", "Войдите в систему, чтобы продолжить.".to_string()),
+        ApiError::Forbidden(why) => ("Недостаточно прав", format!("Ваша роль не позволяет это действие. {why}")),
+        ApiError::NotFound(_) | ApiError::NoSuchRoute => (
+            "Не найдено",
+            "Такой страницы или записи нет в вашей организации. Проверьте адрес или вернитесь к списку.".to_string(),
+        ),
+        ApiError::MethodNotAllowed => ("Действие недоступно", "Эта страница не принимает такой запрос.".to_string()),
+        ApiError::Validation(_) => ("Проверьте данные", "Исправьте отмеченные поля и повторите.".to_string()),
+        ApiError::Conflict { detail, .. } => ("Конфликт с сохранёнными данными", detail.clone()),
+        ApiError::BadRequest(detail) => ("Неверный запрос", detail.clone()),
+        ApiError::PayloadTooLarge(detail) => ("Файл слишком большой", detail.clone()),
+        ApiError::Upstream(detail) => (
+            "Ошибка модуля или внешней системы",
+            format!("{detail}. Ничего не изменено; повторите позже, подробности — в журнале вызовов модулей."),
+        ),
+        ApiError::Busy(_) => ("Сервер занят", "Все обработчики заняты. Повторите через несколько секунд.".to_string()),
+        ApiError::Internal(_) => (
+            "Внутренняя ошибка",
+            "Сервер не смог выполнить запрос. Ошибка записана в журнал; сообщите администратору номер запроса.".to_string(),
+        ),
+    };
+    let fields = match e {
+        ApiError::Validation(errs) => errs.iter().map(|f| (f.field.clone(), f.message.clone())).collect(),
+        _ => vec![],
+    };
+    Failure { title, detail, fields }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self {
+            PageError::SignIn { next } => {
+                let to = format!("/login?next={}", form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>());
+                Redirect::to(&to).into_response()
+            }
+            PageError::Api(e) => {
+                if let ApiError::Internal(err) = &e {
+                    tracing::error!(error = ?err, "page failed");
+                }
+                let status = e.status();
+                let mut res = status.into_response();
+                res.extensions_mut().insert(failure(&e));
+                res
+            }
+        }
+    }
+}
+
+/// Renders the error page of a failed page handler, with the request id to quote.
+pub async fn error_pages(req: Request, next: Next) -> Response {
+    let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let mut res = next.run(req).await;
+    if let Some(f) = res.extensions_mut().remove::<Failure>() {
+        let status = res.status();
+        let html = env()
+            .get_template("error.html")
+            .and_then(|t| {
+                t.render(context! {
+                    title => f.title, detail => f.detail, fields => f.fields, request_id => &request_id, status => status.as_u16(),
+                })
+            })
+            .unwrap_or_else(|e| format!("<!doctype html><title>Ошибка</title><p>Ошибка {}; запрос {request_id}. ({e})</p>", status.as_u16()));
+        return (status, html_headers(), html).into_response();
+    }
+    res
+}
+
+/// The error page for a path no page or API route serves.
+pub fn not_found_page(request_id: &str) -> Response {
+    let f = failure(&ApiError::NoSuchRoute);
+    let html = env()
+        .get_template("error.html")
+        .and_then(|t| t.render(context! { title => f.title, detail => f.detail, fields => f.fields, request_id => request_id, status => 404 }))
+        .unwrap_or_default();
+    (StatusCode::NOT_FOUND, html_headers(), html).into_response()
+}
+
+fn html_headers() -> [(header::HeaderName, HeaderValue); 2] {
+    [
+        (header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+    ]
+}
+
+/// The signed-in user as the layout shows them.
+#[derive(Serialize)]
+struct Me<'a> {
+    name: &'a str,
+    role: &'a str,
+    role_label: &'static str,
+    is_lead: bool,
+    is_admin: bool,
+}
+
+/// Renders `template` inside the layout for `viewer`: `data` is the page's own context
+/// (a struct or a `context!`), `active` names the menu item to highlight.
+pub fn page(viewer: &Viewer, template: &str, title: &str, active: &str, data: impl Serialize) -> PageResult<Response> {
+    let c = &viewer.session.caller;
+    let me = Me {
+        name: &c.name,
+        role: c.role.as_str(),
+        role_label: role_label(c.role.as_str()),
+        is_lead: c.is_lead(),
+        is_admin: c.role == Role::Admin,
+    };
+    let html = env().get_template(template)?.render(context! {
+        me => Value::from(minijinja::value::Serde(&me)), csrf => &viewer.session.csrf_token, title => title, active => active, tz => &c.time_zone,
+        today => c.today().to_string(), ..Value::from(minijinja::value::Serde(&data))
+    })?;
+    Ok((html_headers(), Html(html)).into_response())
+}
+
+/// Renders a template without the signed-in layout (the sign-in page, fragments).
+pub fn bare(template: &str, data: impl Serialize) -> PageResult<Response> {
+    let html = env().get_template(template)?.render(Value::from(minijinja::value::Serde(&data)))?;
+    Ok((html_headers(), Html(html)).into_response())
+}
+
+/// Every page template parses (checked by a unit test, so a typo fails `cargo test`).
+pub fn check_templates() -> Result<(), String> {
+    for (name, _) in TEMPLATES {
+        env().get_template(name).map_err(|e| format!("{name}: {e:#}"))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_page_template_parses() {
+        check_templates().unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    #[test]
+    fn money_is_shown_the_russian_way() {
+        let m = Money::parse_stored("1638297.15").unwrap_or(Money::ZERO);
+        assert_eq!(rub(m), "1\u{a0}638\u{a0}297,15\u{a0}₽");
+    }
+}
