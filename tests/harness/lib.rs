@@ -28,6 +28,7 @@ use uuid::Uuid;
 pub use crm_host::db::Engine as DbEngine;
 
 pub mod openapi;
+pub mod pages;
 
 /// Runs each named `async fn name(app: TestApp)` once on SQLite and once on PostgreSQL.
 #[macro_export]
@@ -326,6 +327,24 @@ impl TestTenant {
         let token = self.admin.post("/api/v1/tokens", json!({"user_id": id, "name": "test"})).await.created();
         let client = Client { router: self.admin.router.clone(), token: Some(token.body["token"].as_str().expect("token").into()) };
         (client, id)
+    }
+
+    /// Gives a user a password for the pages (as an admin does through the API) and
+    /// returns a page client signed in as that user.
+    pub async fn signed_in(&self, router: &Router, user_id: Uuid, email: &str) -> pages::PageClient {
+        let password = "пароль-для-теста-1";
+        self.admin
+            .put(&format!("/api/v1/users/{user_id}/password"), json!({"password": password}))
+            .await
+            .expect(StatusCode::NO_CONTENT);
+        let mut c = pages::PageClient::new(router.clone());
+        c.sign_in(email, password).await;
+        c
+    }
+
+    /// The admin's e-mail (its login).
+    pub async fn admin_email(&self) -> String {
+        self.admin.get("/api/v1/me").await.ok().body["email"].as_str().expect("email").to_string()
     }
 
     /// The id of the default pipeline's stage at `index` (0 = first).

@@ -12,6 +12,7 @@ mod isolation;
 mod jobs;
 mod jobs_migration;
 mod plugin_platform;
+mod pages;
 mod plugins;
 mod receivables;
 mod schema;

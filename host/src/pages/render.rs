@@ -183,7 +183,21 @@ impl IntoResponse for PageError {
 pub async fn error_pages(req: Request, next: Next) -> Response {
     let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let mut res = next.run(req).await;
-    if let Some(f) = res.extensions_mut().remove::<Failure>() {
+    let failure = match res.extensions_mut().remove::<Failure>() {
+        Some(f) => Some(f),
+        // An extractor's rejection (a malformed id in the path) is the API's problem
+        // document: the page shows it the same way as a handler's failure.
+        None if is_problem(&res) => {
+            let status = res.status();
+            let (parts, body) = res.into_parts();
+            let bytes = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+            let detail = serde_json::from_slice::<serde_json::Value>(&bytes).ok().and_then(|v| v["detail"].as_str().map(str::to_owned)).unwrap_or_default();
+            res = Response::from_parts(parts, axum::body::Body::empty());
+            Some(failure_of_status(status, detail))
+        }
+        None => None,
+    };
+    if let Some(f) = failure {
         let status = res.status();
         let html = env()
             .get_template("error.html")
@@ -206,6 +220,25 @@ pub fn not_found_page(request_id: &str) -> Response {
         .and_then(|t| t.render(context! { title => f.title, detail => f.detail, fields => f.fields, request_id => request_id, status => 404 }))
         .unwrap_or_default();
     (StatusCode::NOT_FOUND, html_headers(), html).into_response()
+}
+
+fn is_problem(res: &Response) -> bool {
+    res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.starts_with("application/problem+json"))
+}
+
+/// A failure known only by its status and the API's detail.
+fn failure_of_status(status: StatusCode, detail: String) -> Failure {
+    let e = match status {
+        StatusCode::BAD_REQUEST => ApiError::BadRequest(detail),
+        StatusCode::NOT_FOUND => ApiError::NoSuchRoute,
+        StatusCode::FORBIDDEN => ApiError::Forbidden(detail),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(detail),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+        StatusCode::UNPROCESSABLE_ENTITY => ApiError::Validation(vec![]),
+        StatusCode::SERVICE_UNAVAILABLE => ApiError::Busy(detail),
+        _ => ApiError::Internal(anyhow::anyhow!("{detail}")),
+    };
+    failure(&e)
 }
 
 fn html_headers() -> [(header::HeaderName, HeaderValue); 2] {
