@@ -27,6 +27,7 @@ use uuid::Uuid;
 
 pub use crm_host::db::Engine as DbEngine;
 
+pub mod browser;
 pub mod openapi;
 pub mod pages;
 
