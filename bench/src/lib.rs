@@ -29,6 +29,8 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use tokio::runtime::Runtime;
 use uuid::Uuid;
 
+pub mod seed;
+
 /// Worker threads of every server runtime and of the load generator.
 pub const WORKERS: usize = 2;
 
@@ -153,11 +155,11 @@ async fn connect(addr: SocketAddr) -> anyhow::Result<SendRequest<Empty<Bytes>>> 
     Ok(sender)
 }
 
+/// A request carrying the credentials: a value `crm_session=…` is the pages' session
+/// cookie, anything else the API's `Authorization` header.
 fn request(uri: Uri, auth: &HeaderValue) -> anyhow::Result<Request<Empty<Bytes>>> {
-    Ok(Request::get(uri)
-        .header(header::HOST, "127.0.0.1")
-        .header(header::AUTHORIZATION, auth.clone())
-        .body(Empty::new())?)
+    let name = if auth.as_bytes().starts_with(b"crm_session=") { header::COOKIE } else { header::AUTHORIZATION };
+    Ok(Request::get(uri).header(header::HOST, "127.0.0.1").header(name, auth.clone()).body(Empty::new())?)
 }
 
 /// Sends one request and reads the whole body, as a client would.

@@ -397,3 +397,83 @@ mod tests {
         }
     }
 }
+
+/// A value bound to a dynamically built statement ([`Where`]).
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Uuid(uuid::Uuid),
+    Text(String),
+    Int(i64),
+    Bool(bool),
+    Time(chrono::DateTime<chrono::Utc>),
+}
+
+/// The WHERE clause of a list with optional filters, holding only the filters given (so
+/// both engines can use the index of the one that is set, which `($n IS NULL OR col =
+/// $n)` prevents), and the values to bind in order. Bind with [`bind_args!`].
+#[derive(Debug, Default)]
+pub struct Where {
+    pub sql: String,
+    pub args: Vec<Arg>,
+}
+
+impl Where {
+    /// Starts with `first` (e.g. `t.tenant_id = $1`) and its value.
+    pub fn new(first: &str, value: Arg) -> Where {
+        let mut w = Where::default();
+        w.and(first, value);
+        w
+    }
+
+    /// The next placeholder's number.
+    pub fn next(&self) -> usize {
+        self.args.len() + 1
+    }
+
+    /// Adds `AND <condition>` whose `$?` is the next placeholder, bound to `value`.
+    pub fn and(&mut self, condition: &str, value: Arg) -> &mut Where {
+        let n = self.next();
+        if !self.sql.is_empty() {
+            self.sql.push_str(" AND ");
+        }
+        self.sql.push_str(&condition.replace("$?", &format!("${n}")));
+        self.args.push(value);
+        self
+    }
+
+    /// Adds the condition only when there is a value.
+    pub fn and_opt<T>(&mut self, condition: &str, value: Option<T>, arg: impl FnOnce(T) -> Arg) -> &mut Where {
+        if let Some(v) = value {
+            self.and(condition, arg(v));
+        }
+        self
+    }
+
+    /// Adds a condition without a value.
+    pub fn and_sql(&mut self, condition: &str) -> &mut Where {
+        if !self.sql.is_empty() {
+            self.sql.push_str(" AND ");
+        }
+        self.sql.push_str(condition);
+        self
+    }
+}
+
+/// Binds a [`Where`]'s values (then any more with `.bind`) to a query, inside `on_conn!`.
+#[macro_export]
+macro_rules! bind_args {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match a {
+                $crate::db::Arg::Uuid(v) => q.bind(*v),
+                $crate::db::Arg::Text(v) => q.bind(v.as_str()),
+                $crate::db::Arg::Int(v) => q.bind(*v),
+                $crate::db::Arg::Bool(v) => q.bind(*v),
+                $crate::db::Arg::Time(v) => q.bind(*v),
+            };
+        }
+        q
+    }};
+}
+pub use bind_args;

@@ -260,3 +260,45 @@ pub fn registry_warning(c: &Counterparty) -> Option<String> {
         _ => None,
     }
 }
+
+/// The name people use for a client: its short name when it has one, else the full name
+/// with the legal form abbreviated («ОБЩЕСТВО С ОГРАНИЧЕННОЙ ОТВЕТСТВЕННОСТЬЮ "МАГИСТРАЛЬ"» →
+/// «ООО "МАГИСТРАЛЬ"»), as lists and cards show it.
+pub fn display_name(full_name: &str, short_name: Option<&str>) -> String {
+    if let Some(s) = short_name.map(str::trim).filter(|s| !s.is_empty()) {
+        return s.to_owned();
+    }
+    const FORMS: &[(&str, &str)] = &[
+        ("ОБЩЕСТВО С ОГРАНИЧЕННОЙ ОТВЕТСТВЕННОСТЬЮ", "ООО"),
+        ("НЕПУБЛИЧНОЕ АКЦИОНЕРНОЕ ОБЩЕСТВО", "АО"),
+        ("ПУБЛИЧНОЕ АКЦИОНЕРНОЕ ОБЩЕСТВО", "ПАО"),
+        ("ЗАКРЫТОЕ АКЦИОНЕРНОЕ ОБЩЕСТВО", "ЗАО"),
+        ("ОТКРЫТОЕ АКЦИОНЕРНОЕ ОБЩЕСТВО", "ОАО"),
+        ("АКЦИОНЕРНОЕ ОБЩЕСТВО", "АО"),
+        ("ИНДИВИДУАЛЬНЫЙ ПРЕДПРИНИМАТЕЛЬ", "ИП"),
+    ];
+    let full = full_name.trim();
+    let upper = full.to_uppercase();
+    for (long, short) in FORMS {
+        if upper.starts_with(long) {
+            // The rest as written (its own case), from the same character on.
+            let cut = full.char_indices().nth(long.chars().count()).map_or(full.len(), |(i, _)| i);
+            return format!("{short} {}", full[cut..].trim_start());
+        }
+    }
+    full.to_owned()
+}
+
+#[cfg(test)]
+mod display_name_tests {
+    use super::display_name;
+
+    #[test]
+    fn the_legal_form_is_abbreviated_unless_there_is_a_short_name() {
+        assert_eq!(display_name("ОБЩЕСТВО С ОГРАНИЧЕННОЙ ОТВЕТСТВЕННОСТЬЮ \"МАГИСТРАЛЬ-СТРОЙ\"", None), "ООО \"МАГИСТРАЛЬ-СТРОЙ\"");
+        assert_eq!(display_name("Индивидуальный предприниматель Волков Дмитрий Игоревич", None), "ИП Волков Дмитрий Игоревич");
+        assert_eq!(display_name("АКЦИОНЕРНОЕ ОБЩЕСТВО \"ЭНЕРГОКОМПЛЕКТ\"", Some(" ")), "АО \"ЭНЕРГОКОМПЛЕКТ\"");
+        assert_eq!(display_name("Что угодно", Some("ООО «Моторика»")), "ООО «Моторика»");
+        assert_eq!(display_name("Альфа", None), "Альфа");
+    }
+}

@@ -208,18 +208,19 @@ pub async fn get_card(c: &mut Conn<'_>, tenant: TenantId, id: CounterpartyId, to
     on_conn!(c, c => sqlx::query_as::<_, CardRow>(&sql).bind(tenant).bind(id).bind(today).fetch_optional(c).await)
 }
 
-/// The names to show for `ids` (short name, else full name), for list pages.
+/// The names to show for `ids` ([`super::model::display_name`]), for list pages.
 pub async fn names(c: &mut Conn<'_>, tenant: TenantId, ids: &[CounterpartyId]) -> sqlx::Result<Vec<(CounterpartyId, String)>> {
     if ids.is_empty() {
         return Ok(vec![]);
     }
     let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
-    let sql = format!("SELECT id, COALESCE(short_name, full_name) FROM counterparties WHERE tenant_id = $1 AND id IN ({})", marks.join(", "));
-    on_conn!(c, c => {
-        let mut q = sqlx::query_as::<_, (CounterpartyId, String)>(&sql).bind(tenant);
+    let sql = format!("SELECT id, full_name, short_name FROM counterparties WHERE tenant_id = $1 AND id IN ({})", marks.join(", "));
+    let rows = on_conn!(c, c => {
+        let mut q = sqlx::query_as::<_, (CounterpartyId, String, Option<String>)>(&sql).bind(tenant);
         for id in ids {
             q = q.bind(*id);
         }
         q.fetch_all(c).await
-    })
+    })?;
+    Ok(rows.into_iter().map(|(id, full, short)| (id, super::model::display_name(&full, short.as_deref()))).collect())
 }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::api::pagination::{like_pattern, search_key};
 use crate::counterparties::CounterpartyId;
-use crate::db::{Conn, on_conn};
+use crate::db::{Arg, Conn, Where, bind_args, on_conn};
 use crate::money::Money;
 use crate::tenancy::{TenantId, UserId};
 
@@ -110,17 +110,19 @@ pub struct Filter<'a> {
 }
 
 pub async fn list(c: &mut Conn<'_>, tenant: TenantId, f: &Filter<'_>, after: Uuid, limit: u32) -> sqlx::Result<Vec<Deal>> {
-    let sql = format!(
-        "SELECT {COLS} FROM {FROM} WHERE d.tenant_id = $1 AND d.id < $2 AND ($3 IS NULL OR d.search_key LIKE $3 ESCAPE '\\') \
-         AND ($4 IS NULL OR d.pipeline_id = $4) AND ($5 IS NULL OR d.stage_id = $5) AND ($6 IS NULL OR s.kind = $6) \
-         AND ($7 IS NULL OR d.counterparty_id = $7) AND ($8 IS NULL OR d.responsible_id = $8) AND ($9 OR d.archived_at IS NULL) \
-         ORDER BY d.id DESC LIMIT $10"
-    );
-    let q = f.q.map(like_pattern);
-    on_conn!(c, c => sqlx::query_as::<_, Deal>(&sql)
-        .bind(tenant).bind(after).bind(&q).bind(f.pipeline_id).bind(f.stage_id).bind(f.stage_kind).bind(f.counterparty_id)
-        .bind(f.responsible_id).bind(f.include_archived).bind(i64::from(limit) + 1)
-        .fetch_all(c).await)
+    let mut w = Where::new("d.tenant_id = $?", Arg::Uuid(tenant.0));
+    w.and("d.id < $?", Arg::Uuid(after))
+        .and_opt("d.search_key LIKE $? ESCAPE '\\'", f.q.map(like_pattern), Arg::Text)
+        .and_opt("d.pipeline_id = $?", f.pipeline_id, |v| Arg::Uuid(v.0))
+        .and_opt("d.stage_id = $?", f.stage_id, |v| Arg::Uuid(v.0))
+        .and_opt("s.kind = $?", f.stage_kind, |v| Arg::Text(v.as_str().into()))
+        .and_opt("d.counterparty_id = $?", f.counterparty_id, |v| Arg::Uuid(v.0))
+        .and_opt("d.responsible_id = $?", f.responsible_id, |v| Arg::Uuid(v.0));
+    if !f.include_archived {
+        w.and_sql("d.archived_at IS NULL");
+    }
+    let sql = format!("SELECT {COLS} FROM {FROM} WHERE {} ORDER BY d.id DESC LIMIT ${}", w.sql, w.next());
+    on_conn!(c, c => bind_args!(sqlx::query_as::<_, Deal>(&sql), &w.args).bind(i64::from(limit) + 1).fetch_all(c).await)
 }
 
 /// Per stage of a pipeline: how many live deals stand there and the sum of their amounts

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::api::pagination::{like_pattern, search_key};
 use crate::counterparties::CounterpartyId;
-use crate::db::{Conn, on_conn};
+use crate::db::{Arg, Conn, Where, bind_args, on_conn};
 use crate::deals::DealId;
 use crate::interactions::InteractionId;
 use crate::links::Links;
@@ -70,15 +70,17 @@ pub struct Filter<'a> {
 }
 
 pub async fn list(c: &mut Conn<'_>, tenant: TenantId, f: &Filter<'_>, after: Uuid, limit: u32) -> sqlx::Result<Vec<Document>> {
-    let sql = format!(
-        "SELECT {COLS} FROM documents WHERE tenant_id = $1 AND id < $2 AND ($3 IS NULL OR search_key LIKE $3 ESCAPE '\\') \
-         AND ($4 IS NULL OR kind = $4) AND ($5 IS NULL OR counterparty_id = $5) AND ($6 IS NULL OR deal_id = $6) \
-         AND ($7 IS NULL OR task_id = $7) AND ($8 IS NULL OR interaction_id = $8) AND ($9 OR archived_at IS NULL) \
-         ORDER BY id DESC LIMIT $10"
-    );
-    let q = f.q.map(like_pattern);
-    on_conn!(c, c => sqlx::query_as::<_, Document>(&sql)
-        .bind(tenant).bind(after).bind(&q).bind(f.kind).bind(f.counterparty_id).bind(f.deal_id).bind(f.task_id)
-        .bind(f.interaction_id).bind(f.include_archived).bind(i64::from(limit) + 1)
-        .fetch_all(c).await)
+    let mut w = Where::new("tenant_id = $?", Arg::Uuid(tenant.0));
+    w.and("id < $?", Arg::Uuid(after))
+        .and_opt("search_key LIKE $? ESCAPE '\\'", f.q.map(like_pattern), Arg::Text)
+        .and_opt("kind = $?", f.kind, |v| Arg::Text(v.into()))
+        .and_opt("counterparty_id = $?", f.counterparty_id, |v| Arg::Uuid(v.0))
+        .and_opt("deal_id = $?", f.deal_id, |v| Arg::Uuid(v.0))
+        .and_opt("task_id = $?", f.task_id, |v| Arg::Uuid(v.0))
+        .and_opt("interaction_id = $?", f.interaction_id, |v| Arg::Uuid(v.0));
+    if !f.include_archived {
+        w.and_sql("archived_at IS NULL");
+    }
+    let sql = format!("SELECT {COLS} FROM documents WHERE {} ORDER BY id DESC LIMIT ${}", w.sql, w.next());
+    on_conn!(c, c => bind_args!(sqlx::query_as::<_, Document>(&sql), &w.args).bind(i64::from(limit) + 1).fetch_all(c).await)
 }

@@ -98,6 +98,10 @@ async fn form(
             })
         })
         .collect();
+    let hosts_of = |f: fn(&crate::plugins::capabilities::Grants) -> &Vec<String>| module.as_ref().map(|m| f(&m.grants).join("\n")).unwrap_or_default();
+    let http_hosts = hosts_of(|g| &g.http_hosts);
+    let private_hosts = hosts_of(|g| &g.private_hosts);
+    let asked = current.manifest.capabilities.http.join(", ");
     let title = match &module {
         Some(m) => format!("Модуль {}", m.id),
         None => format!("Подключить модуль {plugin}"),
@@ -109,7 +113,7 @@ async fn form(
         "admin",
         serde_json::json!({
             "module": module, "plugin": plugin, "versions": versions, "current": current, "settings": settings,
-            "saved": saved.is_some(), "errors": errors,
+            "saved": saved.is_some(), "errors": errors, "http_hosts": http_hosts, "private_hosts": private_hosts, "asked_hosts": asked,
         }),
     )?;
     *res.status_mut() = status;
@@ -162,9 +166,16 @@ async fn save_module(State(state): State<AppState>, viewer: Viewer, Path(id): Pa
             settings.insert(d.key.clone(), v);
         }
     }
+    // Hosts, one per line; left empty on a new module, the manifest's own hosts apply.
+    let hosts = |k: &str| -> Vec<String> { get(k).unwrap_or_default().split(['\n', ',', ' ']).map(str::trim).filter(|h| !h.is_empty()).map(String::from).collect() };
+    let (http_hosts, private_hosts) = (hosts("http_hosts"), hosts("private_hosts"));
+    let grants = match &existing {
+        None if http_hosts.is_empty() && private_hosts.is_empty() => None,
+        _ => Some(crate::plugins::capabilities::Grants { http_hosts, private_hosts, mail: existing.as_ref().and_then(|m| m.grants.mail.clone()) }),
+    };
     let input = serde_json::json!({
         "plugin_id": plugin, "version": version, "enabled": get("enabled").is_some(),
-        "settings": settings, "secrets": secrets, "grants": existing.as_ref().map(|m| &m.grants),
+        "settings": settings, "secrets": secrets, "grants": grants,
     });
     let input: crate::plugins::service::ModuleInput = serde_json::from_value(input).map_err(|e| ApiError::Internal(e.into()))?;
     if errors.is_empty() {

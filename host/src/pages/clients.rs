@@ -50,6 +50,7 @@ pub async fn users(state: &AppState, viewer: &Viewer) -> PageResult<Vec<crate::t
 struct ClientRow {
     #[serde(flatten)]
     counterparty: crate::counterparties::model::Counterparty,
+    name: String,
     debt_total: Option<String>,
     debt_overdue: Option<String>,
     manager: Option<String>,
@@ -91,6 +92,7 @@ async fn list(
                 debt_total: s.map(|s| crate::money::Money::from_minor(s.1).to_string()),
                 debt_overdue: s.filter(|s| s.2 > 0).map(|s| crate::money::Money::from_minor(s.2).to_string()),
                 manager: name_of(c.responsible_id),
+                name: crate::counterparties::model::display_name(&c.full_name, c.short_name.as_deref()),
                 counterparty: c,
             }
         })
@@ -138,7 +140,7 @@ async fn card(State(state): State<AppState>, viewer: Viewer, Path(id): Path<Coun
     .0;
     let users = users(&state, &viewer).await?;
     let manager = card.counterparty.responsible_id.and_then(|r| users.iter().find(|u| u.id == r)).map(|u| u.full_name.clone());
-    let title = card.counterparty.short_name.clone().unwrap_or_else(|| card.counterparty.full_name.clone());
+    let title = crate::counterparties::model::display_name(&card.counterparty.full_name, card.counterparty.short_name.as_deref());
     page(
         &viewer,
         "client.html",
@@ -155,8 +157,9 @@ async fn card(State(state): State<AppState>, viewer: Viewer, Path(id): Path<Coun
 async fn debts(State(state): State<AppState>, viewer: Viewer, Path(id): Path<CounterpartyId>) -> PageResult<Response> {
     let card = crate::counterparties::routes::get_counterparty(State(state.clone()), viewer.caller(), Path(id)).await?.0;
     let r = crate::receivables::routes::counterparty_receivables(State(state.clone()), viewer.caller(), Path(id), Query(params(&[("include_paid", "true".into())])?)).await?.0;
-    let title = format!("Долги: {}", card.counterparty.short_name.clone().unwrap_or_else(|| card.counterparty.full_name.clone()));
-    page(&viewer, "client_debts.html", &title, "receivables", serde_json::json!({ "c": card, "r": r, "only": null }))
+    let name = crate::counterparties::model::display_name(&card.counterparty.full_name, card.counterparty.short_name.as_deref());
+    let title = format!("Долги: {name}");
+    page(&viewer, "client_debts.html", &title, "receivables", serde_json::json!({ "c": card, "r": r, "name": name }))
 }
 
 async fn debt(State(state): State<AppState>, viewer: Viewer, Path(id): Path<SalesDocumentId>) -> PageResult<Response> {
@@ -166,5 +169,6 @@ async fn debt(State(state): State<AppState>, viewer: Viewer, Path(id): Path<Sale
     let r = crate::receivables::routes::counterparty_receivables(State(state.clone()), viewer.caller(), Path(cp), Query(params(&[("include_paid", "true".into())])?)).await?.0;
     let entry = r.documents.iter().find(|d| d.document.id == id);
     let title = format!("Долг по документу № {}", doc.number);
-    page(&viewer, "debt.html", &title, "receivables", serde_json::json!({ "c": card, "doc": doc, "entry": entry }))
+    let name = crate::counterparties::model::display_name(&card.counterparty.full_name, card.counterparty.short_name.as_deref());
+    page(&viewer, "debt.html", &title, "receivables", serde_json::json!({ "c": card, "doc": doc, "entry": entry, "name": name }))
 }

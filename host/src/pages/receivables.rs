@@ -70,6 +70,7 @@ async fn aging(State(state): State<AppState>, viewer: Viewer, RawQuery(raw): Raw
         .iter()
         .map(|r| {
             let mut v = serde_json::to_value(r).unwrap_or_default();
+            v["name"] = crate::counterparties::model::display_name(&r.full_name, None).into();
             v["manager"] = r.responsible_id.and_then(|u| users.iter().find(|x| x.id == u)).map(|x| x.full_name.clone()).into();
             v
         })

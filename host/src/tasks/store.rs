@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::api::pagination::{like_pattern, search_key};
 use crate::counterparties::CounterpartyId;
-use crate::db::{Conn, on_conn};
+use crate::db::{Arg, Conn, Where, bind_args, on_conn};
 use crate::deals::DealId;
 use crate::receivables::model::SalesDocumentId;
 use crate::tenancy::{TenantId, UserId};
@@ -121,15 +121,18 @@ pub struct Filter<'a> {
 }
 
 pub async fn list(c: &mut Conn<'_>, tenant: TenantId, f: &Filter<'_>, after: Uuid, limit: u32) -> sqlx::Result<Vec<Task>> {
-    let sql = format!(
-        "SELECT {COLS} FROM tasks WHERE tenant_id = $1 AND id < $2 AND ($3 IS NULL OR search_key LIKE $3 ESCAPE '\\') \
-         AND ($4 IS NULL OR assignee_id = $4) AND ($5 IS NULL OR status = $5) AND ($6 IS NULL OR counterparty_id = $6) \
-         AND ($7 IS NULL OR deal_id = $7) AND ($8 IS NULL OR (due_at < $8 AND status IN ('open', 'in_progress'))) \
-         AND ($9 OR archived_at IS NULL) AND ($11 IS NULL OR sales_document_id = $11) ORDER BY id DESC LIMIT $10"
-    );
-    let q = f.q.map(like_pattern);
-    on_conn!(c, c => sqlx::query_as::<_, Task>(&sql)
-        .bind(tenant).bind(after).bind(&q).bind(f.assignee_id).bind(f.status).bind(f.counterparty_id).bind(f.deal_id)
-        .bind(f.overdue_at).bind(f.include_archived).bind(i64::from(limit) + 1).bind(f.sales_document_id)
-        .fetch_all(c).await)
+    let mut w = Where::new("tenant_id = $?", Arg::Uuid(tenant.0));
+    w.and("id < $?", Arg::Uuid(after))
+        .and_opt("search_key LIKE $? ESCAPE '\\'", f.q.map(like_pattern), Arg::Text)
+        .and_opt("assignee_id = $?", f.assignee_id, |v| Arg::Uuid(v.0))
+        .and_opt("status = $?", f.status, |v| Arg::Text(v.as_str().into()))
+        .and_opt("counterparty_id = $?", f.counterparty_id, |v| Arg::Uuid(v.0))
+        .and_opt("deal_id = $?", f.deal_id, |v| Arg::Uuid(v.0))
+        .and_opt("due_at < $? AND status IN ('open', 'in_progress')", f.overdue_at, Arg::Time)
+        .and_opt("sales_document_id = $?", f.sales_document_id, |v| Arg::Uuid(v.0));
+    if !f.include_archived {
+        w.and_sql("archived_at IS NULL");
+    }
+    let sql = format!("SELECT {COLS} FROM tasks WHERE {} ORDER BY id DESC LIMIT ${}", w.sql, w.next());
+    on_conn!(c, c => bind_args!(sqlx::query_as::<_, Task>(&sql), &w.args).bind(i64::from(limit) + 1).fetch_all(c).await)
 }

@@ -115,6 +115,9 @@ async fn record_failure(c: &mut Conn<'_>, login: &str, now: DateTime<Utc>) -> sq
                  locked_until = CASE WHEN sign_in_failures.window_start >= $3 AND sign_in_failures.failures + 1 >= $4 THEN $5 \
                                      ELSE sign_in_failures.locked_until END";
     on_conn!(c, c => sqlx::query(sql).bind(login).bind(now).bind(window_start).bind(MAX_FAILURES).bind(lock).execute(c).await.map(|_| ()))?;
+    // Counts that can no longer lock anyone are forgotten, so guessed e-mails do not pile up.
+    let sql = "DELETE FROM sign_in_failures WHERE window_start < $1 AND (locked_until IS NULL OR locked_until < $2)";
+    on_conn!(c, c => sqlx::query(sql).bind(window_start).bind(now).execute(c).await.map(|_| ()))?;
     Ok(())
 }
 
