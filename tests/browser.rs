@@ -233,3 +233,32 @@ async fn an_admin_starts_a_sync_and_watches_its_progress() {
     stop.cancel();
     let _ = workers.await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_and_the_api_reference_load_nothing_from_the_internet() {
+    let app = TestApp::sqlite().await;
+    let (_t, email) = tenant_with_password(&app).await;
+    let Some(b) = BrowserTest::start(&app).await else { return };
+    b.sign_in(&email, PASSWORD).await;
+    let outside = format!(
+        "performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.startsWith('{}') && !n.startsWith('data:') && !n.startsWith('blob:'))",
+        b.base
+    );
+    for path in ["/tasks", "/clients", "/deals", "/receivables", "/jobs", "/admin/modules", "/account"] {
+        b.open(path).await;
+        let fetched: Vec<String> = b.eval(&outside).await;
+        assert!(fetched.is_empty(), "{path} fetched {fetched:?}");
+    }
+    // The API reference renders from the embedded bundle, without the hosted extras.
+    b.open("/api/v1/docs").await;
+    b.wait_for("document.body.innerText.includes('Receivables & deals CRM API')").await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let fetched: Vec<String> = b.eval(&outside).await;
+    assert!(fetched.is_empty(), "the API reference fetched {fetched:?}");
+    let text: String = b.eval("document.body.innerText").await;
+    for extra in ["Ask AI", "Deploy", "Share"] {
+        assert!(!text.contains(extra), "the API reference shows «{extra}»");
+    }
+    b.screenshot("api-docs").await;
+    b.finish().await;
+}

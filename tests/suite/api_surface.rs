@@ -74,8 +74,12 @@ async fn openapi_document_describes_every_route(app: TestApp) {
 async fn health_and_readiness_probes_answer(app: TestApp) {
     assert_eq!(app.anonymous().get("/healthz").await.ok().text(), "ok");
     assert_eq!(app.anonymous().get("/readyz").await.ok().text(), "ready");
-    let r = app.anonymous().get("/no/such/route").await.expect(StatusCode::NOT_FOUND);
+    // An unknown API path is a problem document; any other path is the pages' 404.
+    let r = app.anonymous().get("/api/v1/no/such/route").await.expect(StatusCode::NOT_FOUND);
     assert_eq!(r.body["type"], "/problems/not-found");
+    let r = app.anonymous().get("/no/such/route").await.expect(StatusCode::NOT_FOUND);
+    assert!(r.headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(r.text().contains("Не найдено"));
 }
 
 async fn every_response_carries_a_request_id(app: TestApp) {

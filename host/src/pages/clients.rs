@@ -110,48 +110,54 @@ async fn list(
     page(&viewer, "clients.html", "Клиенты", "clients", serde_json::json!({ "rows": rows, "filter": shown, "users": users, "next_url": next_url }))
 }
 
+/// The card: its own reads run at once (each on its own pooled connection).
 async fn card(State(state): State<AppState>, viewer: Viewer, Path(id): Path<CounterpartyId>) -> PageResult<Response> {
-    let card = crate::counterparties::routes::get_counterparty(State(state.clone()), viewer.caller(), Path(id)).await?.0;
-    let timeline = crate::timeline::routes::counterparty_timeline(State(state.clone()), viewer.caller(), Path(id), Query(params(&[("limit", "30".into())])?)).await?.0;
-    let documents = crate::documents::routes::list_documents(
-        State(state.clone()),
-        viewer.caller(),
-        Query(params(&[("counterparty_id", id.to_string())])?),
-        Query(params(&[("limit", "50".into())])?),
-    )
-    .await?
-    .0;
-    let tasks = crate::tasks::routes::list_tasks(
-        State(state.clone()),
-        viewer.caller(),
-        Query(params(&[("counterparty_id", id.to_string())])?),
-        Query(params(&[("limit", "100".into())])?),
-    )
-    .await?
-    .0;
+    let by_client = || params::<crate::tasks::routes::TaskFilter>(&[("counterparty_id", id.to_string())]);
+    let (card, timeline, documents, tasks, deals) = tokio::try_join!(
+        crate::counterparties::routes::get_counterparty(State(state.clone()), viewer.caller(), Path(id)),
+        crate::timeline::routes::counterparty_timeline(State(state.clone()), viewer.caller(), Path(id), Query(params(&[("limit", "30".into())])?)),
+        crate::documents::routes::list_documents(
+            State(state.clone()),
+            viewer.caller(),
+            Query(params(&[("counterparty_id", id.to_string())])?),
+            Query(params(&[("limit", "50".into())])?)
+        ),
+        crate::tasks::routes::list_tasks(State(state.clone()), viewer.caller(), Query(by_client()?), Query(params(&[("limit", "100".into())])?)),
+        crate::deals::routes::list_deals(
+            State(state.clone()),
+            viewer.caller(),
+            Query(params(&[("counterparty_id", id.to_string())])?),
+            Query(params(&[("limit", "50".into())])?)
+        ),
+    )?;
+    let (card, timeline, documents, tasks, deals) = (card.0, timeline.0, documents.0, tasks.0, deals.0);
     let open_tasks: Vec<_> = tasks.items.into_iter().filter(|t| !t.status.is_closed()).collect();
-    let deals = crate::deals::routes::list_deals(
-        State(state.clone()),
-        viewer.caller(),
-        Query(params(&[("counterparty_id", id.to_string())])?),
-        Query(params(&[("limit", "50".into())])?),
-    )
-    .await?
-    .0;
-    let users = users(&state, &viewer).await?;
-    let manager = card.counterparty.responsible_id.and_then(|r| users.iter().find(|u| u.id == r)).map(|u| u.full_name.clone());
+    let manager = match card.counterparty.responsible_id {
+        Some(u) if u == viewer.session.caller.user_id => Some(viewer.session.caller.name.clone()),
+        Some(u) => crate::tenancy::routes::get_user(State(state.clone()), viewer.caller(), Path(u)).await.ok().map(|u| u.0.full_name),
+        None => None,
+    };
     let title = crate::counterparties::model::display_name(&card.counterparty.full_name, card.counterparty.short_name.as_deref());
+    let overdue_red = card.debt.overdue.minor() > 0;
     page(
         &viewer,
         "client.html",
         &title,
         "clients",
-        serde_json::json!({
-            "c": card, "manager": manager, "timeline": timeline.items, "documents": documents.items,
-            "tasks": open_tasks, "deals": deals.items,
-            "overdue_red": card.debt.overdue.minor() > 0,
-        }),
+        Card { c: &card, manager, timeline: &timeline.items, documents: &documents.items, tasks: &open_tasks, deals: &deals.items, overdue_red },
     )
+}
+
+/// What the card's template reads.
+#[derive(Serialize)]
+struct Card<'a> {
+    c: &'a crate::counterparties::model::CounterpartyCard,
+    manager: Option<String>,
+    timeline: &'a [crate::timeline::TimelineEvent],
+    documents: &'a [crate::documents::Document],
+    tasks: &'a [crate::tasks::Task],
+    deals: &'a [crate::deals::Deal],
+    overdue_red: bool,
 }
 
 async fn debts(State(state): State<AppState>, viewer: Viewer, Path(id): Path<CounterpartyId>) -> PageResult<Response> {

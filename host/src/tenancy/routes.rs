@@ -132,7 +132,7 @@ async fn create_user(
 /// Read a user.
 #[utoipa::path(get, path = "/users/{id}", tag = "tenancy", params(("id" = UserId, Path)),
     responses((status = 200, body = User), (status = 404, body = Problem)))]
-async fn get_user(State(state): State<AppState>, caller: Caller, Path(id): Path<UserId>) -> ApiResult<ApiJson<User>> {
+pub(crate) async fn get_user(State(state): State<AppState>, caller: Caller, Path(id): Path<UserId>) -> ApiResult<ApiJson<User>> {
     let mut c = state.db.read().await?;
     let u = store::get_user(&mut c.conn(), caller.tenant_id, id).await?.ok_or(ApiError::NotFound("user"))?;
     Ok(ApiJson(u))
