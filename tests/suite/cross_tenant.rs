@@ -164,6 +164,7 @@ fn probe_body(op: &Op, a: &Seed) -> Option<Value> {
     }
     Some(match op.id.as_str() {
         "update_user" => json!({"email": "probe@example.test", "full_name": "Probe", "role": "manager"}),
+        "set_user_password" => json!({"password": "probe-password-1"}),
         "add_stage" | "update_stage" => json!({"name": "Probe", "kind": "open", "win_probability": 1}),
         "move_deal" => json!({"stage_id": a.ids["stage"]}),
         "configure_module" => json!({"version": "0.1.0"}),
@@ -188,6 +189,8 @@ fn create_probe(op_id: &str, a: &Seed) -> Option<CreateProbe> {
         "create_user" | "create_pipeline" | "create_entity" | "upload_plugin" => CreateProbe::NoReferences,
         // `{"full": …}`: nothing of another tenant to name.
         "start_sync" => CreateProbe::NoReferences,
+        // The caller's own password: the body names no record at all.
+        "change_my_password" => CreateProbe::NoReferences,
         // The ИНН is data, not a reference; the body names no other tenant's record.
         "create_by_inn" => CreateProbe::NoReferences,
         "create_token" => CreateProbe::Json(json!({"user_id": id("users"), "name": "probe"})),
