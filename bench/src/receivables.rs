@@ -379,7 +379,7 @@ async fn raw_insert(opts: &DbOptions, data: &Generated) -> anyhow::Result<f64> {
             let search_key = crm_host::api::pagination::search_key(&[Some(&name), None, Some(&g.inn)]);
             let kind = if g.sole_proprietor { CounterpartyKind::SoleProprietor } else { CounterpartyKind::LegalEntity };
             rows.push(NewCard { id, kind, inn: Some(g.inn.clone()), kpp: kpp.clone(), full_name: name.clone(), search_key });
-            refs.push(RefRow { external_id: data.ref_key(EntitySet::Counterparties, c), counterparty_id: id, name, inn: Some(g.inn), kpp, deleted: false, created_card: true });
+            refs.push(RefRow { external_id: data.ref_key(EntitySet::Counterparties, c), counterparty_id: id, name, inn: Some(g.inn), kpp, deleted: false, created_card: true, manager_ref: None });
             cards.push(id);
         }
         store::insert_cards(&mut tx.conn(), tenant, &rows, now).await?;
@@ -400,6 +400,7 @@ async fn raw_insert(opts: &DbOptions, data: &Generated) -> anyhow::Result<f64> {
                 signed_on: Some(g.date),
                 deferral_days: Some(i32::try_from(g.deferral_days)?),
                 deleted: false,
+                manager_ref: None,
             });
             contracts.push((id, g.deferral_days));
         }
@@ -424,6 +425,7 @@ async fn raw_insert(opts: &DbOptions, data: &Generated) -> anyhow::Result<f64> {
                 due_on: due_date(issued, deferral),
                 amount: s.amount_kopecks,
                 currency: "RUB".into(),
+                primary_document: None,
                 posted: s.posted,
                 deleted: false,
             });

@@ -14,6 +14,7 @@ mod jobs_migration;
 mod plugin_platform;
 mod plugins;
 mod receivables;
+mod receivables_as_of;
 mod schema;
 mod strict_input;
 mod templates;
