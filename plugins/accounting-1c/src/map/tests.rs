@@ -164,10 +164,11 @@ fn catalogs_ignore_since_and_select_per_configuration() {
     );
     assert_eq!(option(&ut11, "$filter"), None);
 
+    // УТ 11 counterparties come with their partner, whose main manager is theirs.
     let ut11 = page_url(&settings("ut11"), EntityKind::Counterparty, None, 0, 50).unwrap();
     assert_eq!(
         option(&ut11, "$select").unwrap(),
-        "Ref_Key,DeletionMark,Description,НаименованиеПолное,ИНН,КПП"
+        "Ref_Key,DeletionMark,Description,НаименованиеПолное,ИНН,КПП,Партнер_Key"
     );
     assert_eq!(option(&ut11, "$filter"), None);
 }
@@ -186,9 +187,10 @@ fn sales_select_the_configurations_field_names_and_filter_by_the_lookback_window
         decode(&bp30).contains("/Document_РеализацияТоваровУслуг?"),
         "{bp30}"
     );
+    // The kind of operation tells the primary document (bp30).
     assert_eq!(
         option(&bp30, "$select").unwrap(),
-        "Ref_Key,Number,Date,Posted,DeletionMark,Организация_Key,Контрагент_Key,ДоговорКонтрагента_Key,ВалютаДокумента_Key,СуммаДокумента"
+        "Ref_Key,Number,Date,Posted,DeletionMark,Организация_Key,Контрагент_Key,ДоговорКонтрагента_Key,ВалютаДокумента_Key,СуммаДокумента,ВидОперации"
     );
     // 2026-11-20 − 31 days.
     assert_eq!(
@@ -1234,4 +1236,67 @@ fn two_place_amounts_in_json_text_survive_the_double() {
         let value: f64 = serde_json::from_str(text).unwrap();
         assert!(kopecks_from_f64(value).is_ok(), "{text}");
     }
+}
+
+// --- Managers, primary documents, whose a rejected record is ---------------------
+
+#[test]
+fn managers_primary_documents_and_the_client_of_a_rejected_record_are_mapped() {
+    const P: &str = "00000006-0000-4000-8000-000000000001";
+    const U: &str = "00000007-0000-4000-8000-000000000001";
+    const C: &str = "00000001-0000-4000-8000-000000000001";
+    let page = format!(
+        r#"{{"value": [{{"Ref_Key": "{C}", "DeletionMark": false, "Description": "Альфа", "НаименованиеПолное": "ООО Альфа", "ИНН": "7719402047", "КПП": "", "Партнер_Key": "{P}"}}]}}"#
+    );
+    let records = parse_records(EntityKind::Counterparty, page.as_bytes()).unwrap();
+    assert_eq!(records.partner_keys(), vec![P.to_owned()]);
+    let mut managers = Managers::default();
+    parse_partners(format!(r#"{{"value": [{{"Ref_Key": "{P}", "ОсновнойМенеджер_Key": "{U}"}}]}}"#).as_bytes(), &mut managers).unwrap();
+    parse_users(format!(r#"{{"value": [{{"Ref_Key": "{U}", "Description": " Петрова Анна "}}]}}"#).as_bytes(), &mut managers).unwrap();
+    let mapped = map_records(&records, &settings("ut11"), None, &managers);
+    let Entry::Counterparty(c) = &mapped.entries[0] else { panic!("{mapped:?}") };
+    let manager = c.manager.as_ref().expect("the partner's manager");
+    assert_eq!((manager.external_id.as_str(), manager.name.as_str()), (U, "Петрова Анна"));
+    // Without the partners looked up: no manager, the record still maps.
+    let mapped = map_records(&records, &settings("ut11"), None, &Managers::default());
+    let Entry::Counterparty(c) = &mapped.entries[0] else { panic!("{mapped:?}") };
+    assert!(c.manager.is_none());
+
+    // The kind of operation tells the primary document; a setting can fix it.
+    let sales = format!(
+        r#"{{"value": [{{"Ref_Key": "00000003-0000-4000-8000-000000000001", "Number": "1", "Date": "2025-03-10T00:00:00", "Posted": true, "DeletionMark": false,
+            "Контрагент_Key": "{C}", "СуммаДокумента": 100, "ВидОперации": "Услуги"}},
+           {{"Ref_Key": "00000003-0000-4000-8000-000000000002", "Number": "2", "Date": "2025-03-10T00:00:00", "Posted": true, "DeletionMark": false,
+            "Контрагент_Key": "{C}", "СуммаДокумента": -1, "ВидОперации": "Товары"}}]}}"#
+    );
+    let records = parse_records(EntityKind::SalesDocument, sales.as_bytes()).unwrap();
+    let mapped = map_records(&records, &settings("bp30"), None, &Managers::default());
+    let Entry::SalesDocument(s) = &mapped.entries[0] else { panic!("{mapped:?}") };
+    assert_eq!(s.primary_document.as_deref(), Some("Акт"));
+    // The rejected one names its counterparty, so the host can name the client.
+    assert_eq!(mapped.rejected[0].counterparty_id.as_deref(), Some(C));
+    let upd = settings("bp30").with_options(None, Some("УПД"), None).unwrap();
+    let Entry::SalesDocument(s) = &map_records(&records, &upd, None, &Managers::default()).entries[0] else { panic!() };
+    assert_eq!(s.primary_document.as_deref(), Some("УПД"));
+    let none = settings("bp30").with_options(None, Some("none"), None).unwrap();
+    let Entry::SalesDocument(s) = &map_records(&records, &none, None, &Managers::default()).entries[0] else { panic!() };
+    assert_eq!(s.primary_document, None);
+}
+
+#[test]
+fn without_the_currency_catalog_only_empty_or_ruble_references_map() {
+    const RUB: &str = "11111111-0000-4000-8000-000000000643";
+    let sales = format!(
+        r#"{{"value": [{{"Ref_Key": "00000003-0000-4000-8000-000000000001", "Number": "1", "Date": "2025-03-10T00:00:00", "Posted": true, "DeletionMark": false,
+            "Контрагент_Key": "00000001-0000-4000-8000-000000000001", "СуммаДокумента": 100, "ВалютаДокумента_Key": "{RUB}"}},
+           {{"Ref_Key": "00000003-0000-4000-8000-000000000002", "Number": "2", "Date": "2025-03-10T00:00:00", "Posted": true, "DeletionMark": false,
+            "Контрагент_Key": "00000001-0000-4000-8000-000000000001", "СуммаДокумента": 100, "ВалютаДокумента_Key": "00000000-0000-0000-0000-000000000000"}}]}}"#
+    );
+    let records = parse_records(EntityKind::SalesDocument, sales.as_bytes()).unwrap();
+    assert_eq!(records.currencies_needing_the_catalog(&settings("bp30")), vec![RUB.to_owned()]);
+    let ruble = settings("bp30").with_options(Some(RUB), None, None).unwrap();
+    assert!(records.currencies_needing_the_catalog(&ruble).is_empty());
+    let mapped = map_records(&records, &ruble, None, &Managers::default());
+    let currencies: Vec<&str> = mapped.entries.iter().map(|e| match e { Entry::SalesDocument(s) => s.currency.as_str(), _ => "" }).collect();
+    assert_eq!(currencies, vec!["RUB", "RUB"], "{mapped:?}");
 }
