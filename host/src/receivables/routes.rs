@@ -547,9 +547,11 @@ pub struct ClaimParams {
     /// Calendar days to pay (default: the tenant's `claim_deadline_days`).
     pub deadline_days: Option<u32>,
     /// How the deadline is worded (default: the tenant's `claim_deadline_mode`).
+    #[param(inline)]
     pub deadline_mode: Option<super::model::DeadlineMode>,
     /// Who signs: `attorney` (the representative by power of attorney, the default when the
     /// legal entity has one) or `head`.
+    #[param(inline)]
     pub signer: Option<claim::Signer>,
     /// Outgoing number printed on the letter.
     pub number: Option<String>,
