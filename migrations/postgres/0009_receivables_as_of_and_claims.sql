@@ -15,13 +15,14 @@ CREATE TABLE open_spans (
     due_on           DATE NOT NULL,
     open_amount      BIGINT NOT NULL CHECK (open_amount > 0),
     legal_entity_ref TEXT,
-    PRIMARY KEY (tenant_id, document_id, valid_from),
+    -- By client first: the settlement writes a batch of clients at a time, and the page of
+    -- "Owed to us" reads its clients' spans.
+    PRIMARY KEY (tenant_id, counterparty_id, document_id, valid_from),
     FOREIGN KEY (tenant_id, document_id) REFERENCES sales_documents (tenant_id, id),
     FOREIGN KEY (tenant_id, counterparty_id) REFERENCES counterparties (tenant_id, id)
 );
 -- "Owed to us" for a day: a range of valid_to, everything else read from the index.
 CREATE INDEX open_spans_day ON open_spans (tenant_id, valid_to, valid_from, counterparty_id, due_on, open_amount, legal_entity_ref);
-CREATE INDEX open_spans_counterparty ON open_spans (tenant_id, counterparty_id, valid_to);
 -- The history is written by the settlement: every client with documents is settled again
 -- by the next sync (a report for a past day is empty for a client until then).
 INSERT INTO receivables_dirty (tenant_id, counterparty_id)

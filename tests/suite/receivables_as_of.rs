@@ -5,7 +5,7 @@
 
 use axum::http::StatusCode;
 use chrono::NaiveDate;
-use crm_fake_1c::{Dataset, EntitySet};
+use crm_fake_1c::{Dataset, EntitySet, FakeOneC, Generated, Options};
 use crm_tests::{TestApp, TestTenant, on_both_engines};
 use serde_json::{Value, json};
 
@@ -16,6 +16,7 @@ on_both_engines!(
     reports_as_of_a_past_day_show_the_world_as_it_was_at_the_end_of_that_day,
     a_report_as_of_a_day_in_the_future_is_refused,
     a_key_rate_calculation_past_the_confirmed_day_carries_a_warning,
+    owed_to_us_as_of_any_past_day_agrees_with_each_clients_drill_down_on_that_day,
 );
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -220,4 +221,45 @@ async fn a_key_rate_calculation_past_the_confirmed_day_carries_a_warning(app: Te
     let theirs = other.admin.get("/api/v1/key-rates").await.ok().body;
     assert!(theirs.as_array().unwrap().iter().all(|r| r["source"] == "operator"), "{theirs}");
     assert_eq!(other.admin.get("/api/v1/key-rates/status").await.ok().body["current_through"], "2025-12-22");
+}
+
+/// "Owed to us" for a past day reads the stored day-by-day balances; the drill-down
+/// allocates the client's documents: on a generated base, for days across its three years,
+/// both say the same of every client, and the rows add up to the totals.
+async fn owed_to_us_as_of_any_past_day_agrees_with_each_clients_drill_down_on_that_day(app: TestApp) {
+    let t = app.tenant("ООО Дистрибьютор").await;
+    let fake = FakeOneC::start(std::sync::Arc::new(Generated::new(30, 600, 600, 5, crate::receivables::today())), Options::default()).await.unwrap();
+    t.enable_1c(&fake.base_url, &fake.host).await;
+    assert_eq!(sync(&app, &t, false).await["status"], "succeeded");
+    let cents = |v: &Value| -> i64 {
+        let (r, k) = v.as_str().unwrap().split_once('.').unwrap();
+        r.parse::<i64>().unwrap() * 100 + k.parse::<i64>().unwrap()
+    };
+    let mut seen_debt = 0;
+    for days in [0_u64, 7, 45, 200, 500, 900] {
+        let day = crate::receivables::today() - chrono::Days::new(days);
+        let r = t.admin.get(&format!("/api/v1/receivables/aging?as_of={day}&limit=500")).await.ok().body;
+        let rows = r["items"].as_array().unwrap();
+        assert_eq!(rows.len() as i64, r["totals"]["counterparties"].as_i64().unwrap());
+        assert_eq!(rows.iter().map(|x| cents(&x["total"])).sum::<i64>(), cents(&r["totals"]["total"]), "{day}");
+        for row in rows {
+            let id = row["counterparty_id"].as_str().unwrap();
+            let d = t.admin.get(&format!("/api/v1/counterparties/{id}/receivables?as_of={day}")).await.ok().body;
+            let s = &d["summary"];
+            for field in ["total", "overdue", "days_overdue", "open_documents"] {
+                assert_eq!(s[field], row[field], "{day}, {field}: {row} vs {s}");
+            }
+            seen_debt += 1;
+        }
+        // A client with nothing owed that day has no row, and its drill-down says so.
+        let all = t.admin.get("/api/v1/counterparties?limit=100").await.ok().body;
+        for c in all["items"].as_array().unwrap() {
+            let id = c["id"].as_str().unwrap();
+            if rows.iter().all(|r| r["counterparty_id"] != json!(id)) {
+                let d = t.admin.get(&format!("/api/v1/counterparties/{id}/receivables?as_of={day}")).await.ok().body;
+                assert_eq!(d["summary"]["total"], "0.00", "{day}: {id} owes in its drill-down but has no row");
+            }
+        }
+    }
+    assert!(seen_debt > 30, "the base has debts on those days: {seen_debt}");
 }

@@ -76,7 +76,7 @@ async fn managers_by_card(c: &mut Conn<'_>, tenant: TenantId) -> sqlx::Result<Ha
     let mut out: HashMap<CounterpartyId, String> = votes
         .into_iter()
         .filter_map(|(cp, v)| {
-            let best = v.iter().map(|(_, n)| *n).max()?;
+            let best = v.values().copied().max()?;
             v.into_iter().find(|(_, n)| *n == best).map(|(m, _)| (cp, m))
         })
         .collect();

@@ -56,8 +56,7 @@ pub async fn settle(c: &mut Conn<'_>, tenant: TenantId, cps: &[CounterpartyId], 
     }
     let stored_ratings = store::ratings_of(c, tenant, cps).await?;
     let mut stored_open = store::open_items_of(c, tenant, cps).await?;
-    let doc_ids: Vec<_> = docs.values().flatten().map(|d| d.id).collect();
-    let mut stored_spans = store::spans_of_documents(c, tenant, &doc_ids).await?;
+    let mut stored_spans = store::spans_of(c, tenant, cps).await?;
     let (mut spans_gone, mut spans_new) = (Vec::new(), Vec::new());
 
     let no_contracts = HashMap::new();
@@ -128,12 +127,14 @@ pub async fn settle(c: &mut Conn<'_>, tenant: TenantId, cps: &[CounterpartyId], 
             ratings.push(row);
         }
     }
-    // Open items of documents that moved to another client are the other client's now.
+    // Open items of documents that moved to another client are the other client's now,
+    // and so are their spans.
     paid_off.extend(stored_open.into_keys());
+    spans_gone.extend(stored_spans.into_keys());
     store::set_due_dates(c, tenant, &moved).await?;
     store::delete_open_items(c, tenant, &paid_off).await?;
     store::upsert_open_items(c, tenant, &open_items).await?;
-    store::delete_spans(c, tenant, &spans_gone).await?;
+    store::delete_spans(c, tenant, cps, &spans_gone).await?;
     store::insert_spans(c, tenant, &spans_new).await?;
     store::set_unapplied(c, tenant, &unapplied).await?;
     store::upsert_ratings(c, tenant, &ratings, Utc::now()).await?;

@@ -1064,14 +1064,15 @@ pub struct SpanRow {
 
 const SPAN_COLS: &str = "document_id, valid_from, valid_to, counterparty_id, due_on, open_amount, legal_entity_ref";
 
-/// The stored spans of the given documents, by document, in date order.
-pub async fn spans_of_documents(c: &mut Conn<'_>, tenant: TenantId, docs: &[SalesDocumentId]) -> sqlx::Result<HashMap<SalesDocumentId, Vec<SpanRow>>> {
+/// The stored spans of the given clients' documents, by document, in date order.
+pub async fn spans_of(c: &mut Conn<'_>, tenant: TenantId, cps: &[CounterpartyId]) -> sqlx::Result<HashMap<SalesDocumentId, Vec<SpanRow>>> {
     let mut out: HashMap<SalesDocumentId, Vec<SpanRow>> = HashMap::new();
-    for chunk in docs.chunks(BATCH * 10) {
-        let sql = format!("SELECT {SPAN_COLS} FROM open_spans WHERE tenant_id = $1 AND {}", in_list(c, "document_id", 2, "uuid"));
-        for r in fetch_keyed::<SpanRow>(c, &sql, tenant, Keys::ids(chunk)).await? {
-            out.entry(r.document_id).or_default().push(r);
-        }
+    if cps.is_empty() {
+        return Ok(out);
+    }
+    let sql = format!("SELECT {SPAN_COLS} FROM open_spans WHERE tenant_id = $1 AND {}", in_list(c, "counterparty_id", 2, "uuid"));
+    for r in fetch_keyed::<SpanRow>(c, &sql, tenant, Keys::ids(cps)).await? {
+        out.entry(r.document_id).or_default().push(r);
     }
     for spans in out.values_mut() {
         spans.sort_by_key(|r| r.valid_from);
@@ -1096,11 +1097,28 @@ pub async fn spans_at(c: &mut Conn<'_>, tenant: TenantId, cps: &[CounterpartyId]
     }
 }
 
-/// Removes every span of the given documents.
-pub async fn delete_spans(c: &mut Conn<'_>, tenant: TenantId, docs: &[SalesDocumentId]) -> sqlx::Result<()> {
+/// Removes every span of the given documents stored under the given clients.
+pub async fn delete_spans(c: &mut Conn<'_>, tenant: TenantId, cps: &[CounterpartyId], docs: &[SalesDocumentId]) -> sqlx::Result<()> {
     for chunk in docs.chunks(BATCH) {
-        let sql = format!("DELETE FROM open_spans WHERE tenant_id = $1 AND {}", in_list(c, "document_id", 2, "uuid"));
-        execute_keyed(c, &sql, tenant, Keys::ids(chunk)).await?;
+        let sql = format!(
+            "DELETE FROM open_spans WHERE tenant_id = $1 AND {} AND {}",
+            in_list(c, "document_id", 2, "uuid"),
+            in_list(c, "counterparty_id", 3, "uuid")
+        );
+        match c {
+            Conn::Postgres(c) => {
+                sqlx::query(&sql)
+                    .persistent(false)
+                    .bind(tenant)
+                    .bind(chunk.iter().map(|i| i.0).collect::<Vec<_>>())
+                    .bind(cps.iter().map(|i| i.0).collect::<Vec<_>>())
+                    .execute(&mut **c)
+                    .await?;
+            }
+            Conn::Sqlite(c) => {
+                sqlx::query(&sql).bind(tenant).bind(Keys::ids(chunk).json()).bind(Keys::ids(cps).json()).execute(&mut **c).await?;
+            }
+        }
     }
     Ok(())
 }

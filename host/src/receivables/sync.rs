@@ -174,7 +174,7 @@ fn phase_tables(phase: usize) -> &'static str {
         1 => "contracts",
         2 => "sales_documents, receivables_dirty",
         3 => "payments, receivables_dirty",
-        _ => "open_items, payer_ratings",
+        _ => "open_items, open_spans, payer_ratings",
     }
 }
 
@@ -183,7 +183,7 @@ fn phase_tables(phase: usize) -> &'static str {
 /// plans a lookup into a table that grew from empty to millions of rows in one sync as
 /// if it held a handful, and the sync's own lookups slow to a crawl; "Owed to us" and
 /// the card need them too. On PostgreSQL `tables` names the tables to analyze; `None`
-/// (the end of a sync) analyzes them all and also vacuums the open items, so "Owed to
+/// (the end of a sync) analyzes them all and also vacuums the open items and spans, so "Owed to
 /// us" reads them from the index alone. SQLite's planner does well without statistics
 /// until the sync ends.
 async fn refresh_statistics(state: &AppState, tables: Option<&str>) -> Result<(), JobError> {
@@ -196,7 +196,7 @@ async fn refresh_statistics(state: &AppState, tables: Option<&str>) -> Result<()
             sqlx::query(&sql).execute(pool).await?;
             if tables.is_none() {
                 // VACUUM cannot run in a transaction: a pooled connection in autocommit.
-                sqlx::query("VACUUM (ANALYZE) open_items, payer_ratings").execute(pool).await?;
+                sqlx::query("VACUUM (ANALYZE) open_items, open_spans, payer_ratings").execute(pool).await?;
             }
         }
         crate::db::Db::Sqlite { .. } => {
