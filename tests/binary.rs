@@ -208,3 +208,47 @@ async fn binary_runs_on_postgresql_from_database_url() {
     }
     assert!(tables > 10, "migrations ran in the schema named by DATABASE_URL");
 }
+
+/// `crm admin set-key-rate` prints the table it leaves, rates with two decimals, and
+/// records that the table is current through today; `confirm-key-rates` confirms it
+/// without a new rate (issue 11). On SQLite and on PostgreSQL.
+#[tokio::test]
+async fn set_key_rate_prints_the_table_it_leaves_and_records_the_day_it_is_current_through() {
+    let check = |dir: &Path, url: Option<&str>| {
+        let today = chrono::Utc::now().date_naive();
+        let out = admin(dir, url, &["admin", "set-key-rate", "--from", "2026-02-16", "--rate", "15.5", "--current-through", "2026-03-01"]);
+        assert!(out.contains("key rate 15.50 % from 16.02.2026 saved"), "{out}");
+        // The whole table, the new decision last, every rate with two decimals.
+        let rows: Vec<Vec<&str>> = out.lines().map(|l| l.split_whitespace().collect()).collect();
+        assert!(rows.contains(&vec!["20.12.2021", "8.50"]), "{out}");
+        assert!(rows.contains(&vec!["22.12.2025", "16.00"]), "{out}");
+        assert_eq!(rows[rows.len() - 2], vec!["16.02.2026", "15.50"], "{out}");
+        assert!(out.contains("current through 01.03.2026"), "{out}");
+        let bad = crm(dir, url, &["admin", "set-key-rate", "--from", "2026-02-16", "--rate", "15.555"]).output().unwrap();
+        assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("two decimals"));
+        let out = admin(dir, url, &["admin", "confirm-key-rates"]);
+        let local_today = out.lines().find(|l| l.starts_with("current through")).unwrap().to_string();
+        assert!(
+            local_today.contains(&today.format("%d.%m.%Y").to_string()) || local_today.contains(&(today + chrono::Days::new(1)).format("%d.%m.%Y").to_string()),
+            "{out}"
+        );
+    };
+    let dir = tempfile::tempdir().unwrap();
+    check(dir.path(), None);
+
+    let base_url = std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let Ok(mut admin_conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&base_url).await else {
+        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "PostgreSQL unreachable under CI");
+        return;
+    };
+    let schema = format!("crm_bin_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut admin_conn).await.unwrap();
+    let sep = if base_url.contains('?') { '&' } else { '?' };
+    let url = format!("{base_url}{sep}options=-c%20search_path%3D{schema}");
+    let dir = tempfile::tempdir().unwrap();
+    let outcome = std::panic::catch_unwind(|| check(dir.path(), Some(&url)));
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(&mut admin_conn).await.unwrap();
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e);
+    }
+}

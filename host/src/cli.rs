@@ -99,14 +99,27 @@ pub enum AdminCommand {
         token: TokenId,
     },
     /// Add (or correct) a Bank of Russia key-rate decision, used by penalty calculations
-    /// of every tenant. The rate applies from `--from` until the next decision.
+    /// of every tenant. The rate applies from `--from` until the next decision. Adding it
+    /// also records that the table is current through today (`--current-through` to say
+    /// otherwise). Prints the table it leaves.
     SetKeyRate {
         /// The first day the rate applies, YYYY-MM-DD.
         #[arg(long, value_parser = strict_date)]
         from: chrono::NaiveDate,
-        /// Percent per annum, e.g. 16.5.
+        /// Percent per annum, e.g. 16.5 (at most two decimals).
         #[arg(long)]
         rate: rust_decimal::Decimal,
+        /// The table is known to be current through this day (default: today).
+        #[arg(long, value_parser = strict_date)]
+        current_through: Option<chrono::NaiveDate>,
+    },
+    /// Record that the key-rate table is current (no Bank of Russia decision since its
+    /// latest) through a day, today by default; prints the table. Letters and reports
+    /// whose calculation runs past that day carry a warning.
+    ConfirmKeyRates {
+        /// YYYY-MM-DD (default: today).
+        #[arg(long, value_parser = strict_date)]
+        through: Option<chrono::NaiveDate>,
     },
     /// Queue a sync from the accounting system (1C) for a tenant and run it here, printing
     /// its progress; the same job the daily schedule and `POST /receivables/sync` queue.
@@ -288,14 +301,34 @@ async fn admin(state: &crate::AppState, cmd: AdminCommand) -> anyhow::Result<()>
                 bail!("the call failed ({}): {}", f.outcome, f.message);
             }
         }
-        AdminCommand::SetKeyRate { from, rate } => {
+        AdminCommand::SetKeyRate { from, rate, current_through } => {
             if rate.is_sign_negative() || rate > rust_decimal::Decimal::from(100) {
                 bail!("--rate must be a percent per annum between 0 and 100");
             }
+            if rate.normalize().scale() > 2 {
+                bail!("--rate has more than two decimals: the Bank of Russia sets the key rate in hundredths of a percent at most");
+            }
+            let today = crate::tenancy::access::today_in("Europe/Moscow");
+            let through = current_through.unwrap_or(today);
+            if through > today {
+                bail!("--current-through {through} is in the future: the table can be vouched for up to today ({today})");
+            }
             let mut tx = state.db.begin().await?;
-            crate::receivables::store::set_key_rate(&mut tx.conn(), from, &rate.normalize().to_string()).await?;
+            crate::receivables::store::set_key_rate(&mut tx.conn(), from, &format!("{rate:.2}"), through, "crm admin set-key-rate").await?;
             tx.commit().await?;
-            println!("key rate {rate} % from {from} saved");
+            println!("key rate {} % from {} saved", crate::receivables::routes::rate_text(&rate.to_string()), from.format("%d.%m.%Y"));
+            print_key_rates(state).await?;
+        }
+        AdminCommand::ConfirmKeyRates { through } => {
+            let today = crate::tenancy::access::today_in("Europe/Moscow");
+            let through = through.unwrap_or(today);
+            if through > today {
+                bail!("--through {through} is in the future: the table can be confirmed up to today ({today})");
+            }
+            let mut tx = state.db.begin().await?;
+            crate::receivables::store::confirm_key_rates(&mut tx.conn(), through, "crm admin confirm-key-rates").await?;
+            tx.commit().await?;
+            print_key_rates(state).await?;
         }
         AdminCommand::Sync { tenant, full } => {
             let job = {
@@ -341,6 +374,24 @@ async fn admin(state: &crate::AppState, cmd: AdminCommand) -> anyhow::Result<()>
             tx.commit().await?;
             println!("revoked {token}");
         }
+    }
+    Ok(())
+}
+
+/// Prints the operator's key-rate table, rates with two decimals, and how current it is.
+async fn print_key_rates(state: &crate::AppState) -> anyhow::Result<()> {
+    let mut c = state.db.read().await?;
+    let mut c = c.conn();
+    let rows = crate::receivables::store::key_rates(&mut c).await?;
+    let status = crate::receivables::store::key_rates_status(&mut c).await?;
+    println!("\nBank of Russia key rate (the table every tenant's penalties use):");
+    println!("  {:<12} {:>8}", "from", "% p.a.");
+    for (from, rate) in &rows {
+        println!("  {:<12} {:>8}", from.format("%d.%m.%Y").to_string(), crate::receivables::routes::rate_text(rate));
+    }
+    match status {
+        Some((through, at, by)) => println!("current through {} (confirmed {} by {by})", through.format("%d.%m.%Y"), at.format("%Y-%m-%d %H:%M UTC")),
+        None => println!("never confirmed: letters and reports warn that the rate may have changed"),
     }
     Ok(())
 }

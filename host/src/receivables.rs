@@ -22,6 +22,8 @@ pub mod claim;
 pub mod claim_letter;
 pub mod export;
 pub mod key_rates;
+pub mod letters;
+pub mod managers;
 pub mod ledger;
 pub mod model;
 pub mod penalties;

@@ -35,7 +35,13 @@ async fn seed(app: &TestApp, t: &TestTenant, fake: &crm_fake_1c::FakeOneC) -> Se
     let interaction = t.admin.post("/api/v1/interactions", json!({"kind": "call", "subject": "Звонок", "deal_id": deal["id"]})).await.created().body;
     let task = t.admin.post("/api/v1/tasks", json!({"title": "Задача", "deal_id": deal["id"], "assignee_id": manager_id})).await.created().body;
     let doc = t.admin.upload("файл.pdf", b"content", &[("kind", "contract".into()), ("task_id", task["id"].as_str().unwrap().into())]).await.created().body;
-    let entity = t.admin.post("/api/v1/legal-entities", json!({"full_name": "ООО Мы", "inn": "7707083893"})).await.created().body;
+    // Our legal entity, as the demo base's organisation (claim letters need it).
+    let entity = t
+        .admin
+        .post("/api/v1/legal-entities", json!({"full_name": "ООО Мы", "inn": "7707083893", "accounting_ref": crm_fake_1c::generate::ORGANISATIONS[0]}))
+        .await
+        .created()
+        .body;
     // A plugin only this tenant has, enabled.
     let echo_manifest = crm_tests::guest_manifest("test-guests/echo").replace("id = \"echo\"", &format!("id = \"echo-{}\"", &t.id.simple().to_string()[24..]));
     let plugin = t.admin.upload_plugin(&echo_manifest, &crm_tests::guest("echo")).await.created().body;
@@ -50,6 +56,22 @@ async fn seed(app: &TestApp, t: &TestTenant, fake: &crm_fake_1c::FakeOneC) -> Se
         let path = path.to_string();
         async move { s(&t.admin.get(&path).await.ok().body["items"][0]["id"]) }
     };
+    // A claim letter kept on the client that owes most (the demo base has overdue debts).
+    let debtor = s(&t.admin.get(&format!("/api/v1/receivables/aging?limit=1&legal_entity_id={}", s(&entity["id"]))).await.ok().body["items"][0]["counterparty_id"]);
+    let letter = t
+        .admin
+        .get(&format!("/api/v1/counterparties/{debtor}/claim-letter?save=true&legal_entity_id={}", s(&entity["id"])))
+        .await
+        .expect(axum::http::StatusCode::CREATED)
+        .body;
+    // A 1C manager only this tenant's base named.
+    let manager_ref = format!("probe-manager-{}", t.id.simple());
+    {
+        let mut tx = app.state.db.begin().await.unwrap();
+        let managers = [(manager_ref.clone(), "Менеджер из 1С".to_string())];
+        crm_host::receivables::store::upsert_accounting_managers(&mut tx.conn(), crm_host::tenancy::TenantId(t.id), &managers, chrono::Utc::now()).await.unwrap();
+        tx.commit().await.unwrap();
+    }
     let contract = first("/api/v1/contracts").await;
     let document = first("/api/v1/sales-documents").await;
     let payment = first("/api/v1/payments").await;
@@ -89,6 +111,8 @@ async fn seed(app: &TestApp, t: &TestTenant, fake: &crm_fake_1c::FakeOneC) -> Se
         ("payments", payment),
         ("jobs", s(&job["id"])),
         ("outbox", mail_id.to_string()),
+        ("claim-letters", s(&letter["id"])),
+        ("{external_id}", manager_ref),
         // Job kinds are names every tenant shares, not records (see TENANT_NEUTRAL).
         ("kind", "receivables.sync".to_string()),
         // Not a record: every tenant has a template of each kind (see SHARED_KEYS).
@@ -200,6 +224,9 @@ fn create_probe(op_id: &str, a: &Seed) -> Option<CreateProbe> {
         "create_deal" => CreateProbe::Json(json!({"title": "Probe", "pipeline_id": id("pipelines"), "counterparty_id": id("counterparties")})),
         "create_interaction" => CreateProbe::Json(json!({"kind": "call", "subject": "Probe", "deal_id": id("deals")})),
         "create_task" => CreateProbe::Json(json!({"title": "Probe", "deal_id": id("deals")})),
+        "assign_responsible" => CreateProbe::Json(json!({"responsible_id": a.admin_id, "filter": {"ids": [id("counterparties")]}})),
+        // A key-rate decision or a confirmation of the tenant's own table: no references.
+        "add_key_rate" | "confirm_key_rates" => CreateProbe::NoReferences,
         "upload_document" => CreateProbe::Upload(vec![("kind", "probe".into()), ("task_id", id("tasks"))]),
         _ => return None,
     })

@@ -3,8 +3,10 @@
 //! (`crm_tests::on_both_engines!`), through the real router.
 
 mod api_surface;
+mod claim_letters;
 mod contacts;
 mod counterparties;
+mod counterparty_fixes;
 mod cross_tenant;
 mod deals;
 mod documents_tasks;
@@ -15,6 +17,8 @@ mod plugin_platform;
 mod pages;
 mod plugins;
 mod receivables;
+mod receivables_as_of;
+mod receivables_sync_1c;
 mod schema;
 mod strict_input;
 mod templates;

@@ -144,6 +144,14 @@ async fn ask(state: &AppState, caller: &Caller, inn: &str, kpp: Option<&str>, mo
         Ok(c) => c,
         Err(CallError::Plugin(PluginError::NotFound(_))) => None,
         Err(CallError::Busy(why)) => return Err(ApiError::Busy(why)),
+        // The module's settings or grants are wrong: retrying will not help, an admin
+        // changes them; the message says what (the exact host to allow, say).
+        Err(CallError::Plugin(PluginError::AccessDenied(why) | PluginError::Misconfigured(why) | PluginError::InvalidInput(why))) => {
+            return Err(ApiError::Conflict {
+                detail: format!("The {} module is not set up to answer: {why}. An admin fixes it with PUT /api/v1/modules/{}.", m.module_id, m.module_id),
+                field: None,
+            });
+        }
         Err(e) => return Err(ApiError::Upstream(format!("The {} module failed: {e}", m.module_id))),
     };
     let company = company.ok_or_else(|| ApiError::field("inn", "the company registry has no company with this ИНН"))?;
@@ -178,7 +186,26 @@ pub struct ByInn {
 async fn create_by_inn(State(state): State<AppState>, caller: Caller, ApiJson(req): ApiJson<ByInn>) -> ApiResult<(StatusCode, ApiJson<Counterparty>)> {
     caller.ensure(Action::WriteCrm)?;
     let inn = req.inn.trim().to_string();
-    let (company, answer) = ask(&state, &caller, &inn, req.kpp.as_deref(), req.module.as_deref()).await?;
+    let kpp = req.kpp.as_deref().map(str::trim).filter(|k| !k.is_empty());
+    let (company, answer) = ask(&state, &caller, &inn, kpp, req.module.as_deref()).await?;
+    // Asked for a branch, the registry may answer with the head office: that is not the
+    // card asked for (and creating it would clash with the head office's own card).
+    if let Some(kpp) = kpp
+        && company.kpp.as_deref() != Some(kpp)
+    {
+        let answered = match (&company.branch_type, company.kpp.as_deref()) {
+            (Some(crate::plugins::worlds::enrichment::BranchType::Branch), Some(k)) => format!("a branch with КПП {k}"),
+            (_, Some(k)) => format!("the head office (КПП {k})"),
+            (_, None) => "a company without a КПП".to_string(),
+        };
+        return Err(ApiError::field(
+            "kpp",
+            format!(
+                "the company registry has no branch with КПП {kpp} for ИНН {inn}: it answered with {answered}. Create the branch's card by hand \
+                 (POST /api/v1/counterparties with its КПП), or leave kpp out to take the head office"
+            ),
+        ));
+    }
     let mut input = input_from(&company, None)?;
     input.responsible_id = req.responsible_id;
     input.segment = req.segment;

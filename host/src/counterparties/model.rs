@@ -141,22 +141,22 @@ impl CounterpartyInput {
                 Ok(()) => {
                     let want = if self.kind == CounterpartyKind::LegalEntity { 10 } else { 12 };
                     if inn.len() != want {
-                        v.add("inn", format!("a {} has a {want}-digit ИНН", self.kind_label()));
+                        v.add("inn", format!("{} has a {want}-digit ИНН", self.kind_label()));
                     }
                 }
             }
         }
         if let Some(kpp) = &self.kpp {
             if self.kind != CounterpartyKind::LegalEntity {
-                v.add("kpp", "only organisations have a КПП");
+                v.add("kpp", "only an organisation has a КПП");
             } else if let Err(e) = requisites::check_kpp(kpp) {
                 v.add("kpp", format!("КПП {e}"));
             }
         }
         if let Some(ogrn) = &self.ogrn {
             match (self.kind, requisites::check_ogrn(ogrn)) {
-                (_, Err(e)) => v.add("ogrn", format!("ОГРН {e}")),
-                (CounterpartyKind::LegalEntity, Ok(())) if ogrn.len() != 13 => v.add("ogrn", "an organisation has a 13-digit ОГРН"),
+                (_, Err(e)) => v.add("ogrn", e),
+                (CounterpartyKind::LegalEntity, Ok(())) if ogrn.len() != 13 => v.add("ogrn", "an organisation has a 13-digit ОГРН (a 15-digit ОГРНИП is a sole proprietor's)"),
                 (CounterpartyKind::SoleProprietor, Ok(())) if ogrn.len() != 15 => v.add("ogrn", "a sole proprietor has a 15-digit ОГРНИП"),
                 (CounterpartyKind::NaturalPerson, Ok(())) => v.add("ogrn", "a natural person has no ОГРН"),
                 _ => {}
@@ -171,9 +171,9 @@ impl CounterpartyInput {
 
     fn kind_label(&self) -> &'static str {
         match self.kind {
-            CounterpartyKind::LegalEntity => "organisation",
-            CounterpartyKind::SoleProprietor => "sole proprietor",
-            CounterpartyKind::NaturalPerson => "natural person",
+            CounterpartyKind::LegalEntity => "an organisation",
+            CounterpartyKind::SoleProprietor => "a sole proprietor",
+            CounterpartyKind::NaturalPerson => "a natural person",
         }
     }
 }

@@ -25,29 +25,30 @@ pub fn check_inn(inn: &str) -> Result<(), Invalid> {
             let c12 = weighted(&d[..11], &[3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8]);
             (c11 == d[10] && c12 == d[11]).then_some(()).ok_or("check digits do not match")
         }
-        _ => Err("must have 10 digits (organisation) or 12 digits (person)"),
+        _ => Err("must have 10 digits (an organisation) or 12 digits (a person)"),
     }
 }
 
-/// ОГРН (13 digits, legal entities) or ОГРНИП (15 digits, sole proprietors).
+/// ОГРН (13 digits, legal entities) or ОГРНИП (15 digits, sole proprietors). The error
+/// is a whole sentence naming which of the two it is about (callers add no prefix).
 pub fn check_ogrn(ogrn: &str) -> Result<(), Invalid> {
-    let d = digits(ogrn).ok_or("must contain digits only")?;
-    let n: u64 = ogrn[..ogrn.len() - 1].parse().map_err(|_| "must contain digits only")?;
+    let d = digits(ogrn).filter(|d| !d.is_empty()).ok_or("ОГРН or ОГРНИП must contain digits only")?;
+    let n: u64 = ogrn[..ogrn.len() - 1].parse().unwrap_or(0);
     let last = d[d.len() - 1] as u64;
     match d.len() {
         13 => {
             if d[0] == 0 {
-                return Err("must not start with 0");
+                return Err("ОГРН must not start with 0");
             }
-            (n % 11 % 10 == last).then_some(()).ok_or("check digit does not match")
+            (n % 11 % 10 == last).then_some(()).ok_or("ОГРН check digit does not match")
         }
         15 => {
             if !matches!(d[0], 3 | 4) {
                 return Err("ОГРНИП must start with 3 or 4");
             }
-            (n % 13 % 10 == last).then_some(()).ok_or("check digit does not match")
+            (n % 13 % 10 == last).then_some(()).ok_or("ОГРНИП check digit does not match")
         }
-        _ => Err("must have 13 digits (ОГРН) or 15 digits (ОГРНИП)"),
+        _ => Err("ОГРН or ОГРНИП must have 13 digits (ОГРН) or 15 digits (ОГРНИП)"),
     }
 }
 
@@ -112,6 +113,11 @@ mod tests {
         // Remainder 10 → check digit 0 (python-stdnum gets this one wrong).
         assert_eq!(check_ogrn("325784700338340"), Ok(()));
         assert!(check_ogrn("525784700338340").is_err());
+        // Errors are whole sentences naming which number they are about.
+        assert_eq!(check_ogrn("525784700338340"), Err("ОГРНИП must start with 3 or 4"));
+        assert_eq!(check_ogrn("1157746078985"), Err("ОГРН check digit does not match"));
+        assert_eq!(check_ogrn("12345"), Err("ОГРН or ОГРНИП must have 13 digits (ОГРН) or 15 digits (ОГРНИП)"));
+        assert_eq!(check_ogrn("12a45"), Err("ОГРН or ОГРНИП must contain digits only"));
     }
 
     #[test]

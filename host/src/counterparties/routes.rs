@@ -1,8 +1,8 @@
 use axum::extract::State;
 use crate::api::extract::{Path, Query};
 use axum::http::StatusCode;
-use serde::Deserialize;
-use utoipa::IntoParams;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -24,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_counterparty, update_counterparty))
         .routes(routes!(archive_counterparty))
         .routes(routes!(restore_counterparty))
+        .routes(routes!(assign_responsible))
         .merge(super::enrichment::router())
 }
 
@@ -206,4 +207,92 @@ async fn set_archived(state: AppState, caller: Caller, id: CounterpartyId, archi
     audit::record(&mut tx.conn(), caller.tenant_id, &Actor::from(&caller), "counterparty", id.0, action, Some(&before), &after).await?;
     tx.commit().await?;
     Ok(ApiJson(after))
+}
+
+/// Which cards a bulk assignment takes: every criterion given must match (at least one,
+/// or `all: true`). Archived cards are never taken.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignFilter {
+    /// These cards.
+    pub ids: Option<Vec<CounterpartyId>>,
+    /// Search in names and ИНН, as in `GET /counterparties?q=`.
+    pub q: Option<String>,
+    pub inn: Option<String>,
+    pub kind: Option<CounterpartyKind>,
+    pub segment: Option<String>,
+    /// Cards of this responsible now.
+    pub responsible_id: Option<UserId>,
+    /// Cards with no responsible.
+    #[serde(default)]
+    pub unassigned: bool,
+    pub tag: Option<String>,
+    /// Every card (when nothing narrower is meant).
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// A bulk assignment of the responsible manager.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignResponsible {
+    /// The user to make responsible; `null` leaves the cards without one.
+    pub responsible_id: Option<UserId>,
+    pub filter: AssignFilter,
+}
+
+/// What a bulk assignment did.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Assigned {
+    /// Cards the filter took.
+    pub matched: usize,
+    /// Cards whose responsible changed (the others had it already).
+    pub updated: usize,
+}
+
+/// Make a user responsible for every card a filter takes (heads and admins): e.g. the
+/// cards of a segment with no manager yet. Each changed card is audited.
+#[utoipa::path(post, path = "/counterparties/assign-responsible", tag = "counterparties", request_body = AssignResponsible,
+    responses((status = 200, body = Assigned), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn assign_responsible(State(state): State<AppState>, caller: Caller, ApiJson(req): ApiJson<AssignResponsible>) -> ApiResult<ApiJson<Assigned>> {
+    if !caller.is_lead() {
+        return Err(ApiError::Forbidden("Only admins and heads assign managers in bulk; a manager changes the responsible of a card of their own.".into()));
+    }
+    let f = &req.filter;
+    let text = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let (q, inn, segment, tag) = (text(&f.q), text(&f.inn), text(&f.segment), text(&f.tag));
+    let narrowed = f.ids.is_some() || q.is_some() || inn.is_some() || f.kind.is_some() || segment.is_some() || f.responsible_id.is_some() || f.unassigned || tag.is_some();
+    if !narrowed && !f.all {
+        return Err(ApiError::field("filter", "say which cards: ids, q, inn, kind, segment, responsible_id, unassigned or tag (or all: true for every card)"));
+    }
+    if f.ids.as_ref().is_some_and(|ids| ids.len() > 10_000) {
+        return Err(ApiError::field("filter.ids", "at most 10000 ids at a time; use a filter for more"));
+    }
+    let mut tx = state.db.begin().await?;
+    let mut c = tx.conn();
+    if let Some(u) = req.responsible_id {
+        ensure_user(&mut c, caller.tenant_id, "responsible_id", u).await?;
+    }
+    let filter = store::Filter {
+        q: q.as_deref(),
+        inn: inn.as_deref(),
+        kind: f.kind,
+        segment: segment.as_deref(),
+        responsible_id: f.responsible_id,
+        tag: tag.as_deref(),
+        include_archived: false,
+        // The debt-state filter is the list's; bulk assignment narrows by the card's own fields.
+        debt: None,
+    };
+    let matched = store::matching(&mut c, caller.tenant_id, &filter, f.unassigned, f.ids.as_deref()).await?;
+    let changing: Vec<(CounterpartyId, Option<UserId>)> = matched.iter().copied().filter(|(_, r)| *r != req.responsible_id).collect();
+    let ids: Vec<CounterpartyId> = changing.iter().map(|(id, _)| *id).collect();
+    store::set_responsible(&mut c, caller.tenant_id, &ids, req.responsible_id).await?;
+    let audits: Vec<(uuid::Uuid, Option<serde_json::Value>, serde_json::Value)> = changing
+        .iter()
+        .map(|(id, before)| (id.0, Some(serde_json::json!({"responsible_id": before})), serde_json::json!({"responsible_id": req.responsible_id})))
+        .collect();
+    audit::record_many(&mut c, caller.tenant_id, &Actor::from(&caller), "counterparty", AuditAction::Update, &audits).await?;
+    tx.commit().await?;
+    Ok(ApiJson(Assigned { matched: matched.len(), updated: changing.len() }))
 }

@@ -173,6 +173,37 @@ pub async fn debt_sums(c: &mut Conn<'_>, tenant: TenantId, ids: &[CounterpartyId
     })
 }
 
+/// The live cards a filter lets through, with their responsible: `(id, responsible)`.
+/// `unassigned` keeps only cards with no responsible; `ids`, when given, only those.
+pub async fn matching(c: &mut Conn<'_>, tenant: TenantId, f: &Filter<'_>, unassigned: bool, ids: Option<&[CounterpartyId]>) -> sqlx::Result<Vec<(CounterpartyId, Option<UserId>)>> {
+    let sql = "SELECT id, responsible_id FROM counterparties WHERE tenant_id = $1 AND archived_at IS NULL \
+               AND ($2 IS NULL OR search_key LIKE $2 ESCAPE '\\') AND ($3 IS NULL OR inn = $3) AND ($4 IS NULL OR kind = $4) \
+               AND ($5 IS NULL OR segment = $5) AND ($6 IS NULL OR responsible_id = $6) \
+               AND ($7 IS NULL OR CAST(tags AS TEXT) LIKE $7 ESCAPE '\\') AND (NOT $8 OR responsible_id IS NULL) ORDER BY id";
+    let q = f.q.map(like_pattern);
+    let tag = f.tag.map(|t| {
+        let quoted = serde_json::to_string(t).unwrap_or_default();
+        format!("%{}%", quoted.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+    });
+    let rows: Vec<(CounterpartyId, Option<UserId>)> = on_conn!(c, c => sqlx::query_as(sql)
+        .bind(tenant).bind(&q).bind(f.inn).bind(f.kind).bind(f.segment).bind(f.responsible_id).bind(&tag).bind(unassigned)
+        .fetch_all(c).await)?;
+    Ok(match ids {
+        Some(ids) => rows.into_iter().filter(|(id, _)| ids.contains(id)).collect(),
+        None => rows,
+    })
+}
+
+/// Gives the cards a responsible (or none).
+pub async fn set_responsible(c: &mut Conn<'_>, tenant: TenantId, ids: &[CounterpartyId], responsible: Option<UserId>) -> sqlx::Result<()> {
+    let sql = "UPDATE counterparties SET responsible_id = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2";
+    let now = chrono::Utc::now();
+    for id in ids {
+        on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(*id).bind(responsible).bind(now).execute(c).await.map(|_| ()))?;
+    }
+    Ok(())
+}
+
 /// The card's counterparty row with its number of open deals, its debt and its payer
 /// rating, in one round trip.
 #[derive(Debug, sqlx::FromRow)]

@@ -460,6 +460,15 @@ impl LoadedModule {
         (result, report, run)
     }
 
+    /// Keeps the plugin's log lines of each call for the caller
+    /// ([`LoadedModule::call_reported`]): the sync reports what the plugin warned about.
+    pub fn capture_log(mut self) -> Self {
+        let mut ctx = (*self.ctx).clone();
+        ctx.capture_log = true;
+        self.ctx = Arc::new(ctx);
+        self
+    }
+
     /// Waits until every run-log entry of this module's calls is written.
     pub async fn flush_run_log(&self) {
         let Some(pending) = &self.deferred else { return };

@@ -2,8 +2,11 @@
 //! not yet due, then by days overdue (1–30, 31–60, 61–90, 91–180, over 180 by
 //! default; the bounds are tenant settings) — with totals over everything filtered.
 //!
-//! It reads only `open_items` (what is still owed, per document), never the whole
-//! document history; see [`report`] for the three statements.
+//! It reads only `open_spans` (what each document owed, as stretches of days with the
+//! same amount), the stretches that cover the report's day, never the documents and
+//! payments themselves: "as of" a past day shows the world at the end of that day
+//! (documents issued by then, payments made by then, allocated as they stood), and
+//! today's report is the same query for today. See [`report`] for the three statements.
 
 use std::collections::HashMap;
 
@@ -44,7 +47,9 @@ pub struct AgingParams {
     pub segment: Option<String>,
     /// Only clients of this responsible manager.
     pub responsible_id: Option<UserId>,
-    /// The day the ages are counted to (default: today in the tenant's time zone).
+    /// The day the report shows the world as it was at the end of: documents issued by
+    /// then, payments made by then, allocated as they stood, ages counted to it (default:
+    /// today in the tenant's time zone; a day in the future is refused).
     #[serde(default, deserialize_with = "crate::dates::strict_opt")]
     pub as_of: Option<NaiveDate>,
     #[serde(default)]
@@ -150,14 +155,18 @@ pub fn bucket_of(days_overdue: i64, bounds: &[i32]) -> usize {
 pub async fn report(c: &mut Conn<'_>, tenant: TenantId, q: &Query<'_>) -> sqlx::Result<AgingReport> {
     let n = q.bounds.len() + 2; // not due, one per bound, over the last
     let limit = q.limit.unwrap_or(i64::MAX);
-    // Parameters: $1 tenant, $2 legal entity ref, $3 segment, $4 responsible; then the
-    // page's: $5 as_of, $6 limit, $7 offset. Clients are joined only when a filter or
-    // the sort needs them (the filters' parameters are referenced either way).
+    // Parameters: $1 tenant, $2 legal entity ref, $3 segment, $4 responsible, $5 as_of;
+    // then the page's: $6 limit, $7 offset. Clients are joined only when a filter or the
+    // sort needs them (the filters' parameters are referenced either way). The spans that
+    // cover the day are a range of the `open_spans_day` index.
+    let day = "d.valid_to >= $5 AND d.valid_from <= $5";
     let from = if q.segment.is_some() || q.responsible_id.is_some() || q.sort == AgingSort::Name {
-        "FROM open_items d JOIN counterparties c ON c.tenant_id = d.tenant_id AND c.id = d.counterparty_id \
-         WHERE d.tenant_id = $1 AND ($2 IS NULL OR d.legal_entity_ref = $2) AND ($3 IS NULL OR c.segment = $3) AND ($4 IS NULL OR c.responsible_id = $4)"
+        format!(
+            "FROM open_spans d JOIN counterparties c ON c.tenant_id = d.tenant_id AND c.id = d.counterparty_id \
+             WHERE d.tenant_id = $1 AND {day} AND ($2 IS NULL OR d.legal_entity_ref = $2) AND ($3 IS NULL OR c.segment = $3) AND ($4 IS NULL OR c.responsible_id = $4)"
+        )
     } else {
-        "FROM open_items d WHERE d.tenant_id = $1 AND ($2 IS NULL OR d.legal_entity_ref = $2) AND $3 IS NULL AND $4 IS NULL"
+        format!("FROM open_spans d WHERE d.tenant_id = $1 AND {day} AND ($2 IS NULL OR d.legal_entity_ref = $2) AND $3 IS NULL AND $4 IS NULL")
     };
     // Sums are cast to BIGINT: PostgreSQL's SUM of BIGINT is NUMERIC.
     let total = "CAST(SUM(d.open_amount) AS BIGINT)";
@@ -172,9 +181,8 @@ pub async fn report(c: &mut Conn<'_>, tenant: TenantId, q: &Query<'_>) -> sqlx::
         ),
         AgingSort::Name => (", c.full_name".to_string(), "c.full_name, d.counterparty_id".to_string()),
     };
-    // `$5 IS NOT NULL` keeps as_of referenced (and typed) whatever the sort.
     let page_sql = format!(
-        "SELECT d.counterparty_id AS cp, COUNT(*) OVER () AS clients {from} AND $5 IS NOT NULL \
+        "SELECT d.counterparty_id AS cp, COUNT(*) OVER () AS clients {from} \
          GROUP BY d.counterparty_id{group} ORDER BY {order} LIMIT $6 OFFSET $7"
     );
     let totals_sql = format!("SELECT d.due_on, {total} AS amount, COUNT(*) AS docs {from} GROUP BY d.due_on");
@@ -191,7 +199,7 @@ pub async fn report(c: &mut Conn<'_>, tenant: TenantId, q: &Query<'_>) -> sqlx::
     let by_due: Vec<(NaiveDate, i64, i64)> = on_conn!(c, c => {
         sqlx::query_as(&totals_sql)
             .persistent(false)
-            .bind(tenant).bind(q.legal_entity_ref).bind(q.segment).bind(q.responsible_id)
+            .bind(tenant).bind(q.legal_entity_ref).bind(q.segment).bind(q.responsible_id).bind(q.as_of)
             .fetch_all(c).await
     })?;
 
@@ -212,7 +220,7 @@ pub async fn report(c: &mut Conn<'_>, tenant: TenantId, q: &Query<'_>) -> sqlx::
         None => on_conn!(c, c => {
             sqlx::query_scalar(&format!("SELECT COUNT(DISTINCT d.counterparty_id) {from}"))
                 .persistent(false)
-                .bind(tenant).bind(q.legal_entity_ref).bind(q.segment).bind(q.responsible_id)
+                .bind(tenant).bind(q.legal_entity_ref).bind(q.segment).bind(q.responsible_id).bind(q.as_of)
                 .fetch_one(c).await
         })?,
     };
@@ -241,7 +249,7 @@ async fn rows_of(c: &mut Conn<'_>, tenant: TenantId, q: &Query<'_>, ids: &[Count
         oldest: Option<NaiveDate>,
     }
     let mut acc: HashMap<CounterpartyId, Acc> = ids.iter().map(|&id| (id, Acc { buckets: vec![0; n], docs: 0, oldest: None })).collect();
-    for item in super::store::open_items_of(c, tenant, ids).await?.into_values() {
+    for item in super::store::spans_at(c, tenant, ids, q.as_of).await? {
         if q.legal_entity_ref.is_some_and(|r| item.legal_entity_ref.as_deref() != Some(r)) {
             continue;
         }

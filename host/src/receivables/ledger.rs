@@ -27,6 +27,8 @@ pub struct LedgerDoc {
     pub issued_on: NaiveDate,
     pub due_on: NaiveDate,
     pub amount: Money,
+    /// `УПД`, `ТОРГ-12`, `Акт`…, as the accounting system says (what a claim cites).
+    pub primary_document: Option<String>,
     pub posted: bool,
     pub deleted: bool,
 }
@@ -71,6 +73,8 @@ pub struct Ledger {
     live_payments: Vec<usize>,
     /// For each of `docs`, its position in `live_docs`.
     live_pos: Vec<Option<usize>>,
+    /// For each of `payments`, its position in `live_payments`.
+    live_pay_pos: Vec<Option<usize>>,
     /// Over the live documents and payments (indexes into `live_docs` / `live_payments`).
     allocation: Allocation,
     /// For each live document, its entries in `allocation.applied`.
@@ -84,6 +88,19 @@ pub struct AppliedPayment<'a> {
     pub amount: Money,
     /// The accounting system named this document.
     pub named: bool,
+    /// The day it was applied (the payment's date, or the document's issue date for an
+    /// advance that waited for it).
+    pub on: NaiveDate,
+}
+
+/// One stretch of days over which a document owed the same amount (at the end of each
+/// day): what "Owed to us" reads for a past day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenSpan {
+    pub from: NaiveDate,
+    /// Last day, inclusive; `None`: still owed.
+    pub to: Option<NaiveDate>,
+    pub open: Money,
 }
 
 impl Ledger {
@@ -120,14 +137,19 @@ impl Ledger {
         for (k, &i) in live_docs.iter().enumerate() {
             live_pos[i] = Some(k);
         }
+        let mut live_pay_pos = vec![None; payments.len()];
+        for (k, &i) in live_payments.iter().enumerate() {
+            live_pay_pos[i] = Some(k);
+        }
         let mut applied_by_doc = vec![Vec::new(); live_docs.len()];
         for (n, a) in allocation.applied.iter().enumerate() {
             applied_by_doc[a.doc].push(n);
         }
-        Ledger { docs, payments, live_docs, live_payments, live_pos, allocation, applied_by_doc }
+        Ledger { docs, payments, live_docs, live_payments, live_pos, live_pay_pos, allocation, applied_by_doc }
     }
 
-    /// What document `i` (index into `docs`) still owes, and when it was paid off.
+    /// What document `i` (index into `docs`) still owes, and when it was paid off, with
+    /// everything known (payments dated after today included).
     pub fn balance(&self, i: usize) -> (Money, Option<NaiveDate>) {
         match self.live_pos[i] {
             Some(k) => (Money::from_minor(self.allocation.open[k]), self.allocation.settled_on[k]),
@@ -159,27 +181,110 @@ impl Ledger {
         self.applied_by_doc[k]
             .iter()
             .map(|&n| &self.allocation.applied[n])
-            .map(|a| AppliedPayment { payment: &self.payments[self.live_payments[a.payment]], amount: Money::from_minor(a.amount), named: a.named })
+            .map(|a| AppliedPayment { payment: &self.payments[self.live_payments[a.payment]], amount: Money::from_minor(a.amount), named: a.named, on: a.on })
             .collect()
     }
 
-    /// The rating as of `as_of`.
-    pub fn rating(&self, as_of: NaiveDate, window_days: u32) -> Rating {
-        let mut pays: Vec<Vec<(NaiveDate, Money)>> = vec![Vec::new(); self.live_docs.len()];
-        for a in &self.allocation.applied {
-            pays[a.doc].push((self.payments[self.live_payments[a.payment]].paid_on, Money::from_minor(a.amount)));
+    /// The ledger as it stood at the end of `as_of`: see [`At`].
+    pub fn at(&self, as_of: NaiveDate) -> At<'_> {
+        At { ledger: self, as_of }
+    }
+
+    /// The stretches of days over which document `i` owed something, in order: from its
+    /// issue date, one per amount it owed at the end of a day.
+    pub fn open_spans(&self, i: usize) -> Vec<OpenSpan> {
+        let Some(k) = self.live_pos[i] else { return Vec::new() };
+        let d = &self.docs[i];
+        let mut open = d.amount.minor().max(0);
+        let mut from = d.issued_on;
+        let mut spans = Vec::new();
+        let applied = &self.applied_by_doc[k];
+        let mut n = 0;
+        while n < applied.len() {
+            let on = self.allocation.applied[applied[n]].on;
+            let mut paid = 0;
+            while n < applied.len() && self.allocation.applied[applied[n]].on == on {
+                paid += self.allocation.applied[applied[n]].amount;
+                n += 1;
+            }
+            // Paid on `on`: the old amount was owed up to the day before.
+            if on > from && open > 0 {
+                spans.push(OpenSpan { from, to: on.pred_opt(), open: Money::from_minor(open) });
+            }
+            open -= paid;
+            from = from.max(on);
         }
-        let histories: Vec<DocHistory> = self
-            .live_docs
-            .iter()
-            .zip(pays)
-            .enumerate()
-            .map(|(k, (&i, payments))| {
+        if open > 0 {
+            spans.push(OpenSpan { from, to: None, open: Money::from_minor(open) });
+        }
+        spans
+    }
+
+    /// The rating as of `as_of`: what was paid and owed by the end of that day.
+    pub fn rating(&self, as_of: NaiveDate, window_days: u32) -> Rating {
+        let at = self.at(as_of);
+        let histories: Vec<DocHistory> = (0..self.docs.len())
+            .filter_map(|i| {
+                let open = at.balance(i)?.0;
                 let d = &self.docs[i];
-                DocHistory { number: d.number.clone(), due_on: d.due_on, amount: d.amount, open: Money::from_minor(self.allocation.open[k]), payments }
+                let payments = at.applied_to(i).iter().map(|a| (a.payment.paid_on, a.amount)).collect();
+                Some(DocHistory { number: d.number.clone(), due_on: d.due_on, amount: d.amount, open, payments })
             })
             .collect();
         rating::rate(&histories, as_of, window_days)
+    }
+}
+
+/// A [`Ledger`] as it stood at the end of a day: documents issued by then, payments made
+/// by then, and the applications made by then (the allocation is made in date order, so
+/// these are exactly what allocating only that would give).
+#[derive(Debug, Clone, Copy)]
+pub struct At<'a> {
+    ledger: &'a Ledger,
+    pub as_of: NaiveDate,
+}
+
+impl<'a> At<'a> {
+    /// Whether document `i` counts by then (live and issued).
+    pub fn has(&self, i: usize) -> bool {
+        let d = &self.ledger.docs[i];
+        d.is_live() && d.issued_on <= self.as_of
+    }
+
+    /// What document `i` owed at the end of the day and the day it was paid off (by
+    /// then); `None` when it did not count yet (or at all).
+    pub fn balance(&self, i: usize) -> Option<(Money, Option<NaiveDate>)> {
+        if !self.has(i) {
+            return None;
+        }
+        let applied = self.applied_to(i);
+        let paid: i64 = applied.iter().map(|a| a.amount.minor()).sum();
+        let open = self.ledger.docs[i].amount.minor().max(0) - paid;
+        let settled = if open == 0 { Some(applied.iter().map(|a| a.on).max().unwrap_or(self.ledger.docs[i].issued_on)) } else { None };
+        Some((Money::from_minor(open), settled))
+    }
+
+    /// The payments applied to document `i` by the end of the day.
+    pub fn applied_to(&self, i: usize) -> Vec<AppliedPayment<'a>> {
+        let mut all = self.ledger.applied_to(i);
+        all.retain(|a| a.on <= self.as_of);
+        all
+    }
+
+    /// What each payment made by then had left over at the end of the day (an advance):
+    /// `(index into payments, amount)`, only payments that count by then.
+    pub fn unapplied(&self) -> Vec<(usize, Money)> {
+        let mut used = vec![0_i64; self.ledger.live_payments.len()];
+        for a in self.ledger.allocation.applied.iter().filter(|a| a.on <= self.as_of) {
+            used[a.payment] += a.amount;
+        }
+        (0..self.ledger.payments.len())
+            .filter_map(|i| {
+                let k = self.ledger.live_pay_pos[i]?;
+                let p = &self.ledger.payments[i];
+                (p.paid_on <= self.as_of).then(|| (i, Money::from_minor(p.amount.minor().max(0) - used[k])))
+            })
+            .collect()
     }
 }
 

@@ -65,6 +65,9 @@ pub struct Contract {
     /// For `contractual`: at most this percent of the document's amount (e.g. `"10"`).
     #[schema(value_type = Option<String>, example = "10")]
     pub penalty_cap_percent: Option<String>,
+    /// The accounting system's user responsible for the contract, when it names one
+    /// (see `GET /receivables/managers`).
+    pub manager_ref: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -128,6 +131,9 @@ pub struct SalesDocument {
     pub due_on: NaiveDate,
     pub amount: Money,
     pub currency: String,
+    /// The primary document a court expects (`УПД`, `ТОРГ-12`, `Акт`, …), as the
+    /// accounting system says; `null` when it does not.
+    pub primary_document: Option<String>,
     pub posted: bool,
     pub deleted: bool,
     /// Still owed after payments are allocated (as of the last settlement).
@@ -274,6 +280,19 @@ pub struct RatingBrief {
     pub as_of: NaiveDate,
 }
 
+/// How a claim letter words its deadline.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadlineMode {
+    /// «в течение N календарных дней с даты получения настоящей претензии», no date (the
+    /// day the debtor receives the letter is not known when it is written).
+    #[default]
+    FromReceipt,
+    /// «в срок до <дата>»: N calendar days from the letter's date, moved off a day off.
+    ByDate,
+}
+str_enum!(DeadlineMode { FromReceipt => "from_receipt", ByDate => "by_date" });
+
 /// The tenant's receivables settings.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 #[serde(deny_unknown_fields)]
@@ -294,6 +313,11 @@ pub struct Settings {
     pub rating_window_days: i32,
     /// Claim letters demand payment within this many calendar days.
     pub claim_deadline_days: i32,
+    /// How claim letters word the deadline: `from_receipt` («в течение N календарных дней
+    /// с даты получения настоящей претензии», no date) or `by_date` (a date N calendar
+    /// days after the letter's, moved off a day off, and said to be counted that way).
+    #[serde(default)]
+    pub claim_deadline_mode: DeadlineMode,
     /// The accounting-sync module instance the sync uses (`accounting-1c`); `null`: the
     /// only one enabled.
     #[serde(default)]
@@ -308,6 +332,7 @@ impl Default for Settings {
             sync_page_size: 1000,
             rating_window_days: 365,
             claim_deadline_days: 30,
+            claim_deadline_mode: DeadlineMode::FromReceipt,
             accounting_module: None,
         }
     }

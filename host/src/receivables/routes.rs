@@ -50,7 +50,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_document))
         .routes(routes!(list_payments))
         .routes(routes!(get_payment))
-        .routes(routes!(list_key_rates))
+        .routes(routes!(list_key_rates, add_key_rate))
+        .routes(routes!(get_key_rate_status))
+        .routes(routes!(confirm_key_rates))
+        .merge(super::letters::router())
+        .merge(super::managers::router())
 }
 
 // ---------------------------------------------------------------------------------
@@ -159,17 +163,23 @@ const EARLIEST_AS_OF: NaiveDate = match NaiveDate::from_ymd_opt(1990, 1, 1) {
     None => NaiveDate::MIN,
 };
 
-/// How far ahead of today a report may look (a year and a day: a forecast, not a
-/// calculation of every day until the year 9999).
-const AS_OF_DAYS_AHEAD: u64 = 366;
-
-/// The day a report is computed for: `as_of` when given, else today; a day before
-/// 1990 or more than a year ahead is a 422 that says what is allowed.
-fn as_of(given: Option<NaiveDate>, today: NaiveDate) -> ApiResult<NaiveDate> {
+/// The day a report or document is computed for: `as_of` when given, else today (in the
+/// tenant's time zone). It shows the world at the end of that day, which has not ended
+/// yet for a day in the future: that, or a day before 1990, is a 422 that says what is
+/// allowed.
+pub(crate) fn as_of(given: Option<NaiveDate>, today: NaiveDate) -> ApiResult<NaiveDate> {
     let Some(day) = given else { return Ok(today) };
-    let latest = today + chrono::Days::new(AS_OF_DAYS_AHEAD);
-    if day < EARLIEST_AS_OF || day > latest {
-        return Err(ApiError::field("as_of", format!("must be from {EARLIEST_AS_OF} to {latest} (at most {AS_OF_DAYS_AHEAD} days after today)")));
+    if day > today {
+        return Err(ApiError::field(
+            "as_of",
+            format!(
+                "{day} is in the future: a report shows the world as it was at the end of a day that has passed, or of today ({today}); \
+                 give a day from {EARLIEST_AS_OF} to {today}"
+            ),
+        ));
+    }
+    if day < EARLIEST_AS_OF {
+        return Err(ApiError::field("as_of", format!("{day} is too early: give a day from {EARLIEST_AS_OF} to {today}")));
     }
     Ok(day)
 }
@@ -317,7 +327,9 @@ pub struct ReceivablesParams {
     /// Also list documents already paid.
     #[serde(default)]
     pub include_paid: bool,
-    /// Count ages to this day (default: today).
+    /// Show the client as at the end of this day: documents issued by then, payments made
+    /// by then, allocated as they stood; ages counted to it (default: today; a day in the
+    /// future is refused).
     #[serde(default, deserialize_with = "crate::dates::strict_opt")]
     pub as_of: Option<NaiveDate>,
 }
@@ -349,9 +361,11 @@ pub(crate) async fn counterparty_receivables(
     let work = WorkOn::load(&mut c, &caller, id).await?;
     let mut sums = super::model::DebtSums::default();
     let mut documents = Vec::new();
-    for (i, open, settled_on) in ledger.balances() {
+    let at = ledger.at(as_of);
+    for i in 0..ledger.docs.len() {
+        let Some((open, settled_on)) = at.balance(i) else { continue };
         let d = &ledger.docs[i];
-        if !d.is_live() || (open == Money::ZERO && !p.include_paid) {
+        if open == Money::ZERO && !p.include_paid {
             continue;
         }
         let days_overdue = if open > Money::ZERO { (as_of - d.due_on).num_days().max(0) } else { 0 };
@@ -364,10 +378,10 @@ pub(crate) async fn counterparty_receivables(
                 sums.oldest_overdue_due_on = Some(sums.oldest_overdue_due_on.map_or(d.due_on, |x| x.min(d.due_on)));
             }
         }
-        let applied = ledger.applied_to(i);
+        let applied = at.applied_to(i);
         let paid = applied.iter().fold(Money::ZERO, |a, x| a.checked_add(x.amount).unwrap_or(a));
         let Some(mut document) = full_docs.remove(&d.id) else { continue };
-        // As of now, not as of the last settlement.
+        // As of the day asked, not as of the last settlement.
         document.open_amount = open;
         document.due_on = d.due_on;
         documents.push(DebtDocument {
@@ -389,7 +403,7 @@ pub(crate) async fn counterparty_receivables(
         (a.document.open_amount == Money::ZERO, a.document.due_on, &a.document.number).cmp(&(b.document.open_amount == Money::ZERO, b.document.due_on, &b.document.number))
     });
     let mut advances = Vec::new();
-    for (i, left) in ledger.unapplied() {
+    for (i, left) in at.unapplied() {
         if left > Money::ZERO {
             let Some(mut pay) = full_pays.remove(&ledger.payments[i].id) else { continue };
             pay.unapplied = left;
@@ -495,13 +509,18 @@ async fn counterparty_rating(State(state): State<AppState>, caller: Caller, Path
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PenaltyParams {
-    /// Penalties run to this day inclusive (default: today in the tenant's time zone).
+    /// Penalties run to this day inclusive, on the world as it was at its end: documents
+    /// issued and payments made by then (default: today in the tenant's time zone; a day
+    /// in the future is refused).
     #[serde(default, deserialize_with = "crate::dates::strict_opt")]
     pub as_of: Option<NaiveDate>,
 }
 
-/// Penalties on a client's overdue documents, each by its contract's terms (art. 395
-/// of the Civil Code when a document has no contract), with a breakdown by period.
+/// Penalties on a client's documents overdue by `as_of` — still owed past the due date,
+/// or paid after it (the penalty stays due after the principal is paid) — each by its
+/// contract's terms (art. 395 of the Civil Code when a document has no contract), with a
+/// breakdown by period, and a warning when a key-rate calculation runs past the day the
+/// key-rate table is known to be current through.
 #[utoipa::path(get, path = "/counterparties/{id}/penalties", tag = "receivables", params(("id" = CounterpartyId, Path), PenaltyParams),
     responses((status = 200, body = PenaltyReport), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn counterparty_penalties(State(state): State<AppState>, caller: Caller, Path(id): Path<CounterpartyId>, Query(p): Query<PenaltyParams>) -> ApiResult<ApiJson<PenaltyReport>> {
@@ -509,7 +528,7 @@ async fn counterparty_penalties(State(state): State<AppState>, caller: Caller, P
     let mut c = conn.conn();
     crate::counterparties::store::get(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("counterparty"))?;
     let (ledger, contracts) = ledger::load(&mut c, caller.tenant_id, id).await?;
-    let rates = claim::key_rates_from(&store::key_rates(&mut c).await?)?;
+    let rates = claim::tenant_rates(&mut c, caller.tenant_id).await?;
     Ok(ApiJson(claim::penalties(&ledger, &contracts, &rates, as_of(p.as_of, caller.today())?, None)?))
 }
 
@@ -519,22 +538,38 @@ async fn counterparty_penalties(State(state): State<AppState>, caller: Caller, P
 pub struct ClaimParams {
     /// `pdf` (default) or `html`.
     pub format: Option<String>,
-    /// The letter's date; penalties run to it (default: today).
+    /// The letter's date; the debts are those of the end of that day and penalties run to
+    /// it (default: today; a day in the future is refused).
     #[serde(default, deserialize_with = "crate::dates::strict_opt")]
     pub as_of: Option<NaiveDate>,
     /// Our legal entity that claims; needed when the client's debts are to several.
     pub legal_entity_id: Option<crate::legal_entities::LegalEntityId>,
     /// Calendar days to pay (default: the tenant's `claim_deadline_days`).
     pub deadline_days: Option<u32>,
+    /// How the deadline is worded (default: the tenant's `claim_deadline_mode`).
+    #[param(inline)]
+    pub deadline_mode: Option<super::model::DeadlineMode>,
+    /// Who signs: `attorney` (the representative by power of attorney, the default when the
+    /// legal entity has one) or `head`.
+    #[param(inline)]
+    pub signer: Option<claim::Signer>,
     /// Outgoing number printed on the letter.
     pub number: Option<String>,
+    /// Store the letter as a document on the client, with a timeline entry, and answer
+    /// `201` with the stored letter (`GET /claim-letters/{id}`; record the day it was sent
+    /// with `PATCH /claim-letters/{id}`). Managers may save letters only to their own clients.
+    #[serde(default)]
+    pub save: bool,
 }
 
-/// The claim letter (претензия) for a client's overdue debts: both parties' requisites,
-/// the documents in debt, the penalty breakdown, the demand and the deadline — in
-/// Russian, as PDF or HTML.
+/// The claim letter (претензия) for a client's debts overdue by `as_of`: both parties'
+/// requisites, the documents (still owed, or paid late for a penalties-only claim), the
+/// penalty breakdown, the demand and the deadline, signed for our legal entity — in
+/// Russian, as PDF or HTML. With `save=true` the letter is stored on the client.
 #[utoipa::path(get, path = "/counterparties/{id}/claim-letter", tag = "receivables", params(("id" = CounterpartyId, Path), ClaimParams),
-    responses((status = 200, description = "The letter: PDF, or HTML with `format=html`", content(("application/pdf"), ("text/html"))), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, description = "The letter: PDF, or HTML with `format=html`", content(("application/pdf"), ("text/html"))),
+        (status = 201, description = "With `save=true`: the letter as stored on the client", body = super::letters::StoredLetter),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn claim_letter(State(state): State<AppState>, caller: Caller, Path(id): Path<CounterpartyId>, Query(p): Query<ClaimParams>) -> ApiResult<Response> {
     let html = match p.format.as_deref().unwrap_or("pdf") {
         "pdf" => false,
@@ -542,11 +577,19 @@ async fn claim_letter(State(state): State<AppState>, caller: Caller, Path(id): P
         other => return Err(ApiError::field("format", format!("`{other}` is not a format of the letter; use pdf or html"))),
     };
     let as_of = as_of(p.as_of, caller.today())?;
-    let letter = super::claim::letter(&state, &caller, id, as_of, &p).await?;
+    let built = super::claim::letter(&state, &caller, id, as_of, &p).await?;
+    if p.save {
+        caller.ensure_owns(&[built.counterparty.responsible_id], "counterparty")?;
+    }
     let format = if html { Format::Html } else { Format::Pdf };
     // The tenant's own template of the letter, or the shipped default.
-    let bytes = crate::templates::routes::tenant_document(&state, caller.tenant_id, &super::claim_letter::TEMPLATE, letter.context(), format).await?;
-    Ok(file_response(bytes, format.content_type(), &format!("pretenziya-{as_of}.{}", format.extension())))
+    let bytes = crate::templates::routes::tenant_document(&state, caller.tenant_id, &super::claim_letter::TEMPLATE, built.letter.context(), format).await?;
+    let file_name = format!("pretenziya-{as_of}.{}", format.extension());
+    if p.save {
+        let stored = super::letters::store_letter(&state, &caller, &built, bytes, format.content_type(), &file_name).await?;
+        return Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/v1/claim-letters/{}", stored.id))], ApiJson(stored)).into_response());
+    }
+    Ok(file_response(bytes, format.content_type(), &file_name))
 }
 
 // ---------------------------------------------------------------------------------
@@ -646,16 +689,143 @@ async fn get_payment(State(state): State<AppState>, caller: Caller, Path(id): Pa
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct KeyRate {
     pub effective_from: NaiveDate,
-    /// Percent per annum.
+    /// Percent per annum, with two decimals.
     #[schema(example = "16.00")]
+    pub rate: String,
+    /// `operator` (the server's table, shared by every tenant) or `tenant` (added by your
+    /// admin; it applies to your tenant only).
+    pub source: String,
+}
+
+/// A rate as shown: percent per annum with two decimals (`16.50`).
+pub fn rate_text(rate: &str) -> String {
+    rate.parse::<rust_decimal::Decimal>().map_or_else(|_| rate.to_string(), |r| format!("{:.2}", r.round_dp(2)))
+}
+
+/// The Bank of Russia key-rate table your penalties use: the operator's decisions (added
+/// with `crm admin set-key-rate`) and your admin's own (`POST /key-rates`).
+#[utoipa::path(get, path = "/key-rates", tag = "receivables", responses((status = 200, body = Vec<KeyRate>)))]
+async fn list_key_rates(State(state): State<AppState>, caller: Caller) -> ApiResult<ApiJson<Vec<KeyRate>>> {
+    let mut c = state.db.read().await?;
+    let rows = store::key_rates_of(&mut c.conn(), caller.tenant_id).await?;
+    Ok(ApiJson(
+        rows.into_iter()
+            .map(|r| KeyRate { effective_from: r.effective_from, rate: rate_text(&r.rate), source: if r.tenant_own { "tenant" } else { "operator" }.into() })
+            .collect(),
+    ))
+}
+
+/// How current the key-rate table is known to be.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct KeyRateStatus {
+    /// The table is known to be current through this day: the later of the operator's
+    /// confirmation and your admin's. A penalty calculated past it carries a warning.
+    pub current_through: Option<NaiveDate>,
+    /// The operator's confirmation (`crm admin set-key-rate`, `crm admin confirm-key-rates`).
+    pub operator_current_through: Option<NaiveDate>,
+    pub operator_confirmed_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Your admin's confirmation (`POST /key-rates`, `POST /key-rates/confirm`).
+    pub tenant_current_through: Option<NaiveDate>,
+    pub tenant_confirmed_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub tenant_confirmed_by: Option<crate::tenancy::UserId>,
+    /// The latest decision in the table.
+    pub latest: Option<KeyRate>,
+    /// Days from `current_through` to today (0 when confirmed today).
+    pub days_since_confirmed: Option<i64>,
+}
+
+async fn key_rate_status(c: &mut crate::db::Conn<'_>, caller: &Caller) -> ApiResult<KeyRateStatus> {
+    let operator = store::key_rates_status(c).await?;
+    let own = store::tenant_key_rates_status(c, caller.tenant_id).await?;
+    let rows = store::key_rates_of(c, caller.tenant_id).await?;
+    let current = operator.as_ref().map(|o| o.0).max(own.as_ref().map(|o| o.0));
+    Ok(KeyRateStatus {
+        current_through: current,
+        operator_current_through: operator.as_ref().map(|o| o.0),
+        operator_confirmed_at: operator.as_ref().map(|o| o.1),
+        tenant_current_through: own.as_ref().map(|o| o.0),
+        tenant_confirmed_at: own.as_ref().map(|o| o.1),
+        tenant_confirmed_by: own.as_ref().map(|o| o.2),
+        latest: rows.last().map(|r| KeyRate { effective_from: r.effective_from, rate: rate_text(&r.rate), source: if r.tenant_own { "tenant" } else { "operator" }.into() }),
+        days_since_confirmed: current.map(|d| (caller.today() - d).num_days().max(0)),
+    })
+}
+
+/// The day through which the key-rate table is known to be current, and who said so.
+#[utoipa::path(get, path = "/key-rates/status", tag = "receivables", responses((status = 200, body = KeyRateStatus)))]
+async fn get_key_rate_status(State(state): State<AppState>, caller: Caller) -> ApiResult<ApiJson<KeyRateStatus>> {
+    let mut c = state.db.read().await?;
+    Ok(ApiJson(key_rate_status(&mut c.conn(), &caller).await?))
+}
+
+/// A key-rate decision an admin adds for the tenant.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRateInput {
+    /// The first day the rate applies.
+    #[serde(deserialize_with = "crate::dates::strict")]
+    pub effective_from: NaiveDate,
+    /// Percent per annum, e.g. `"16.5"`.
+    #[schema(example = "16.5")]
     pub rate: String,
 }
 
-/// The Bank of Russia key-rate table the penalties use (the server's operator adds new
-/// decisions with `crm admin set-key-rate`).
-#[utoipa::path(get, path = "/key-rates", tag = "receivables", responses((status = 200, body = Vec<KeyRate>)))]
-async fn list_key_rates(State(state): State<AppState>, _caller: Caller) -> ApiResult<ApiJson<Vec<KeyRate>>> {
-    let mut c = state.db.read().await?;
-    let rows = store::key_rates(&mut c.conn()).await?;
-    Ok(ApiJson(rows.into_iter().map(|(effective_from, rate)| KeyRate { effective_from, rate }).collect()))
+/// Add (or correct) a Bank of Russia key-rate decision for your tenant (admins); it also
+/// confirms the table is current through today. It applies to your tenant's penalties
+/// only, on top of the operator's table.
+#[utoipa::path(post, path = "/key-rates", tag = "receivables", request_body = KeyRateInput,
+    responses((status = 200, body = KeyRateStatus), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn add_key_rate(State(state): State<AppState>, caller: Caller, ApiJson(input): ApiJson<KeyRateInput>) -> ApiResult<ApiJson<KeyRateStatus>> {
+    caller.ensure(Action::Configure)?;
+    let rate = input
+        .rate
+        .trim()
+        .replace(',', ".")
+        .parse::<rust_decimal::Decimal>()
+        .ok()
+        .filter(|r| !r.is_sign_negative() && *r <= rust_decimal::Decimal::from(100) && r.scale() <= 2)
+        .ok_or_else(|| ApiError::field("rate", "must be a percent per annum from 0 to 100 with at most two decimals, written as a string, e.g. \"16.5\""))?;
+    let today = caller.today();
+    if input.effective_from > today + chrono::Days::new(366) || input.effective_from < EARLIEST_AS_OF {
+        return Err(ApiError::field("effective_from", format!("must be from {EARLIEST_AS_OF} to a year after today")));
+    }
+    let mut tx = state.db.begin().await?;
+    let mut c = tx.conn();
+    store::set_tenant_key_rate(&mut c, caller.tenant_id, input.effective_from, &format!("{rate:.2}"), caller.user_id).await?;
+    store::confirm_tenant_key_rates(&mut c, caller.tenant_id, today, caller.user_id).await?;
+    let after = serde_json::json!({"effective_from": input.effective_from, "rate": format!("{rate:.2}"), "current_through": today});
+    audit::record(&mut c, caller.tenant_id, &Actor::from(&caller), "key_rate", crate::plugins::service::audit_id("key-rates"), AuditAction::Update, None, &after).await?;
+    let status = key_rate_status(&mut c, &caller).await?;
+    tx.commit().await?;
+    Ok(ApiJson(status))
+}
+
+/// Confirm the table.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRateConfirm {
+    /// The table is current through this day (default: today; not after today).
+    #[serde(default, deserialize_with = "crate::dates::strict_opt")]
+    pub through: Option<NaiveDate>,
+}
+
+/// Confirm that the key-rate table is current (no decision since its latest) through a
+/// day, today by default (admins): penalties calculated up to that day carry no warning.
+#[utoipa::path(post, path = "/key-rates/confirm", tag = "receivables", request_body = KeyRateConfirm,
+    responses((status = 200, body = KeyRateStatus), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn confirm_key_rates(State(state): State<AppState>, caller: Caller, ApiJson(input): ApiJson<KeyRateConfirm>) -> ApiResult<ApiJson<KeyRateStatus>> {
+    caller.ensure(Action::Configure)?;
+    let today = caller.today();
+    let through = input.through.unwrap_or(today);
+    if through > today {
+        return Err(ApiError::field("through", format!("{through} is in the future: the table can be confirmed up to today ({today})")));
+    }
+    let mut tx = state.db.begin().await?;
+    let mut c = tx.conn();
+    store::confirm_tenant_key_rates(&mut c, caller.tenant_id, through, caller.user_id).await?;
+    let after = serde_json::json!({"current_through": through});
+    audit::record(&mut c, caller.tenant_id, &Actor::from(&caller), "key_rate", crate::plugins::service::audit_id("key-rates"), AuditAction::Update, None, &after).await?;
+    let status = key_rate_status(&mut c, &caller).await?;
+    tx.commit().await?;
+    Ok(ApiJson(status))
 }

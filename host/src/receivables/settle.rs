@@ -1,7 +1,8 @@
 //! Settlement: for every client whose documents or payments changed (marked "dirty" in
 //! the same transaction as the change), work out its ledger again and store what it
 //! says — what is still owed on each document (`open_items`, a row only while something
-//! is owed), due dates that moved, each payment's advance, and the payer rating.
+//! is owed), what each document owed day by day (`open_spans`, for reports as of a past
+//! day), due dates that moved, each payment's advance, and the payer rating.
 //! Batches of clients, one transaction each; only what changed is written, so settling
 //! twice writes nothing the second time.
 
@@ -14,7 +15,7 @@ use crate::db::Conn;
 use crate::tenancy::TenantId;
 
 use super::ledger::Ledger;
-use super::store::{self, OpenItem, RatingRow};
+use super::store::{self, OpenItem, RatingRow, SpanRow};
 
 /// Clients per settlement batch.
 pub const SETTLE_BATCH: i64 = 1000;
@@ -55,6 +56,8 @@ pub async fn settle(c: &mut Conn<'_>, tenant: TenantId, cps: &[CounterpartyId], 
     }
     let stored_ratings = store::ratings_of(c, tenant, cps).await?;
     let mut stored_open = store::open_items_of(c, tenant, cps).await?;
+    let mut stored_spans = store::spans_of(c, tenant, cps).await?;
+    let (mut spans_gone, mut spans_new) = (Vec::new(), Vec::new());
 
     let no_contracts = HashMap::new();
     let (mut open_items, mut paid_off, mut moved) = (Vec::new(), Vec::new(), Vec::new());
@@ -82,6 +85,26 @@ pub async fn settle(c: &mut Conn<'_>, tenant: TenantId, cps: &[CounterpartyId], 
                 (Some(_), None) => paid_off.push(d.id),
                 (None, None) => {}
             }
+            let spans: Vec<SpanRow> = ledger
+                .open_spans(i)
+                .into_iter()
+                .map(|s| SpanRow {
+                    document_id: d.id,
+                    valid_from: s.from,
+                    valid_to: s.to.unwrap_or(store::OPEN_END),
+                    counterparty_id: d.counterparty_id,
+                    due_on: d.due_on,
+                    open_amount: s.open.minor(),
+                    legal_entity_ref: d.legal_entity_ref.clone(),
+                })
+                .collect();
+            let old = stored_spans.remove(&d.id).unwrap_or_default();
+            if old != spans {
+                if !old.is_empty() {
+                    spans_gone.push(d.id);
+                }
+                spans_new.extend(spans);
+            }
         }
         for (i, left) in ledger.unapplied() {
             let p = &ledger.payments[i];
@@ -104,11 +127,15 @@ pub async fn settle(c: &mut Conn<'_>, tenant: TenantId, cps: &[CounterpartyId], 
             ratings.push(row);
         }
     }
-    // Open items of documents that moved to another client are the other client's now.
+    // Open items of documents that moved to another client are the other client's now,
+    // and so are their spans.
     paid_off.extend(stored_open.into_keys());
+    spans_gone.extend(stored_spans.into_keys());
     store::set_due_dates(c, tenant, &moved).await?;
     store::delete_open_items(c, tenant, &paid_off).await?;
     store::upsert_open_items(c, tenant, &open_items).await?;
+    store::delete_spans(c, tenant, cps, &spans_gone).await?;
+    store::insert_spans(c, tenant, &spans_new).await?;
     store::set_unapplied(c, tenant, &unapplied).await?;
     store::upsert_ratings(c, tenant, &ratings, Utc::now()).await?;
     Ok(Settled {

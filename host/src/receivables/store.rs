@@ -18,7 +18,7 @@ use crate::tenancy::{TenantId, UserId};
 
 use super::model::{Contract, ContractId, NamedAllocation, Payment, PaymentId, SalesDocument, SalesDocumentId, Settings};
 
-/// Rows per batched write; the widest batch (sales documents, 13 columns) stays under
+/// Rows per batched write; the widest batch (sales documents, 16 columns) stays under
 /// SQLite's 32 766 parameters.
 pub const BATCH: usize = 1000;
 
@@ -102,6 +102,8 @@ pub struct RefRow {
     pub kpp: Option<String>,
     pub deleted: bool,
     pub created_card: bool,
+    /// The accounting system's user responsible for the client, when it names one.
+    pub manager_ref: Option<String>,
 }
 
 /// The mappings of the given external ids.
@@ -110,7 +112,7 @@ pub async fn refs(c: &mut Conn<'_>, tenant: TenantId, external_ids: &[&str]) -> 
         return Ok(HashMap::new());
     }
     let sql = format!(
-        "SELECT external_id, counterparty_id, name, inn, kpp, deleted, created_card FROM counterparty_refs WHERE tenant_id = $1 AND {}",
+        "SELECT external_id, counterparty_id, name, inn, kpp, deleted, created_card, manager_ref FROM counterparty_refs WHERE tenant_id = $1 AND {}",
         in_list(c, "external_id", 2, "text")
     );
     let rows: Vec<RefRow> = fetch_keyed(c, &sql, tenant, Keys::texts(external_ids)).await?;
@@ -180,11 +182,11 @@ pub async fn upsert_refs(c: &mut Conn<'_>, tenant: TenantId, rows: &[RefRow], no
     for chunk in rows.chunks(BATCH) {
         match c {
             Conn::Postgres(c) => {
-                let sql = "INSERT INTO counterparty_refs (tenant_id, external_id, counterparty_id, name, inn, kpp, deleted, created_card, synced_at) \
-                           SELECT $1, u.* , $9 FROM UNNEST($2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::bool[], $8::bool[]) \
-                           AS u(external_id, counterparty_id, name, inn, kpp, deleted, created_card) \
+                let sql = "INSERT INTO counterparty_refs (tenant_id, external_id, counterparty_id, name, inn, kpp, deleted, created_card, manager_ref, synced_at) \
+                           SELECT $1, u.* , $9 FROM UNNEST($2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::bool[], $8::bool[], $10::text[]) \
+                           AS u(external_id, counterparty_id, name, inn, kpp, deleted, created_card, manager_ref) \
                            ON CONFLICT (tenant_id, external_id) DO UPDATE SET name = EXCLUDED.name, inn = EXCLUDED.inn, kpp = EXCLUDED.kpp, \
-                           deleted = EXCLUDED.deleted, synced_at = EXCLUDED.synced_at";
+                           deleted = EXCLUDED.deleted, manager_ref = EXCLUDED.manager_ref, synced_at = EXCLUDED.synced_at";
                 sqlx::query(sql)
                     .bind(tenant)
                     .bind(chunk.iter().map(|r| r.external_id.clone()).collect::<Vec<_>>())
@@ -195,19 +197,22 @@ pub async fn upsert_refs(c: &mut Conn<'_>, tenant: TenantId, rows: &[RefRow], no
                     .bind(chunk.iter().map(|r| r.deleted).collect::<Vec<_>>())
                     .bind(chunk.iter().map(|r| r.created_card).collect::<Vec<_>>())
                     .bind(now)
+                    .bind(chunk.iter().map(|r| r.manager_ref.clone()).collect::<Vec<_>>())
                     .execute(&mut **c)
                     .await?;
             }
             Conn::Sqlite(c) => {
                 let sql = format!(
-                    "INSERT INTO counterparty_refs (tenant_id, external_id, counterparty_id, name, inn, kpp, deleted, created_card, synced_at) VALUES {} \
+                    "INSERT INTO counterparty_refs (tenant_id, external_id, counterparty_id, name, inn, kpp, deleted, created_card, manager_ref, synced_at) VALUES {} \
                      ON CONFLICT (tenant_id, external_id) DO UPDATE SET name = excluded.name, inn = excluded.inn, kpp = excluded.kpp, \
-                     deleted = excluded.deleted, synced_at = excluded.synced_at",
-                    sqlite_values(chunk.len(), 9)
+                     deleted = excluded.deleted, manager_ref = excluded.manager_ref, synced_at = excluded.synced_at",
+                    sqlite_values(chunk.len(), 10)
                 );
                 let mut q = sqlx::query(&sql);
                 for r in chunk {
-                    q = q.bind(tenant).bind(&r.external_id).bind(r.counterparty_id).bind(&r.name).bind(&r.inn).bind(&r.kpp).bind(r.deleted).bind(r.created_card).bind(now);
+                    q = q
+                        .bind(tenant).bind(&r.external_id).bind(r.counterparty_id).bind(&r.name).bind(&r.inn).bind(&r.kpp).bind(r.deleted).bind(r.created_card)
+                        .bind(&r.manager_ref).bind(now);
                 }
                 q.execute(&mut **c).await?;
             }
@@ -216,9 +221,29 @@ pub async fn upsert_refs(c: &mut Conn<'_>, tenant: TenantId, rows: &[RefRow], no
     Ok(())
 }
 
-/// Every accounting counterparty id of the tenant and its card.
-pub async fn all_refs(c: &mut Conn<'_>, tenant: TenantId) -> sqlx::Result<Vec<(String, CounterpartyId)>> {
-    on_conn!(c, c => sqlx::query_as("SELECT external_id, counterparty_id FROM counterparty_refs WHERE tenant_id = $1").bind(tenant).fetch_all(c).await)
+/// Every accounting counterparty id of the tenant: its card, and its name and ИНН as the
+/// accounting system has them.
+pub async fn all_refs(c: &mut Conn<'_>, tenant: TenantId) -> sqlx::Result<Vec<(String, CounterpartyId, String, Option<String>)>> {
+    on_conn!(c, c => sqlx::query_as("SELECT external_id, counterparty_id, name, inn FROM counterparty_refs WHERE tenant_id = $1").bind(tenant).fetch_all(c).await)
+}
+
+/// Records the accounting system's users named as responsible (new ones with no CRM
+/// user yet; a renamed one gets its new name).
+pub async fn upsert_accounting_managers(c: &mut Conn<'_>, tenant: TenantId, managers: &[(String, String)], now: DateTime<Utc>) -> sqlx::Result<()> {
+    let mut seen: HashMap<&str, &str> = HashMap::new();
+    for (id, name) in managers {
+        let e = seen.entry(id.as_str()).or_insert(name.as_str());
+        if e.is_empty() {
+            *e = name.as_str();
+        }
+    }
+    let sql = "INSERT INTO accounting_managers (tenant_id, external_id, name, user_id, seen_at, updated_at) VALUES ($1, $2, $3, NULL, $4, $4) \
+               ON CONFLICT (tenant_id, external_id) DO UPDATE SET \
+               name = CASE WHEN EXCLUDED.name = '' THEN accounting_managers.name ELSE EXCLUDED.name END, seen_at = EXCLUDED.seen_at";
+    for (id, name) in seen {
+        on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(id).bind(name).bind(now).execute(c).await.map(|_| ()))?;
+    }
+    Ok(())
 }
 
 /// Every contract of the tenant by accounting id: `(external id, id, counterparty, deferral)`.
@@ -252,7 +277,7 @@ pub async fn rename_card(c: &mut Conn<'_>, tenant: TenantId, id: CounterpartyId,
 // Contracts
 
 pub const CONTRACT_COLS: &str = "id, counterparty_id, external_id, number, signed_on, deferral_days, deleted, penalty_kind, penalty_rate, \
-    penalty_cap_percent, created_at, updated_at";
+    penalty_cap_percent, manager_ref, created_at, updated_at";
 
 /// Contracts by external id.
 pub async fn contracts_by_external(c: &mut Conn<'_>, tenant: TenantId, external_ids: &[&str]) -> sqlx::Result<HashMap<String, Contract>> {
@@ -274,6 +299,7 @@ pub struct ContractRow {
     pub signed_on: Option<NaiveDate>,
     pub deferral_days: Option<i32>,
     pub deleted: bool,
+    pub manager_ref: Option<String>,
 }
 
 /// Inserts new contracts and updates the synced fields of existing ones (penalty terms
@@ -282,11 +308,12 @@ pub async fn upsert_contracts(c: &mut Conn<'_>, tenant: TenantId, rows: &[Contra
     for chunk in rows.chunks(BATCH) {
         match c {
             Conn::Postgres(c) => {
-                let sql = "INSERT INTO contracts (tenant_id, id, external_id, counterparty_id, number, signed_on, deferral_days, deleted, created_at, updated_at) \
-                           SELECT $1, u.*, $9, $9 FROM UNNEST($2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::date[], $7::int4[], $8::bool[]) \
-                           AS u(id, external_id, counterparty_id, number, signed_on, deferral_days, deleted) \
+                let sql = "INSERT INTO contracts (tenant_id, id, external_id, counterparty_id, number, signed_on, deferral_days, deleted, manager_ref, created_at, updated_at) \
+                           SELECT $1, u.*, $9, $9 FROM UNNEST($2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::date[], $7::int4[], $8::bool[], $10::text[]) \
+                           AS u(id, external_id, counterparty_id, number, signed_on, deferral_days, deleted, manager_ref) \
                            ON CONFLICT (tenant_id, external_id) DO UPDATE SET counterparty_id = EXCLUDED.counterparty_id, number = EXCLUDED.number, \
-                           signed_on = EXCLUDED.signed_on, deferral_days = EXCLUDED.deferral_days, deleted = EXCLUDED.deleted, updated_at = EXCLUDED.updated_at";
+                           signed_on = EXCLUDED.signed_on, deferral_days = EXCLUDED.deferral_days, deleted = EXCLUDED.deleted, \
+                           manager_ref = EXCLUDED.manager_ref, updated_at = EXCLUDED.updated_at";
                 sqlx::query(sql)
                     .bind(tenant)
                     .bind(chunk.iter().map(|r| r.id.0).collect::<Vec<_>>())
@@ -297,19 +324,24 @@ pub async fn upsert_contracts(c: &mut Conn<'_>, tenant: TenantId, rows: &[Contra
                     .bind(chunk.iter().map(|r| r.deferral_days).collect::<Vec<_>>())
                     .bind(chunk.iter().map(|r| r.deleted).collect::<Vec<_>>())
                     .bind(now)
+                    .bind(chunk.iter().map(|r| r.manager_ref.clone()).collect::<Vec<_>>())
                     .execute(&mut **c)
                     .await?;
             }
             Conn::Sqlite(c) => {
                 let sql = format!(
-                    "INSERT INTO contracts (tenant_id, id, external_id, counterparty_id, number, signed_on, deferral_days, deleted, created_at, updated_at) VALUES {} \
+                    "INSERT INTO contracts (tenant_id, id, external_id, counterparty_id, number, signed_on, deferral_days, deleted, manager_ref, created_at, updated_at) \
+                     VALUES {} \
                      ON CONFLICT (tenant_id, external_id) DO UPDATE SET counterparty_id = excluded.counterparty_id, number = excluded.number, \
-                     signed_on = excluded.signed_on, deferral_days = excluded.deferral_days, deleted = excluded.deleted, updated_at = excluded.updated_at",
-                    sqlite_values(chunk.len(), 10)
+                     signed_on = excluded.signed_on, deferral_days = excluded.deferral_days, deleted = excluded.deleted, manager_ref = excluded.manager_ref, \
+                     updated_at = excluded.updated_at",
+                    sqlite_values(chunk.len(), 11)
                 );
                 let mut q = sqlx::query(&sql);
                 for r in chunk {
-                    q = q.bind(tenant).bind(r.id).bind(&r.external_id).bind(r.counterparty_id).bind(&r.number).bind(r.signed_on).bind(r.deferral_days).bind(r.deleted).bind(now).bind(now);
+                    q = q
+                        .bind(tenant).bind(r.id).bind(&r.external_id).bind(r.counterparty_id).bind(&r.number).bind(r.signed_on).bind(r.deferral_days).bind(r.deleted)
+                        .bind(&r.manager_ref).bind(now).bind(now);
                 }
                 q.execute(&mut **c).await?;
             }
@@ -352,7 +384,7 @@ pub async fn set_penalty_terms(c: &mut Conn<'_>, tenant: TenantId, id: ContractI
 
 /// A document's columns with its open balance (`d` the document, `o` its open item).
 pub const DOC_COLS: &str = "d.id, d.counterparty_id, d.contract_id, d.external_id, d.legal_entity_ref, d.number, d.issued_on, d.due_on, d.amount, \
-    d.currency, d.posted, d.deleted, COALESCE(o.open_amount, 0) AS open_amount, d.created_at, d.updated_at";
+    d.currency, d.primary_document, d.posted, d.deleted, COALESCE(o.open_amount, 0) AS open_amount, d.created_at, d.updated_at";
 /// `FROM` for [`DOC_COLS`].
 pub const DOC_FROM: &str = "sales_documents d LEFT JOIN open_items o ON o.tenant_id = d.tenant_id AND o.document_id = d.id";
 
@@ -362,7 +394,7 @@ pub async fn documents_by_external(c: &mut Conn<'_>, tenant: TenantId, external_
         return Ok(HashMap::new());
     }
     let sql = format!(
-        "SELECT id, counterparty_id, contract_id, external_id, legal_entity_ref, number, issued_on, due_on, amount, posted, deleted \
+        "SELECT id, counterparty_id, contract_id, external_id, legal_entity_ref, number, issued_on, due_on, amount, primary_document, posted, deleted \
          FROM sales_documents WHERE tenant_id = $1 AND {}",
         in_list(c, "external_id", 2, "text")
     );
@@ -383,6 +415,7 @@ pub struct DocRow {
     pub due_on: NaiveDate,
     pub amount: i64,
     pub currency: String,
+    pub primary_document: Option<String>,
     pub posted: bool,
     pub deleted: bool,
 }
@@ -394,13 +427,14 @@ pub async fn upsert_documents(c: &mut Conn<'_>, tenant: TenantId, rows: &[DocRow
         match c {
             Conn::Postgres(c) => {
                 let sql = "INSERT INTO sales_documents (tenant_id, id, external_id, counterparty_id, contract_id, legal_entity_ref, number, issued_on, due_on, \
-                           amount, currency, posted, deleted, created_at, updated_at) \
+                           amount, currency, posted, deleted, primary_document, created_at, updated_at) \
                            SELECT $1, u.*, $14, $14 FROM UNNEST($2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::date[], $9::date[], \
-                           $10::int8[], $11::text[], $12::bool[], $13::bool[]) \
-                           AS u(id, external_id, counterparty_id, contract_id, legal_entity_ref, number, issued_on, due_on, amount, currency, posted, deleted) \
+                           $10::int8[], $11::text[], $12::bool[], $13::bool[], $15::text[]) \
+                           AS u(id, external_id, counterparty_id, contract_id, legal_entity_ref, number, issued_on, due_on, amount, currency, posted, deleted, primary_document) \
                            ON CONFLICT (tenant_id, external_id) DO UPDATE SET counterparty_id = EXCLUDED.counterparty_id, contract_id = EXCLUDED.contract_id, \
                            legal_entity_ref = EXCLUDED.legal_entity_ref, number = EXCLUDED.number, issued_on = EXCLUDED.issued_on, due_on = EXCLUDED.due_on, \
-                           amount = EXCLUDED.amount, currency = EXCLUDED.currency, posted = EXCLUDED.posted, deleted = EXCLUDED.deleted, updated_at = EXCLUDED.updated_at";
+                           amount = EXCLUDED.amount, currency = EXCLUDED.currency, posted = EXCLUDED.posted, deleted = EXCLUDED.deleted, \
+                           primary_document = EXCLUDED.primary_document, updated_at = EXCLUDED.updated_at";
                 sqlx::query(sql)
                     .bind(tenant)
                     .bind(chunk.iter().map(|r| r.id.0).collect::<Vec<_>>())
@@ -416,23 +450,26 @@ pub async fn upsert_documents(c: &mut Conn<'_>, tenant: TenantId, rows: &[DocRow
                     .bind(chunk.iter().map(|r| r.posted).collect::<Vec<_>>())
                     .bind(chunk.iter().map(|r| r.deleted).collect::<Vec<_>>())
                     .bind(now)
+                    .bind(chunk.iter().map(|r| r.primary_document.clone()).collect::<Vec<_>>())
                     .execute(&mut **c)
                     .await?;
             }
             Conn::Sqlite(c) => {
                 let sql = format!(
                     "INSERT INTO sales_documents (tenant_id, id, external_id, counterparty_id, contract_id, legal_entity_ref, number, issued_on, due_on, \
-                     amount, currency, posted, deleted, created_at, updated_at) VALUES {} \
+                     amount, currency, posted, deleted, primary_document, created_at, updated_at) VALUES {} \
                      ON CONFLICT (tenant_id, external_id) DO UPDATE SET counterparty_id = excluded.counterparty_id, contract_id = excluded.contract_id, \
                      legal_entity_ref = excluded.legal_entity_ref, number = excluded.number, issued_on = excluded.issued_on, due_on = excluded.due_on, \
-                     amount = excluded.amount, currency = excluded.currency, posted = excluded.posted, deleted = excluded.deleted, updated_at = excluded.updated_at",
-                    sqlite_values(chunk.len(), 15)
+                     amount = excluded.amount, currency = excluded.currency, posted = excluded.posted, deleted = excluded.deleted, \
+                     primary_document = excluded.primary_document, updated_at = excluded.updated_at",
+                    sqlite_values(chunk.len(), 16)
                 );
                 let mut q = sqlx::query(&sql);
                 for r in chunk {
                     q = q
                         .bind(tenant).bind(r.id).bind(&r.external_id).bind(r.counterparty_id).bind(r.contract_id).bind(&r.legal_entity_ref).bind(&r.number)
-                        .bind(r.issued_on).bind(r.due_on).bind(r.amount).bind(&r.currency).bind(r.posted).bind(r.deleted).bind(now).bind(now);
+                        .bind(r.issued_on).bind(r.due_on).bind(r.amount).bind(&r.currency).bind(r.posted).bind(r.deleted).bind(&r.primary_document)
+                        .bind(now).bind(now);
                 }
                 q.execute(&mut **c).await?;
             }
@@ -488,7 +525,7 @@ pub async fn ledger_docs_of(c: &mut Conn<'_>, tenant: TenantId, cps: &[Counterpa
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT id, counterparty_id, contract_id, external_id, legal_entity_ref, number, issued_on, due_on, amount, posted, deleted \
+        "SELECT id, counterparty_id, contract_id, external_id, legal_entity_ref, number, issued_on, due_on, amount, primary_document, posted, deleted \
          FROM sales_documents WHERE tenant_id = $1 AND {}",
         in_list(c, "counterparty_id", 2, "uuid")
     );
@@ -910,28 +947,214 @@ pub async fn ratings_of(c: &mut Conn<'_>, tenant: TenantId, cps: &[CounterpartyI
 
 pub async fn settings(c: &mut Conn<'_>, tenant: TenantId) -> sqlx::Result<Settings> {
     // `sync_daily_at` is the sync's job schedule (`jobs::service::schedule`), not stored here.
-    let sql = "SELECT aging_buckets, sync_page_size, rating_window_days, claim_deadline_days, accounting_module FROM receivables_settings WHERE tenant_id = $1";
+    let sql = "SELECT aging_buckets, sync_page_size, rating_window_days, claim_deadline_days, claim_deadline_mode, accounting_module \
+               FROM receivables_settings WHERE tenant_id = $1";
     let found = on_conn!(c, c => sqlx::query_as::<_, Settings>(sql).bind(tenant).fetch_optional(c).await)?;
     Ok(found.unwrap_or_default())
 }
 
 pub async fn save_settings(c: &mut Conn<'_>, tenant: TenantId, s: &Settings) -> sqlx::Result<()> {
-    let sql = "INSERT INTO receivables_settings (tenant_id, aging_buckets, sync_page_size, rating_window_days, claim_deadline_days, accounting_module, updated_at) \
-               VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id) DO UPDATE SET aging_buckets = EXCLUDED.aging_buckets, \
+    let sql = "INSERT INTO receivables_settings (tenant_id, aging_buckets, sync_page_size, rating_window_days, claim_deadline_days, accounting_module, updated_at, \
+               claim_deadline_mode) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (tenant_id) DO UPDATE SET aging_buckets = EXCLUDED.aging_buckets, \
                sync_page_size = EXCLUDED.sync_page_size, rating_window_days = EXCLUDED.rating_window_days, \
-               claim_deadline_days = EXCLUDED.claim_deadline_days, accounting_module = EXCLUDED.accounting_module, updated_at = EXCLUDED.updated_at";
+               claim_deadline_days = EXCLUDED.claim_deadline_days, accounting_module = EXCLUDED.accounting_module, updated_at = EXCLUDED.updated_at, \
+               claim_deadline_mode = EXCLUDED.claim_deadline_mode";
     on_conn!(c, c => sqlx::query(sql)
         .bind(tenant).bind(&s.aging_buckets).bind(s.sync_page_size).bind(s.rating_window_days).bind(s.claim_deadline_days)
-        .bind(&s.accounting_module).bind(Utc::now())
+        .bind(&s.accounting_module).bind(Utc::now()).bind(s.claim_deadline_mode)
         .execute(c).await.map(|_| ()))
 }
 
-/// The key-rate table as stored: `(effective from, percent per annum)`.
+/// A key-rate decision as stored, and whose it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRateRow {
+    pub effective_from: NaiveDate,
+    /// Percent per annum, as stored.
+    pub rate: String,
+    /// Added by the tenant's admin (it applies to that tenant only), not the operator.
+    pub tenant_own: bool,
+}
+
+/// The operator's key-rate table (shared by all tenants): `(effective from, percent per annum)`.
 pub async fn key_rates(c: &mut Conn<'_>) -> sqlx::Result<Vec<(NaiveDate, String)>> {
     on_conn!(c, c => sqlx::query_as("SELECT effective_from, rate FROM key_rates ORDER BY effective_from").fetch_all(c).await)
 }
 
-pub async fn set_key_rate(c: &mut Conn<'_>, from: NaiveDate, rate: &str) -> sqlx::Result<()> {
+/// The key-rate table a tenant's penalties use: the operator's table with the tenant's
+/// own decisions on top (a tenant's decision replaces the operator's of the same day).
+pub async fn key_rates_of(c: &mut Conn<'_>, tenant: TenantId) -> sqlx::Result<Vec<KeyRateRow>> {
+    let own: Vec<(NaiveDate, String)> =
+        on_conn!(c, c => sqlx::query_as("SELECT effective_from, rate FROM tenant_key_rates WHERE tenant_id = $1").bind(tenant).fetch_all(c).await)?;
+    let mut all: std::collections::BTreeMap<NaiveDate, KeyRateRow> = key_rates(c)
+        .await?
+        .into_iter()
+        .map(|(effective_from, rate)| (effective_from, KeyRateRow { effective_from, rate, tenant_own: false }))
+        .collect();
+    for (effective_from, rate) in own {
+        all.insert(effective_from, KeyRateRow { effective_from, rate, tenant_own: true });
+    }
+    Ok(all.into_values().collect())
+}
+
+/// Adds (or corrects) a decision in the operator's table and records that the table is
+/// current through `current_through` (the operator vouches for it by adding the rate).
+pub async fn set_key_rate(c: &mut Conn<'_>, from: NaiveDate, rate: &str, current_through: NaiveDate, by: &str) -> sqlx::Result<()> {
     let sql = "INSERT INTO key_rates (effective_from, rate) VALUES ($1, $2) ON CONFLICT (effective_from) DO UPDATE SET rate = EXCLUDED.rate";
-    on_conn!(c, c => sqlx::query(sql).bind(from).bind(rate).execute(c).await.map(|_| ()))
+    on_conn!(c, c => sqlx::query(sql).bind(from).bind(rate).execute(c).await.map(|_| ()))?;
+    confirm_key_rates(c, current_through, by).await
+}
+
+/// Records that the operator's table is current through `through`.
+pub async fn confirm_key_rates(c: &mut Conn<'_>, through: NaiveDate, by: &str) -> sqlx::Result<()> {
+    let sql = "INSERT INTO key_rates_status (id, current_through, confirmed_at, confirmed_by) VALUES (1, $1, $2, $3) \
+               ON CONFLICT (id) DO UPDATE SET current_through = EXCLUDED.current_through, confirmed_at = EXCLUDED.confirmed_at, \
+               confirmed_by = EXCLUDED.confirmed_by";
+    on_conn!(c, c => sqlx::query(sql).bind(through).bind(Utc::now()).bind(by).execute(c).await.map(|_| ()))
+}
+
+/// The day through which the operator's table is known to be current, when and by whom
+/// that was said.
+pub async fn key_rates_status(c: &mut Conn<'_>) -> sqlx::Result<Option<(NaiveDate, DateTime<Utc>, String)>> {
+    on_conn!(c, c => sqlx::query_as("SELECT current_through, confirmed_at, confirmed_by FROM key_rates_status WHERE id = 1").fetch_optional(c).await)
+}
+
+/// The tenant's own confirmation: `(current through, confirmed at, by)`.
+pub async fn tenant_key_rates_status(c: &mut Conn<'_>, tenant: TenantId) -> sqlx::Result<Option<(NaiveDate, DateTime<Utc>, UserId)>> {
+    on_conn!(c, c => sqlx::query_as("SELECT current_through, confirmed_at, confirmed_by FROM key_rate_confirmations WHERE tenant_id = $1")
+        .bind(tenant).fetch_optional(c).await)
+}
+
+/// Adds (or corrects) one of the tenant's own decisions.
+pub async fn set_tenant_key_rate(c: &mut Conn<'_>, tenant: TenantId, from: NaiveDate, rate: &str, by: UserId) -> sqlx::Result<()> {
+    let sql = "INSERT INTO tenant_key_rates (tenant_id, effective_from, rate, created_by, created_at) VALUES ($1, $2, $3, $4, $5) \
+               ON CONFLICT (tenant_id, effective_from) DO UPDATE SET rate = EXCLUDED.rate, created_by = EXCLUDED.created_by, created_at = EXCLUDED.created_at";
+    on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(from).bind(rate).bind(by).bind(Utc::now()).execute(c).await.map(|_| ()))
+}
+
+/// Records the tenant's confirmation that the table is current through `through`.
+pub async fn confirm_tenant_key_rates(c: &mut Conn<'_>, tenant: TenantId, through: NaiveDate, by: UserId) -> sqlx::Result<()> {
+    let sql = "INSERT INTO key_rate_confirmations (tenant_id, current_through, confirmed_at, confirmed_by) VALUES ($1, $2, $3, $4) \
+               ON CONFLICT (tenant_id) DO UPDATE SET current_through = EXCLUDED.current_through, confirmed_at = EXCLUDED.confirmed_at, \
+               confirmed_by = EXCLUDED.confirmed_by";
+    on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(through).bind(Utc::now()).bind(by).execute(c).await.map(|_| ()))
+}
+
+// ---------------------------------------------------------------------------------
+// What each document owed, day by day
+
+/// The sentinel `valid_to` of a span still owed.
+pub const OPEN_END: NaiveDate = match NaiveDate::from_ymd_opt(9999, 12, 31) {
+    Some(d) => d,
+    None => NaiveDate::MAX,
+};
+
+/// A stretch of days over which a document owed the same amount.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SpanRow {
+    pub document_id: SalesDocumentId,
+    pub valid_from: NaiveDate,
+    /// Last day, inclusive; [`OPEN_END`] while still owed.
+    pub valid_to: NaiveDate,
+    pub counterparty_id: CounterpartyId,
+    pub due_on: NaiveDate,
+    pub open_amount: i64,
+    pub legal_entity_ref: Option<String>,
+}
+
+const SPAN_COLS: &str = "document_id, valid_from, valid_to, counterparty_id, due_on, open_amount, legal_entity_ref";
+
+/// The stored spans of the given clients' documents, by document, in date order.
+pub async fn spans_of(c: &mut Conn<'_>, tenant: TenantId, cps: &[CounterpartyId]) -> sqlx::Result<HashMap<SalesDocumentId, Vec<SpanRow>>> {
+    let mut out: HashMap<SalesDocumentId, Vec<SpanRow>> = HashMap::new();
+    if cps.is_empty() {
+        return Ok(out);
+    }
+    let sql = format!("SELECT {SPAN_COLS} FROM open_spans WHERE tenant_id = $1 AND {}", in_list(c, "counterparty_id", 2, "uuid"));
+    for r in fetch_keyed::<SpanRow>(c, &sql, tenant, Keys::ids(cps)).await? {
+        out.entry(r.document_id).or_default().push(r);
+    }
+    for spans in out.values_mut() {
+        spans.sort_by_key(|r| r.valid_from);
+    }
+    Ok(out)
+}
+
+/// What the given clients' documents owed at the end of `day`.
+pub async fn spans_at(c: &mut Conn<'_>, tenant: TenantId, cps: &[CounterpartyId], day: NaiveDate) -> sqlx::Result<Vec<SpanRow>> {
+    if cps.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {SPAN_COLS} FROM open_spans WHERE tenant_id = $1 AND {} AND valid_to >= $3 AND valid_from <= $3",
+        in_list(c, "counterparty_id", 2, "uuid")
+    );
+    match c {
+        Conn::Postgres(c) => {
+            sqlx::query_as(&sql).persistent(false).bind(tenant).bind(cps.iter().map(|i| i.0).collect::<Vec<_>>()).bind(day).fetch_all(&mut **c).await
+        }
+        Conn::Sqlite(c) => sqlx::query_as(&sql).bind(tenant).bind(Keys::ids(cps).json()).bind(day).fetch_all(&mut **c).await,
+    }
+}
+
+/// Removes every span of the given documents stored under the given clients.
+pub async fn delete_spans(c: &mut Conn<'_>, tenant: TenantId, cps: &[CounterpartyId], docs: &[SalesDocumentId]) -> sqlx::Result<()> {
+    for chunk in docs.chunks(BATCH) {
+        let sql = format!(
+            "DELETE FROM open_spans WHERE tenant_id = $1 AND {} AND {}",
+            in_list(c, "document_id", 2, "uuid"),
+            in_list(c, "counterparty_id", 3, "uuid")
+        );
+        match c {
+            Conn::Postgres(c) => {
+                sqlx::query(&sql)
+                    .persistent(false)
+                    .bind(tenant)
+                    .bind(chunk.iter().map(|i| i.0).collect::<Vec<_>>())
+                    .bind(cps.iter().map(|i| i.0).collect::<Vec<_>>())
+                    .execute(&mut **c)
+                    .await?;
+            }
+            Conn::Sqlite(c) => {
+                sqlx::query(&sql).bind(tenant).bind(Keys::ids(chunk).json()).bind(Keys::ids(cps).json()).execute(&mut **c).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes spans (of documents whose spans were deleted first, or new ones).
+pub async fn insert_spans(c: &mut Conn<'_>, tenant: TenantId, rows: &[SpanRow]) -> sqlx::Result<()> {
+    for chunk in rows.chunks(BATCH) {
+        match c {
+            Conn::Postgres(c) => {
+                let sql = "INSERT INTO open_spans (tenant_id, document_id, valid_from, valid_to, counterparty_id, due_on, open_amount, legal_entity_ref) \
+                           SELECT $1, u.* FROM UNNEST($2::uuid[], $3::date[], $4::date[], $5::uuid[], $6::date[], $7::int8[], $8::text[]) \
+                           AS u(document_id, valid_from, valid_to, counterparty_id, due_on, open_amount, legal_entity_ref)";
+                sqlx::query(sql)
+                    .bind(tenant)
+                    .bind(chunk.iter().map(|r| r.document_id.0).collect::<Vec<_>>())
+                    .bind(chunk.iter().map(|r| r.valid_from).collect::<Vec<_>>())
+                    .bind(chunk.iter().map(|r| r.valid_to).collect::<Vec<_>>())
+                    .bind(chunk.iter().map(|r| r.counterparty_id.0).collect::<Vec<_>>())
+                    .bind(chunk.iter().map(|r| r.due_on).collect::<Vec<_>>())
+                    .bind(chunk.iter().map(|r| r.open_amount).collect::<Vec<_>>())
+                    .bind(chunk.iter().map(|r| r.legal_entity_ref.clone()).collect::<Vec<_>>())
+                    .execute(&mut **c)
+                    .await?;
+            }
+            Conn::Sqlite(c) => {
+                let sql = format!(
+                    "INSERT INTO open_spans (tenant_id, document_id, valid_from, valid_to, counterparty_id, due_on, open_amount, legal_entity_ref) VALUES {}",
+                    sqlite_values(chunk.len(), 8)
+                );
+                let mut q = sqlx::query(&sql);
+                for r in chunk {
+                    q = q.bind(tenant).bind(r.document_id).bind(r.valid_from).bind(r.valid_to).bind(r.counterparty_id).bind(r.due_on).bind(r.open_amount).bind(&r.legal_entity_ref);
+                }
+                q.execute(&mut **c).await?;
+            }
+        }
+    }
+    Ok(())
 }

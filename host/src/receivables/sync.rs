@@ -39,6 +39,7 @@ use crate::plugins::runtime::CallError;
 use crate::plugins::service::{self as plugins, LoadedModule, ModuleError};
 use crate::plugins::store::Outcome;
 use crate::plugins::worlds::PluginError;
+use crate::plugins::host::log::Level;
 use crate::plugins::worlds::accounting::{EntityKind, FetchPage, Page as AccountingPage};
 
 use super::settle;
@@ -116,7 +117,8 @@ pub async fn run(state: &AppState, job: &JobRun) -> Result<Value, JobError> {
         ModuleError::Db(e) => JobError::from(e),
         other => JobError::Internal(anyhow::anyhow!("{other}")),
     })?;
-    let module = module.defer_run_log();
+    // The plugin's warnings (a catalog the base does not publish, say) go into the report.
+    let module = module.defer_run_log().capture_log();
     let mut st: SyncState = if job.state.as_object().is_some_and(|o| !o.is_empty()) {
         serde_json::from_value(job.state.clone()).map_err(|e| JobError::Internal(anyhow::Error::new(e).context("resuming a sync from its saved state")))?
     } else {
@@ -140,6 +142,13 @@ pub async fn run(state: &AppState, job: &JobRun) -> Result<Value, JobError> {
     // The run log of every call is written before the job says how it ended.
     module.flush_run_log().await;
     pulled?;
+    if st.phase == PHASES.len() {
+        // The responsible managers 1C names, for the clients whose manager the admin mapped.
+        let mut tx = state.db.begin().await?;
+        let assigned = super::managers::apply(&mut tx.conn(), tenant, &super::managers::Assigner::Sync(ctx.plugin.clone()), None).await?;
+        tx.commit().await?;
+        st.progress.managers_assigned += assigned;
+    }
     if st.phase == PHASES.len() {
         let started = std::time::Instant::now();
         settle_all(state, job, &ctx, &mut st, u32::try_from(settings.rating_window_days).unwrap_or(365)).await?;
@@ -165,7 +174,7 @@ fn phase_tables(phase: usize) -> &'static str {
         1 => "contracts",
         2 => "sales_documents, receivables_dirty",
         3 => "payments, receivables_dirty",
-        _ => "open_items, payer_ratings",
+        _ => "open_items, open_spans, payer_ratings",
     }
 }
 
@@ -174,7 +183,7 @@ fn phase_tables(phase: usize) -> &'static str {
 /// plans a lookup into a table that grew from empty to millions of rows in one sync as
 /// if it held a handful, and the sync's own lookups slow to a crawl; "Owed to us" and
 /// the card need them too. On PostgreSQL `tables` names the tables to analyze; `None`
-/// (the end of a sync) analyzes them all and also vacuums the open items, so "Owed to
+/// (the end of a sync) analyzes them all and also vacuums the open items and spans, so "Owed to
 /// us" reads them from the index alone. SQLite's planner does well without statistics
 /// until the sync ends.
 async fn refresh_statistics(state: &AppState, tables: Option<&str>) -> Result<(), JobError> {
@@ -187,7 +196,7 @@ async fn refresh_statistics(state: &AppState, tables: Option<&str>) -> Result<()
             sqlx::query(&sql).execute(pool).await?;
             if tables.is_none() {
                 // VACUUM cannot run in a transaction: a pooled connection in autocommit.
-                sqlx::query("VACUUM (ANALYZE) open_items, payer_ratings").execute(pool).await?;
+                sqlx::query("VACUUM (ANALYZE) open_items, open_spans, payer_ratings").execute(pool).await?;
             }
         }
         crate::db::Db::Sqlite { .. } => {
@@ -236,12 +245,20 @@ async fn pull_phase(
         async move {
             let started = std::time::Instant::now();
             // A cancel stops the job at once even while the plugin waits on a slow 1C.
-            let page = job.interruptible(module.call(state, FetchPage { kind, since, cursor: cursor.clone(), page_size })).await;
-            (cursor, page, started.elapsed())
+            let called = job.interruptible(async { module.call_reported(state, FetchPage { kind, since, cursor: cursor.clone(), page_size }).await }).await;
+            let (page, warnings) = match called {
+                Ok((result, report, _)) => {
+                    let warnings: Vec<String> = report.log.into_iter().filter(|l| matches!(l.level, Level::Warn | Level::Error)).map(|l| l.message).collect();
+                    (Ok(result), warnings)
+                }
+                Err(e) => (Err(e), Vec::new()),
+            };
+            (cursor, page, warnings, started.elapsed())
         }
     };
-    // Documents and payments refer to the catalogs synced before them: read those once.
-    let catalogs = if matches!(kind, EntityKind::SalesDocument | EntityKind::Payment) {
+    // Contracts, documents and payments refer to the catalogs synced before them: read
+    // those once.
+    let catalogs = if matches!(kind, EntityKind::Contract | EntityKind::SalesDocument | EntityKind::Payment) {
         let mut c = state.db.read().await?;
         apply::Catalogs::load(&mut c.conn(), ctx.tenant).await?
     } else {
@@ -252,8 +269,11 @@ async fn pull_phase(
     let mut buffer = Buffer::default();
     let (mut committed, mut analyze_at) = (0, STATISTICS_AFTER);
     loop {
-        let (cursor, page, took) = pending;
-        let page = page?.map_err(|e| plugin_error(&module.module_id, e))?;
+        let (cursor, page, warnings, took) = pending;
+        for w in &warnings {
+            st.progress.plugin_warning(kind, w);
+        }
+        let page = page?.map_err(|e| in_phase(kind, plugin_error(&module.module_id, e)))?;
         check_cursor(cursor.as_deref(), &page, guard)?;
         let next = page.next_cursor.clone();
         buffer.push(page);
@@ -350,6 +370,8 @@ async fn write_pages(
             None => {
                 next.phase += 1;
                 next.cursor = None;
+                // The report says where the sync is: the phase it reads next.
+                next.progress.phase = PHASES.get(next.phase).map_or("settlement", |k| report::entity_name(*k)).into();
             }
         }
     }
@@ -394,6 +416,21 @@ async fn settle_all(state: &AppState, job: &JobRun, ctx: &apply::Context, st: &m
             refresh_statistics(state, Some(phase_tables(PHASES.len()))).await?;
             analyze_at = written * 2;
         }
+    }
+}
+
+/// A failure while reading `kind`, saying so.
+fn in_phase(kind: EntityKind, e: JobError) -> JobError {
+    let what = match kind {
+        EntityKind::Counterparty => "counterparties",
+        EntityKind::Contract => "contracts",
+        EntityKind::SalesDocument => "sales documents",
+        EntityKind::Payment => "payments",
+    };
+    match e {
+        JobError::Failed(m) => JobError::Failed(format!("While reading {what}: {m}")),
+        JobError::Retry(m) => JobError::Retry(format!("While reading {what}: {m}")),
+        other => other,
     }
 }
 

@@ -635,8 +635,9 @@ impl Flow<'_> {
         self.y = bottom;
     }
 
-    /// A table: the caption kept with the heading and the first row; rows never split; on
-    /// each following page «Продолжение таблицы N» and the heading again.
+    /// A table: the caption kept with the heading and the first row (and the total rows
+    /// right after it), so a heading never stands alone at the bottom of a page; rows never
+    /// split; on each following page «Продолжение таблицы N» and the heading again.
     fn table(&mut self, table: &Table) {
         let widths = column_widths(self.fonts, table, WIDTH);
         let titles: Vec<(String, usize)> = table.columns.iter().map(|c| (c.title.clone(), 1)).collect();
@@ -654,7 +655,11 @@ impl Flow<'_> {
             None => Vec::new(),
         };
         let (caption_h, _) = self.fonts.line_metrics(NOTE, BODY_LEADING);
-        let first = rows.first().map_or(0.0, |r| r.height);
+        // The first row goes with the heading, and with it the total rows that follow it
+        // (the rows below never leave those alone either): otherwise a table whose first row
+        // moves to the next page would leave its caption and heading alone at the bottom.
+        let first = rows.first().map_or(0.0, |r| r.height)
+            + rows.iter().zip(&table.rows).skip(1).take_while(|(_, r)| r.total && !table.rows.first().is_some_and(|f| f.total)).map(|(laid, _)| laid.height).sum::<f32>();
         self.space(4.0);
         let caption_gap = if caption_lines.is_empty() { 0.0 } else { 2.0 };
         self.ensure(caption_lines.len() as f32 * caption_h + caption_gap + header.height + first);

@@ -28,6 +28,37 @@ pub const SALES: &str = "Document_РеализацияТоваровУслуг";
 pub const PAYMENTS: &str = "Document_ПоступлениеНаРасчетныйСчет";
 /// Currencies.
 pub const CURRENCIES: &str = "Catalog_Валюты";
+/// Partners (УТ 11): a counterparty's `Партнер_Key`, whose `ОсновнойМенеджер_Key` is the
+/// client's responsible manager.
+pub const PARTNERS: &str = "Catalog_Партнеры";
+/// 1C users (managers), for their names.
+pub const USERS: &str = "Catalog_Пользователи";
+
+/// The fields a contract's responsible user may be read from (setting
+/// `contract_manager_field`); none is in the reference metadata, so none is read unless
+/// the admin names the one their base has.
+pub const CONTRACT_MANAGER_FIELDS: [&str; 3] = ["Менеджер_Key", "Ответственный_Key", "ОсновнойМенеджер_Key"];
+
+/// How 1C's administrator publishes an entity set: its metadata object's name
+/// (`Catalog_Валюты` → `Справочник.Валюты`).
+pub fn metadata_name(entity_set: &str) -> String {
+    if let Some(name) = entity_set.strip_prefix("Catalog_") {
+        format!("Справочник.{name}")
+    } else if let Some(name) = entity_set.strip_prefix("Document_") {
+        format!("Документ.{name}")
+    } else {
+        entity_set.to_owned()
+    }
+}
+
+/// What to do to publish `entity_set`, for a settings error.
+pub fn how_to_publish(entity_set: &str) -> String {
+    format!(
+        "in 1С, open Администрирование → Общие настройки → Интеграция с другими программами → Настройки стандартного интерфейса OData, \
+         tick {} and save, then sync again",
+        metadata_name(entity_set)
+    )
+}
 
 /// The empty reference.
 pub const EMPTY_REF: &str = "00000000-0000-0000-0000-000000000000";
@@ -106,6 +137,26 @@ pub struct Settings {
     pub lookback_days: u32,
     /// ISO 4217 letter code for documents without a currency.
     pub default_currency: String,
+    /// The ruble's reference in `Catalog_Валюты` (lower case): documents naming it are in
+    /// rubles even when the base does not publish the currency catalog.
+    pub ruble_currency_ref: Option<String>,
+    /// Which primary document the base's sales are issued as.
+    pub primary_document: PrimaryDocument,
+    /// The contract field naming its responsible user (one of
+    /// [`CONTRACT_MANAGER_FIELDS`]), when the admin says the base has one.
+    pub contract_manager_field: Option<&'static str>,
+}
+
+/// Which primary document (the one a court expects) a sales document is cited by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrimaryDocument {
+    /// From the document's kind of operation where it tells: bp30 `ВидОперации` «Услуги» →
+    /// `Акт`, «Товары» → `ТОРГ-12`; otherwise none (the host cites 1C's own name).
+    Auto,
+    /// Every sale is issued as this document (e.g. `УПД`).
+    Always(String),
+    /// None: the host cites 1C's own name of the document.
+    Never,
 }
 
 /// Default of the `lookback_days` setting.
@@ -168,7 +219,52 @@ impl Settings {
             configuration: Configuration::from_setting(configuration)?,
             lookback_days,
             default_currency,
+            ruble_currency_ref: None,
+            primary_document: PrimaryDocument::Auto,
+            contract_manager_field: None,
         })
+    }
+
+    /// The optional settings: `ruble_currency_ref` (a GUID), `primary_document` (`auto`,
+    /// `none`, or the document every sale is issued as, e.g. `УПД`) and
+    /// `contract_manager_field` (one of [`CONTRACT_MANAGER_FIELDS`]).
+    pub fn with_options(
+        mut self,
+        ruble_currency_ref: Option<&str>,
+        primary_document: Option<&str>,
+        contract_manager_field: Option<&str>,
+    ) -> Result<Settings, Error> {
+        if let Some(key) = ruble_currency_ref.map(str::trim).filter(|k| !k.is_empty()) {
+            if !is_guid(key) {
+                return Err(Error::InvalidInput(format!(
+                    "setting `ruble_currency_ref` is \"{}\", not a 1C reference (a GUID such as 6a2b8e4c-1c3b-11ef-8a3e-00155d010a01)",
+                    clip(key, 60)
+                )));
+            }
+            self.ruble_currency_ref = Some(key.to_ascii_lowercase());
+        }
+        self.primary_document = match primary_document.map(str::trim).unwrap_or("") {
+            "" | "auto" => PrimaryDocument::Auto,
+            "none" => PrimaryDocument::Never,
+            other if other.chars().count() <= 40 => PrimaryDocument::Always(other.to_owned()),
+            other => {
+                return Err(Error::InvalidInput(format!(
+                    "setting `primary_document` is \"{}\"; use auto, none, or the document every sale is issued as (УПД, ТОРГ-12, Акт)",
+                    clip(other, 40)
+                )));
+            }
+        };
+        if let Some(field) = contract_manager_field.map(str::trim).filter(|f| !f.is_empty()) {
+            let known = CONTRACT_MANAGER_FIELDS.iter().find(|k| **k == field).ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "setting `contract_manager_field` is \"{}\"; allowed values: {}",
+                    clip(field, 40),
+                    CONTRACT_MANAGER_FIELDS.join(", ")
+                ))
+            })?;
+            self.contract_manager_field = Some(known);
+        }
+        Ok(self)
     }
 }
 
@@ -178,7 +274,27 @@ impl Settings {
 
 /// `$select` and the fixed part of `$filter` for `kind`, and whether the entity set is
 /// a document list (dated, read incrementally).
-fn query_parts(
+fn query_parts(kind: EntityKind, settings: &Settings) -> (String, &'static str, bool) {
+    let (select, filter, dated) = base_query_parts(kind, settings.configuration);
+    let mut select = select.to_owned();
+    match (kind, settings.configuration) {
+        // УТ 11: the partner, whose main manager is the client's responsible manager.
+        (EntityKind::Counterparty, Configuration::Ut11) => select.push_str(",Партнер_Key"),
+        (EntityKind::Contract, _) => {
+            if let Some(field) = settings.contract_manager_field {
+                select.push(',');
+                select.push_str(field);
+            }
+        }
+        (EntityKind::SalesDocument, Configuration::Bp30) if settings.primary_document == PrimaryDocument::Auto => {
+            select.push_str(",ВидОперации");
+        }
+        _ => {}
+    }
+    (select, filter, dated)
+}
+
+fn base_query_parts(
     kind: EntityKind,
     configuration: Configuration,
 ) -> (&'static str, &'static str, bool) {
@@ -234,7 +350,7 @@ pub fn page_url(
     skip: u64,
     top: u32,
 ) -> Result<String, Error> {
-    let (select, fixed_filter, dated) = query_parts(kind, settings.configuration);
+    let (select, fixed_filter, dated) = query_parts(kind, settings);
     // Checked for every kind (catalogs then ignore it).
     let window = since
         .map(|since| window_start(since, settings.lookback_days))
@@ -251,7 +367,7 @@ pub fn page_url(
     url.push_str(&settings.base_url);
     push_encoded(&mut url, entity_set(kind));
     url.push_str("?$format=json&$select=");
-    push_encoded(&mut url, select);
+    push_encoded(&mut url, &select);
     if !filter.is_empty() {
         url.push_str("&$filter=");
         push_encoded(&mut url, &filter);
@@ -259,6 +375,22 @@ pub fn page_url(
     let _ = write!(url, "&$orderby=Ref_Key&$top={top}&$skip={skip}");
     Ok(url)
 }
+
+/// The URL of the records of `set` with the given references (`Ref_Key eq guid'…' or …`),
+/// selecting `select`: how partners and users are looked up, a few dozen at a time.
+pub fn lookup_url(settings: &Settings, set: &str, select: &str, keys: &[&str]) -> String {
+    let mut url = settings.base_url.clone();
+    push_encoded(&mut url, set);
+    url.push_str("?$format=json&$select=");
+    push_encoded(&mut url, select);
+    let filter = keys.iter().map(|k| format!("Ref_Key eq guid'{k}'")).collect::<Vec<_>>().join(" or ");
+    url.push_str("&$filter=");
+    push_encoded(&mut url, &filter);
+    url
+}
+
+/// References looked up per request (keeps the URL well under common 8 KB limits).
+pub const LOOKUP_CHUNK: usize = 40;
 
 /// The URL of the currency catalog (read whole: it is small).
 pub fn currencies_url(settings: &Settings) -> String {
@@ -602,33 +734,40 @@ impl fmt::Write for SmallBuf {
 // Errors from 1C
 // ---------------------------------------------------------------------------------
 
-/// The error for an answer other than HTTP 200 to a request for `entity_set`.
+/// The error for an answer other than HTTP 200 to a request for `entity_set`. What
+/// retrying cannot mend — credentials, an entity set 1C does not publish, a field the
+/// base does not have — is [`Error::Misconfigured`] (the sync fails at once and says what
+/// to change); anything else is [`Error::Unavailable`] (retried).
 pub fn status_error(status: u16, body: &[u8], entity_set: &str) -> Error {
-    if status == 401 || status == 403 {
-        return Error::Unavailable(format!(
+    if status == 401 {
+        return Error::Misconfigured(format!(
             "1С rejected the user name or password (HTTP {status}): check the module's username and password settings"
         ));
     }
-    let mut message = format!("1С answered HTTP {status}");
-    if let Some((code, text)) = odata_error(body) {
-        let _ = write!(message, ": [{code}] {text}");
-    }
+    let detail = odata_error(body).map(|(code, text)| format!(" [{code}] {text}")).unwrap_or_default();
     match status {
-        404 => {
-            let _ = write!(
-                message,
-                " (check the base_url setting and that {entity_set} is included in the 1C base's OData interface)"
-            );
+        403 => Error::Misconfigured(format!(
+            "1С refused the user access to {entity_set} (HTTP 403{}): give the 1C user the right to read {}",
+            detail.trim_end(),
+            metadata_name(entity_set)
+        )),
+        404 => Error::Misconfigured(format!(
+            "1С does not publish {entity_set} (HTTP 404{}): {}. If 1С answers so for every entity set, check the base_url setting",
+            if detail.is_empty() { String::new() } else { format!(":{detail}") },
+            how_to_publish(entity_set)
+        )),
+        400 => Error::Misconfigured(format!(
+            "1С refused the request for {entity_set} (HTTP 400{}): check that the configuration setting, bp30 or ut11, matches the 1C base",
+            if detail.is_empty() { String::new() } else { format!(":{detail}") },
+        )),
+        _ => {
+            let mut message = format!("1С answered HTTP {status}");
+            if !detail.is_empty() {
+                let _ = write!(message, ":{detail}");
+            }
+            Error::Unavailable(message)
         }
-        400 => {
-            let _ = write!(
-                message,
-                " (check that the configuration setting, bp30 or ut11, matches the 1C base)"
-            );
-        }
-        _ => {}
     }
-    Error::Unavailable(message)
 }
 
 #[derive(Deserialize)]
@@ -869,6 +1008,9 @@ struct RawCounterparty<'a> {
     inn: Option<Json<'a>>,
     #[serde(rename = "КПП", borrow)]
     kpp: Option<Json<'a>>,
+    /// УТ 11: the partner (`Catalog_Партнеры`), whose main manager manages the client.
+    #[serde(rename = "Партнер_Key", borrow)]
+    partner: Option<Json<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -891,6 +1033,10 @@ struct RawContract<'a> {
     has_deferral: Option<Json<'a>>,
     #[serde(rename = "СрокОплаты", borrow)]
     deferral: Option<Json<'a>>,
+    /// The responsible user, under the name the `contract_manager_field` setting gives
+    /// (only that one is selected).
+    #[serde(rename = "Менеджер_Key", alias = "Ответственный_Key", alias = "ОсновнойМенеджер_Key", borrow)]
+    manager: Option<Json<'a>>,
 }
 
 /// A sales document; the УТ 11 names are aliases (only one of each pair is selected).
@@ -916,6 +1062,9 @@ struct RawSales<'a> {
     currency: Option<Json<'a>>,
     #[serde(rename = "СуммаДокумента", borrow)]
     amount: Option<Json<'a>>,
+    /// bp30: the kind of operation («Товары», «Услуги»…), which tells the primary document.
+    #[serde(rename = "ВидОперации", borrow)]
+    operation: Option<Json<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -954,6 +1103,22 @@ struct RawPaymentLine<'a> {
     deal: Option<Json<'a>>,
     #[serde(rename = "Сделка_Type", borrow)]
     deal_type: Option<Json<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RawPartner<'a> {
+    #[serde(rename = "Ref_Key", borrow)]
+    ref_key: Option<Json<'a>>,
+    #[serde(rename = "ОсновнойМенеджер_Key", borrow)]
+    manager: Option<Json<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RawUser<'a> {
+    #[serde(rename = "Ref_Key", borrow)]
+    ref_key: Option<Json<'a>>,
+    #[serde(rename = "Description", borrow)]
+    description: Option<Json<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -1025,6 +1190,53 @@ impl Records<'_> {
         self.len() == 0
     }
 
+    /// The partners the page's counterparties name (УТ 11), lower case, each once.
+    pub fn partner_keys(&self) -> Vec<String> {
+        let Parsed::Counterparties(records) = &self.0 else { return Vec::new() };
+        let mut keys: Vec<String> = records
+            .iter()
+            .filter_map(|r| match r {
+                Obj::Ok(r) => reference("Партнер_Key", r.partner.as_ref()).ok().flatten(),
+                Obj::Not(_) => None,
+            })
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    }
+
+    /// The users the page's contracts name as responsible, lower case, each once.
+    pub fn contract_manager_keys(&self) -> Vec<String> {
+        let Parsed::Contracts(records) = &self.0 else { return Vec::new() };
+        let mut keys: Vec<String> = records
+            .iter()
+            .filter_map(|r| match r {
+                Obj::Ok(r) => reference("manager", r.manager.as_ref()).ok().flatten(),
+                Obj::Not(_) => None,
+            })
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    }
+
+    /// The currency references of the page's sales documents that the catalog would be
+    /// needed for: neither empty nor the ruble's (`ruble_currency_ref`). Lower case, each once.
+    pub fn currencies_needing_the_catalog(&self, settings: &Settings) -> Vec<String> {
+        let Parsed::Sales(records) = &self.0 else { return Vec::new() };
+        let mut keys: Vec<String> = records
+            .iter()
+            .filter_map(|r| match r {
+                Obj::Ok(r) => reference("", r.currency.as_ref()).ok().flatten(),
+                Obj::Not(_) => None,
+            })
+            .filter(|k| settings.ruble_currency_ref.as_deref() != Some(k.as_str()))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    }
+
     /// Whether a sales document on the page names a currency, so that the currency
     /// catalog must be read to map it.
     pub fn needs_currencies(&self) -> bool {
@@ -1064,6 +1276,53 @@ struct Currency {
     letter: Option<&'static str>,
     code: String,
     description: String,
+}
+
+/// What the page's managers are: partner → its main manager (УТ 11), and user → name.
+/// Filled from `Catalog_Партнеры` and `Catalog_Пользователи` when the base publishes them.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Managers {
+    pub partner_manager: std::collections::HashMap<String, String>,
+    pub user_name: std::collections::HashMap<String, String>,
+}
+
+impl Managers {
+    /// The person a user reference names (its name, or empty when 1C did not say).
+    fn person(&self, user: Option<String>) -> Option<crm_plugin_sdk::accounting::Person> {
+        let user = user?;
+        let name = self.user_name.get(&user).cloned().unwrap_or_default();
+        Some(crm_plugin_sdk::accounting::Person { external_id: user, name })
+    }
+}
+
+/// Parses a page of `Catalog_Партнеры` (`Ref_Key`, `ОсновнойМенеджер_Key`) into
+/// `managers.partner_manager`.
+pub fn parse_partners(body: &[u8], managers: &mut Managers) -> Result<(), Error> {
+    let records: Vec<Obj<RawPartner<'_>>> = parse_list(PARTNERS, body)?;
+    for record in records {
+        let Obj::Ok(record) = record else { continue };
+        if let (Ok(Some(key)), Ok(Some(manager))) = (reference("Ref_Key", record.ref_key.as_ref()), reference("ОсновнойМенеджер_Key", record.manager.as_ref())) {
+            managers.partner_manager.insert(key, manager);
+        }
+    }
+    Ok(())
+}
+
+/// Parses a page of `Catalog_Пользователи` (`Ref_Key`, `Description`) into
+/// `managers.user_name`.
+pub fn parse_users(body: &[u8], managers: &mut Managers) -> Result<(), Error> {
+    let records: Vec<Obj<RawUser<'_>>> = parse_list(USERS, body)?;
+    for record in records {
+        let Obj::Ok(record) = record else { continue };
+        if let Ok(Some(key)) = reference("Ref_Key", record.ref_key.as_ref()) {
+            let name = match &record.description {
+                Some(Json::Str(d)) => clip(d.trim(), 200).to_owned(),
+                _ => String::new(),
+            };
+            managers.user_name.insert(key, name);
+        }
+    }
+    Ok(())
 }
 
 /// Parses `Catalog_Валюты` (an HTTP 200 body). Records without a usable `Ref_Key` are
@@ -1139,19 +1398,19 @@ pub struct Mapped {
 
 /// Maps a page. `currencies` is the currency catalog when
 /// [`Records::needs_currencies`] asked for it; a document naming a currency that is
-/// not in it is rejected.
+/// not in it is rejected (with no catalog, one naming the ruble's reference of the
+/// `ruble_currency_ref` setting is in rubles). `managers` resolves the responsible users.
 pub fn map_records(
     records: &Records<'_>,
     settings: &Settings,
     currencies: Option<&Currencies>,
+    managers: &Managers,
 ) -> Mapped {
     let configuration = settings.configuration;
     match &records.0 {
-        Parsed::Counterparties(r) => collect(COUNTERPARTIES, r, |c| counterparty(c, configuration)),
-        Parsed::Contracts(r) => collect(CONTRACTS, r, |c| contract(c, configuration)),
-        Parsed::Sales(r) => collect(SALES, r, |s| {
-            sales_document(s, configuration, &settings.default_currency, currencies)
-        }),
+        Parsed::Counterparties(r) => collect(COUNTERPARTIES, r, |c| counterparty(c, configuration, managers)),
+        Parsed::Contracts(r) => collect(CONTRACTS, r, |c| contract(c, configuration, managers)),
+        Parsed::Sales(r) => collect(SALES, r, |s| sales_document(s, settings, currencies)),
         Parsed::Payments(r) => collect(PAYMENTS, r, payment),
     }
 }
@@ -1168,6 +1427,9 @@ enum Label<'s> {
 trait Record {
     fn ref_key(&self) -> Option<&Json<'_>>;
     fn label(&self) -> Label<'_>;
+    /// The counterparty the record belongs to, when it names one (so the host can group
+    /// rejections by client).
+    fn counterparty_ref(&self) -> Option<String>;
 }
 
 /// The first non-blank string among `values`.
@@ -1182,6 +1444,9 @@ impl Record for RawCounterparty<'_> {
     fn ref_key(&self) -> Option<&Json<'_>> {
         self.ref_key.as_ref()
     }
+    fn counterparty_ref(&self) -> Option<String> {
+        reference("Ref_Key", self.ref_key.as_ref()).ok().flatten()
+    }
     fn label(&self) -> Label<'_> {
         first_text([self.description.as_ref(), self.full_name.as_ref()])
             .map_or(Label::None, Label::Name)
@@ -1191,6 +1456,9 @@ impl Record for RawCounterparty<'_> {
 impl Record for RawContract<'_> {
     fn ref_key(&self) -> Option<&Json<'_>> {
         self.ref_key.as_ref()
+    }
+    fn counterparty_ref(&self) -> Option<String> {
+        reference("Owner_Key", self.owner.as_ref()).ok().flatten()
     }
     fn label(&self) -> Label<'_> {
         match first_text([self.description.as_ref(), None]) {
@@ -1204,6 +1472,9 @@ impl Record for RawSales<'_> {
     fn ref_key(&self) -> Option<&Json<'_>> {
         self.ref_key.as_ref()
     }
+    fn counterparty_ref(&self) -> Option<String> {
+        reference("Контрагент_Key", self.counterparty.as_ref()).ok().flatten()
+    }
     fn label(&self) -> Label<'_> {
         first_text([self.number.as_ref(), None]).map_or(Label::None, Label::Number)
     }
@@ -1212,6 +1483,9 @@ impl Record for RawSales<'_> {
 impl Record for RawPayment<'_> {
     fn ref_key(&self) -> Option<&Json<'_>> {
         self.ref_key.as_ref()
+    }
+    fn counterparty_ref(&self) -> Option<String> {
+        reference("Контрагент_Key", self.counterparty.as_ref()).ok().flatten()
     }
     fn label(&self) -> Label<'_> {
         first_text([self.number.as_ref(), None]).map_or(Label::None, Label::Number)
@@ -1271,7 +1545,7 @@ fn collect<T: Record>(
                 };
                 mapped.rejected.push(Rejected {
                     external_id,
-                    counterparty_id: None,
+                    counterparty_id: record.counterparty_ref(),
                     reason,
                 });
             }
@@ -1280,7 +1554,7 @@ fn collect<T: Record>(
     mapped
 }
 
-fn counterparty(r: &RawCounterparty<'_>, configuration: Configuration) -> Result<Entry, String> {
+fn counterparty(r: &RawCounterparty<'_>, configuration: Configuration, managers: &Managers) -> Result<Entry, String> {
     let external_id = required_reference("Ref_Key", r.ref_key.as_ref())?;
     if configuration == Configuration::Bp30 && flag("IsFolder", r.is_folder.as_ref())? {
         return Err("IsFolder is true: a group of counterparties, not a counterparty".to_owned());
@@ -1299,12 +1573,17 @@ fn counterparty(r: &RawCounterparty<'_>, configuration: Configuration) -> Result
         name: name.to_owned(),
         inn: optional_text("ИНН", r.inn.as_ref())?,
         kpp: optional_text("КПП", r.kpp.as_ref())?,
-        manager: None,
+        manager: managers.person(
+            reference("Партнер_Key", r.partner.as_ref())
+                .ok()
+                .flatten()
+                .and_then(|partner| managers.partner_manager.get(&partner).cloned()),
+        ),
         deleted: flag("DeletionMark", r.deletion_mark.as_ref())?,
     }))
 }
 
-fn contract(r: &RawContract<'_>, configuration: Configuration) -> Result<Entry, String> {
+fn contract(r: &RawContract<'_>, configuration: Configuration, managers: &Managers) -> Result<Entry, String> {
     let external_id = required_reference("Ref_Key", r.ref_key.as_ref())?;
     if configuration == Configuration::Bp30 && flag("IsFolder", r.is_folder.as_ref())? {
         return Err("IsFolder is true: a group of contracts, not a contract".to_owned());
@@ -1325,7 +1604,7 @@ fn contract(r: &RawContract<'_>, configuration: Configuration) -> Result<Entry, 
         number,
         signed_on: date("Дата", r.date.as_ref())?,
         deferral_days,
-        manager: None,
+        manager: managers.person(reference("manager", r.manager.as_ref()).ok().flatten()),
         deleted: flag("DeletionMark", r.deletion_mark.as_ref())?,
     }))
 }
@@ -1356,10 +1635,10 @@ fn deferral_days(value: Option<&Json<'_>>) -> Result<u32, String> {
 
 fn sales_document(
     r: &RawSales<'_>,
-    configuration: Configuration,
-    default_currency: &str,
+    settings: &Settings,
     currencies: Option<&Currencies>,
 ) -> Result<Entry, String> {
+    let configuration = settings.configuration;
     Ok(Entry::SalesDocument(SalesDocument {
         external_id: required_reference("Ref_Key", r.ref_key.as_ref())?,
         number: text("Number", r.number.as_ref())?.to_owned(),
@@ -1371,25 +1650,45 @@ fn sales_document(
         currency: currency(
             configuration.sales_currency_field(),
             r.currency.as_ref(),
-            default_currency,
+            settings,
             currencies,
         )?,
-        primary_document: None,
+        primary_document: primary_document(settings, r.operation.as_ref()),
         posted: flag("Posted", r.posted.as_ref())?,
         deleted: flag("DeletionMark", r.deletion_mark.as_ref())?,
     }))
 }
 
-/// The letter code of a currency reference; the default for the empty reference.
+/// The primary document a sale is cited by (see [`PrimaryDocument`]).
+fn primary_document(settings: &Settings, operation: Option<&Json<'_>>) -> Option<String> {
+    match &settings.primary_document {
+        PrimaryDocument::Never => None,
+        PrimaryDocument::Always(document) => Some(document.clone()),
+        PrimaryDocument::Auto => match operation {
+            Some(Json::Str(op)) => match op.trim() {
+                "Услуги" => Some("Акт".to_owned()),
+                "Товары" => Some("ТОРГ-12".to_owned()),
+                _ => None,
+            },
+            _ => None,
+        },
+    }
+}
+
+/// The letter code of a currency reference; the default for the empty reference, and
+/// rubles for the ruble's reference (`ruble_currency_ref`) when there is no catalog.
 fn currency(
     field: &str,
     value: Option<&Json<'_>>,
-    default_currency: &str,
+    settings: &Settings,
     currencies: Option<&Currencies>,
 ) -> Result<String, String> {
     let Some(key) = reference_str(field, value)? else {
-        return Ok(default_currency.to_owned());
+        return Ok(settings.default_currency.clone());
     };
+    if currencies.is_none() && settings.ruble_currency_ref.as_deref().is_some_and(|r| r.eq_ignore_ascii_case(key)) {
+        return Ok("RUB".to_owned());
+    }
     let Some(currency) = currencies.and_then(|c| c.get(key)) else {
         return Err(format!(
             "{field} refers to currency {}, which is not in {CURRENCIES}",

@@ -18,10 +18,10 @@ use crate::{EntitySet, Scalar, Select, Source};
 /// [`FakeOneC::replace_source`](crate::FakeOneC::replace_source).
 #[derive(Debug, Clone, Default)]
 pub struct Dataset {
-    sets: [Vec<Value>; 5],
+    sets: [Vec<Value>; 7],
     /// Every property name seen in each set (a property stays known after its last
     /// record goes, as it would in 1C's metadata).
-    properties: [BTreeSet<String>; 5],
+    properties: [BTreeSet<String>; 7],
 }
 
 impl PartialEq for Dataset {

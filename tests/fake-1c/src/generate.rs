@@ -82,6 +82,12 @@ pub const PAYMENT_FIELDS: &[&str] = &[
     "РасшифровкаПлатежа",
 ];
 
+/// `Catalog_Партнеры` properties (УТ 11), in the order written.
+pub const PARTNER_FIELDS: &[&str] = &["Ref_Key", "DataVersion", "DeletionMark", "Description", "ОсновнойМенеджер_Key"];
+
+/// `Catalog_Пользователи` properties, in the order written.
+pub const USER_FIELDS: &[&str] = &["Ref_Key", "DataVersion", "DeletionMark", "Description"];
+
 /// `Catalog_Валюты` properties, in the order written.
 pub const CURRENCY_FIELDS: &[&str] = &["Ref_Key", "DataVersion", "DeletionMark", "Code", "Description", "НаименованиеПолное"];
 
@@ -187,6 +193,8 @@ fn tag(set: EntitySet) -> u16 {
         EntitySet::Counterparties => 0xca01,
         EntitySet::Contracts => 0xca02,
         EntitySet::Currencies => 0xca03,
+        EntitySet::Partners => 0xca04,
+        EntitySet::Users => 0xca05,
         EntitySet::Sales => 0xd0c1,
         EntitySet::Payments => 0xd0c2,
     }
@@ -466,6 +474,8 @@ impl Generated {
                 o.str("Description", short);
                 o.str("НаименованиеПолное", full);
             }
+            // A generated base names no managers: it has no partners or users.
+            EntitySet::Partners | EntitySet::Users => {}
         }
         o.end();
     }
@@ -480,6 +490,7 @@ impl Source for Generated {
             EntitySet::Payments if self.sales == 0 || self.counterparties == 0 => 0,
             EntitySet::Payments => self.payments,
             EntitySet::Currencies => CURRENCIES.len(),
+            EntitySet::Partners | EntitySet::Users => 0,
         }
     }
 
@@ -590,6 +601,7 @@ impl Source for Generated {
                     _ => Scalar::Null,
                 }
             }
+            EntitySet::Partners | EntitySet::Users => Scalar::Null,
         }
     }
 

@@ -5,7 +5,7 @@
 //! it serves, field by field, is `docs/1c-odata-format.md`; the plugin that talks to it
 //! is written from the same document.
 //!
-//! - [`EntitySet`]: the five entity sets the sync reads.
+//! - [`EntitySet`]: the entity sets the sync reads.
 //! - [`Source`]: the records of each set in `Ref_Key` order, addressable by index, so a
 //!   huge generated base needs no storage. Two implementations: [`Dataset`] (records in
 //!   memory, editable between two syncs) and [`generate::Generated`] (every record a pure
@@ -62,12 +62,23 @@ pub enum EntitySet {
     Payments,
     /// `Catalog_Валюты`: currencies.
     Currencies,
+    /// `Catalog_Партнеры` (УТ 11): partners, with their main manager.
+    Partners,
+    /// `Catalog_Пользователи`: the base's users (managers).
+    Users,
 }
 
 impl EntitySet {
     /// All sets, in the order the service document lists them.
-    pub const ALL: [EntitySet; 5] =
-        [EntitySet::Counterparties, EntitySet::Contracts, EntitySet::Sales, EntitySet::Payments, EntitySet::Currencies];
+    pub const ALL: [EntitySet; 7] = [
+        EntitySet::Counterparties,
+        EntitySet::Contracts,
+        EntitySet::Sales,
+        EntitySet::Payments,
+        EntitySet::Currencies,
+        EntitySet::Partners,
+        EntitySet::Users,
+    ];
 
     /// The entity set's name in URLs and `odata.metadata`.
     pub fn name(self) -> &'static str {
@@ -77,6 +88,8 @@ impl EntitySet {
             EntitySet::Sales => "Document_РеализацияТоваровУслуг",
             EntitySet::Payments => "Document_ПоступлениеНаРасчетныйСчет",
             EntitySet::Currencies => "Catalog_Валюты",
+            EntitySet::Partners => "Catalog_Партнеры",
+            EntitySet::Users => "Catalog_Пользователи",
         }
     }
 
@@ -95,6 +108,8 @@ impl EntitySet {
             EntitySet::Sales => generate::SALE_FIELDS,
             EntitySet::Payments => generate::PAYMENT_FIELDS,
             EntitySet::Currencies => generate::CURRENCY_FIELDS,
+            EntitySet::Partners => generate::PARTNER_FIELDS,
+            EntitySet::Users => generate::USER_FIELDS,
         }
     }
 

@@ -118,10 +118,13 @@ struct Shared {
     current: RwLock<Arc<Current>>,
     failures: Mutex<Vec<Failure>>,
     requests: AtomicU64,
-    requests_per_set: [AtomicU64; 5],
+    requests_per_set: [AtomicU64; 7],
     /// Milliseconds each list request to a set waits before it is answered.
-    latency_ms: [AtomicU64; 5],
+    latency_ms: [AtomicU64; 7],
     log: Mutex<VecDeque<LoggedRequest>>,
+    /// Sets this base does not publish (answered as unknown, left out of the service
+    /// document), as when an admin did not tick them in 1C's OData settings.
+    unpublished: Mutex<std::collections::HashSet<EntitySet>>,
 }
 
 /// A source and what has been learnt scanning it; replaced as a whole.
@@ -169,6 +172,7 @@ impl FakeOneC {
             latency_ms: Default::default(),
             requests_per_set: Default::default(),
             log: Mutex::new(VecDeque::new()),
+            unpublished: Mutex::new(Default::default()),
         });
         let app = Router::new().fallback(handle).with_state(shared.clone());
         let (tx, rx) = oneshot::channel::<()>();
@@ -231,6 +235,18 @@ impl FakeOneC {
         for set in EntitySet::ALL {
             self.set_latency(set, latency);
         }
+    }
+
+    /// Stops publishing `set`: requests for it are answered as for an entity set the base
+    /// does not have (HTTP 404, code 6), as a real base answers when the set is not
+    /// ticked in its standard OData interface settings.
+    pub fn unpublish(&self, set: EntitySet) {
+        lock(&self.shared.unpublished).insert(set);
+    }
+
+    /// Publishes `set` again.
+    pub fn publish(&self, set: EntitySet) {
+        lock(&self.shared.unpublished).remove(&set);
     }
 
     /// Drops every queued fault.
@@ -455,7 +471,9 @@ fn route(shared: &Shared, path: &str, options: &[(String, String)], logged_set: 
         }
         None => (rest, None),
     };
-    let set = EntitySet::from_name(name).ok_or_else(|| ODataError::not_found(format!("Не найдена сущность \"{name}\"")))?;
+    let set = EntitySet::from_name(name)
+        .filter(|s| !lock(&shared.unpublished).contains(s))
+        .ok_or_else(|| ODataError::not_found(format!("Не найдена сущность \"{name}\"")))?;
     *logged_set = Some(set);
     let current = shared.current();
     match key {
@@ -585,7 +603,9 @@ fn element(shared: &Shared, current: &Current, set: EntitySet, key: &str, option
 fn service_document(shared: &Shared, options: &[(String, String)]) -> Result<Response, ODataError> {
     let json = options.iter().any(|(k, v)| k == "$format" && (v == "json" || v.starts_with("application/json")));
     if json {
-        let sets: Vec<_> = EntitySet::ALL.iter().map(|s| serde_json::json!({"name": s.name(), "url": s.name()})).collect();
+        let unpublished = lock(&shared.unpublished).clone();
+        let sets: Vec<_> =
+            EntitySet::ALL.iter().filter(|s| !unpublished.contains(s)).map(|s| serde_json::json!({"name": s.name(), "url": s.name()})).collect();
         let body = serde_json::json!({"odata.metadata": format!("{}$metadata", shared.base_url), "value": sets});
         return Ok(json_response(StatusCode::OK, body.to_string().into_bytes()));
     }
@@ -594,7 +614,8 @@ fn service_document(shared: &Shared, options: &[(String, String)]) -> Result<Res
          xmlns:atom=\"http://www.w3.org/2005/Atom\" xml:base=\"{}\"><workspace><atom:title>Default</atom:title>",
         shared.base_url
     );
-    for s in EntitySet::ALL {
+    let unpublished = lock(&shared.unpublished).clone();
+    for s in EntitySet::ALL.into_iter().filter(|s| !unpublished.contains(s)) {
         xml.push_str(&format!("<collection href=\"{0}\"><atom:title>{0}</atom:title></collection>", s.name()));
     }
     xml.push_str("</workspace></service>");

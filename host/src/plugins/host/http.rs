@@ -115,7 +115,8 @@ async fn vet(url: &reqwest::Url, grants: &HttpGrant) -> Result<(String, Vec<Sock
     if !private_ok
         && let Some(bad) = addrs.iter().find(|a| is_internal(a.ip())) {
             return Err(denied(format!(
-                "`{host}` resolves to the internal address {}; an admin must allow this exact host as private",
+                "`{host}` resolves to the internal address {} (loopback or a private network): an admin allows it by adding \
+                 \"{host_port}\" to the module's grants.private_hosts (beside grants.http_hosts)",
                 bad.ip()
             )));
         }

@@ -33,6 +33,7 @@ fn some(s: &str) -> Option<String> {
 pub(crate) fn creditor() -> Party {
     Party {
         name: "ООО «Торговый дом „Север“»".to_owned(),
+        name_instrumental: None,
         inn: some("7701234567"),
         kpp: some("770101001"),
         ogrn: some("1027700123456"),
@@ -163,8 +164,11 @@ pub(crate) fn typical() -> ClaimLetter {
         principal_total: rub(1_855_500, 50),
         penalty_total: rub(175_483, 90),
         total: rub(2_030_984, 40),
-        pay_by: d(2025, 11, 20),
+        pay_by: None,
         deadline_days: 10,
+        deadline_mode: super::DeadlineMode::FromReceipt,
+        penalties_grow: true,
+        key_rate_note: None,
         signer_post: None,
         signer_name: None,
         seal: true,
@@ -196,6 +200,7 @@ pub(crate) fn minimal() -> ClaimLetter {
     letter.penalties.clear();
     letter.penalty_total = Money::ZERO;
     letter.total = letter.principal_total;
+    letter.penalties_grow = false;
     letter.number = None;
     letter.creditor.bank_account = None;
     letter.seal = false;

@@ -24,7 +24,7 @@ use crate::receivables::store::{self, ContractRow, DocRow, NewCard, PaymentRow, 
 use crate::tenancy::TenantId;
 use crate::validation::json_problems;
 
-use super::report::{Progress, entity_one};
+use super::report::{ClientRef, Progress, entity_one};
 
 /// What every page of one sync shares.
 pub struct Context {
@@ -44,10 +44,12 @@ impl Context {
 }
 
 /// The synced catalogs documents and payments refer to, read once per phase rather than
-/// per page: cards by the accounting system's id, contracts, and the cards' own deferrals.
+/// per page: cards by the accounting system's id (with the client's name and ИНН as the
+/// accounting system has them, for notes), contracts, and the cards' own deferrals.
 #[derive(Debug, Default)]
 pub struct Catalogs {
     cards: HashMap<String, CounterpartyId>,
+    clients: HashMap<String, (String, Option<String>)>,
     contracts: HashMap<String, ContractRef>,
     deferral: HashMap<CounterpartyId, i32>,
 }
@@ -62,8 +64,10 @@ struct ContractRef {
 
 impl Catalogs {
     pub async fn load(c: &mut Conn<'_>, tenant: TenantId) -> sqlx::Result<Catalogs> {
+        let refs = store::all_refs(c, tenant).await?;
         Ok(Catalogs {
-            cards: store::all_refs(c, tenant).await?.into_iter().collect(),
+            cards: refs.iter().map(|r| (r.0.clone(), r.1)).collect(),
+            clients: refs.into_iter().map(|(ext, _, name, inn)| (ext, (name, inn))).collect(),
             contracts: store::all_contract_refs(c, tenant)
                 .await?
                 .into_iter()
@@ -71,6 +75,39 @@ impl Catalogs {
                 .collect(),
             deferral: store::all_card_deferrals(c, tenant).await?.into_iter().collect(),
         })
+    }
+}
+
+impl Catalogs {
+    /// The client `external_id` as a note names it.
+    fn client(&self, external_id: &str) -> ClientRef {
+        let known = self.clients.get(external_id);
+        ClientRef { external_id: clip(external_id, 100), name: known.map(|k| k.0.clone()), inn: known.and_then(|k| k.1.clone()) }
+    }
+}
+
+/// Why a record of a client is not taken.
+enum Refused {
+    /// Its counterparty is not among the synced ones (rejected by this sync, or missing).
+    NoCounterparty { id: String, counterparty: String },
+    /// Anything else, with the record's id when known.
+    Other { id: Option<String>, reason: String },
+}
+
+/// Records a refusal: under its counterparty's rejection when this sync rejected that
+/// counterparty, else as a note naming the client.
+fn refuse(progress: &mut Progress, kind: EntityKind, refused: Refused, client: impl Fn(&str) -> Option<ClientRef>, counterparty_of: Option<&str>) {
+    match refused {
+        Refused::NoCounterparty { id, counterparty } => {
+            if !progress.reject_with_counterparty(kind, &id, &counterparty) {
+                let reason = format!(
+                    "its counterparty `{}` is not among the synced counterparties (it is missing in the accounting system, or was rejected by an earlier sync)",
+                    clip(&counterparty, 40)
+                );
+                progress.reject_of(kind, Some(&id), Some(ClientRef { external_id: clip(&counterparty, 100), name: None, inn: None }), reason);
+            }
+        }
+        Refused::Other { id, reason } => progress.reject_of(kind, id.as_deref(), counterparty_of.and_then(client), reason),
     }
 }
 
@@ -92,7 +129,15 @@ pub async fn page(
     counts.received += (entries.len() + rejected.len()) as u64;
     for r in rejected {
         let reason = clip(&r.reason, 500);
-        progress.reject(kind, r.external_id.as_deref().map(|s| clip(s, 100)).as_deref(), format!("the plugin could not read it: {reason}"));
+        let id = r.external_id.as_deref().map(|s| clip(s, 100));
+        let client = r.counterparty_id.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|cp| {
+            if kind == EntityKind::Counterparty {
+                ClientRef { external_id: clip(cp, 100), name: None, inn: None }
+            } else {
+                catalogs.client(cp)
+            }
+        });
+        progress.reject_of(kind, id.as_deref(), client, format!("the plugin could not read it: {reason}"));
     }
     let mut seen = HashSet::new();
     let (mut cps, mut contracts, mut docs, mut pays) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -127,7 +172,7 @@ pub async fn page(
     }
     match kind {
         EntityKind::Counterparty => counterparties(c, ctx, cps, progress).await,
-        EntityKind::Contract => self::contracts(c, ctx, contracts, progress).await,
+        EntityKind::Contract => self::contracts(c, ctx, catalogs, contracts, progress).await,
         EntityKind::SalesDocument => documents(c, ctx, catalogs, docs, progress).await,
         EntityKind::Payment => payments(c, ctx, catalogs, pays, progress).await,
     }
@@ -227,13 +272,6 @@ fn amount(field: &str, s: &str, positive: bool) -> Result<Money, String> {
     Ok(m)
 }
 
-/// Maps an accounting counterparty id to the client card, or says why not.
-fn card_of(cards: &HashMap<String, CounterpartyId>, ext: &str) -> Result<CounterpartyId, String> {
-    cards.get(ext).copied().ok_or_else(|| {
-        format!("its counterparty `{}` is not among the synced counterparties (it was rejected, or is missing in the accounting system)", clip(ext, 40))
-    })
-}
-
 // ---------------------------------------------------------------------------------
 // Counterparties
 
@@ -241,11 +279,18 @@ struct CpIn {
     ext: String,
     input: CounterpartyInput,
     deleted: bool,
+    /// The responsible user the accounting system names, with their name.
+    manager: Option<(String, String)>,
 }
 
-fn check_counterparty(x: AccountingCounterparty) -> Result<CpIn, (Option<String>, String)> {
+fn check_counterparty(x: AccountingCounterparty) -> Result<CpIn, (Option<String>, ClientRef, String)> {
     let ext = x.external_id.clone();
-    let fail = |e: String| (Some(ext.clone()), e);
+    let client = ClientRef {
+        external_id: clip(&ext, 100),
+        name: Some(clip(x.name.trim(), 200)).filter(|n| !n.is_empty()),
+        inn: x.inn.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| clip(s, 20)),
+    };
+    let fail = |e: String| (Some(ext.clone()), client.clone(), e);
     let name = text("name", &x.name, 1000).map_err(fail)?;
     let inn = x.inn.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let kind = match inn.as_deref().map(str::len) {
@@ -271,7 +316,15 @@ fn check_counterparty(x: AccountingCounterparty) -> Result<CpIn, (Option<String>
         tags: vec![],
     };
     input.normalize_and_validate().map_err(|e| fail(e.0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")))?;
-    Ok(CpIn { ext, input, deleted: x.deleted })
+    let manager = manager_of(x.manager.as_ref());
+    Ok(CpIn { ext, input, deleted: x.deleted, manager })
+}
+
+/// A responsible user as the accounting system names them: `(id, name)`.
+fn manager_of(p: Option<&crate::plugins::worlds::accounting::Person>) -> Option<(String, String)> {
+    let p = p?;
+    let id = external_id("manager.external-id", &p.external_id).ok()?;
+    Some((id, clip(p.name.trim(), 200)))
 }
 
 async fn counterparties(c: &mut Conn<'_>, ctx: &Context, items: Vec<AccountingCounterparty>, progress: &mut Progress) -> Result<(), JobError> {
@@ -280,7 +333,7 @@ async fn counterparties(c: &mut Conn<'_>, ctx: &Context, items: Vec<AccountingCo
     for x in items {
         match check_counterparty(x) {
             Ok(v) => valid.push(v),
-            Err((id, reason)) => progress.reject(kind, id.as_deref(), reason),
+            Err((id, client, reason)) => progress.reject_of(kind, id.as_deref(), Some(client), reason),
         }
     }
     let ids: Vec<&str> = valid.iter().map(|v| v.ext.as_str()).collect();
@@ -291,11 +344,14 @@ async fn counterparties(c: &mut Conn<'_>, ctx: &Context, items: Vec<AccountingCo
         by_inn.entry(inn).or_default().push((id, kpp.unwrap_or_default()));
     }
     let now = Utc::now();
+    let managers: Vec<(String, String)> = valid.iter().filter_map(|v| v.manager.clone()).collect();
+    store::upsert_accounting_managers(c, ctx.tenant, &managers, now).await?;
     let (mut cards, mut refs, mut audits) = (Vec::new(), Vec::new(), Vec::new());
     for v in valid {
-        let CpIn { ext, input, deleted } = v;
+        let CpIn { ext, input, deleted, manager } = v;
+        let manager_ref = manager.map(|m| m.0);
         if let Some(old) = existing.get(&ext) {
-            let changed = old.name != input.full_name || old.inn != input.inn || old.kpp != input.kpp || old.deleted != deleted;
+            let changed = old.name != input.full_name || old.inn != input.inn || old.kpp != input.kpp || old.deleted != deleted || old.manager_ref != manager_ref;
             if !changed {
                 progress.counts(kind).skipped += 1;
                 continue;
@@ -303,7 +359,16 @@ async fn counterparties(c: &mut Conn<'_>, ctx: &Context, items: Vec<AccountingCo
             if old.created_card && old.name != input.full_name {
                 rename_if_untouched(c, ctx, old.counterparty_id, &old.name, &input.full_name).await?;
             }
-            refs.push(RefRow { external_id: ext, counterparty_id: old.counterparty_id, name: input.full_name, inn: input.inn, kpp: input.kpp, deleted, created_card: old.created_card });
+            refs.push(RefRow {
+                external_id: ext,
+                counterparty_id: old.counterparty_id,
+                name: input.full_name,
+                inn: input.inn,
+                kpp: input.kpp,
+                deleted,
+                created_card: old.created_card,
+                manager_ref,
+            });
             progress.counts(kind).updated += 1;
             continue;
         }
@@ -332,7 +397,7 @@ async fn counterparties(c: &mut Conn<'_>, ctx: &Context, items: Vec<AccountingCo
                 (id, true)
             }
         };
-        refs.push(RefRow { external_id: ext, counterparty_id: card, name: input.full_name, inn: input.inn, kpp: input.kpp, deleted, created_card });
+        refs.push(RefRow { external_id: ext, counterparty_id: card, name: input.full_name, inn: input.inn, kpp: input.kpp, deleted, created_card, manager_ref });
         progress.counts(kind).created += 1;
     }
     store::insert_cards(c, ctx.tenant, &cards, now).await?;
@@ -360,16 +425,21 @@ async fn rename_if_untouched(c: &mut Conn<'_>, ctx: &Context, id: CounterpartyId
 // ---------------------------------------------------------------------------------
 // Contracts
 
-async fn contracts(c: &mut Conn<'_>, ctx: &Context, items: Vec<AccountingContract>, progress: &mut Progress) -> Result<(), JobError> {
+async fn contracts(c: &mut Conn<'_>, ctx: &Context, cat: &Catalogs, items: Vec<AccountingContract>, progress: &mut Progress) -> Result<(), JobError> {
     let kind = EntityKind::Contract;
     let cp_ids: Vec<&str> = items.iter().map(|x| x.counterparty_id.as_str()).collect();
     let refs: HashMap<String, CounterpartyId> = store::refs(c, ctx.tenant, &cp_ids).await?.into_iter().map(|(k, r)| (k, r.counterparty_id)).collect();
+    let managers: Vec<(String, String)> = items.iter().filter_map(|x| manager_of(x.manager.as_ref())).collect();
+    store::upsert_accounting_managers(c, ctx.tenant, &managers, Utc::now()).await?;
     let mut valid = Vec::new();
     for x in items {
         let checked = (|| {
             let ext = x.external_id.clone();
-            let fail = |e: String| (Some(ext.clone()), e);
-            let counterparty_id = card_of(&refs, &x.counterparty_id).map_err(fail)?;
+            let fail = |e: String| Refused::Other { id: Some(ext.clone()), reason: e };
+            let counterparty_id = refs
+                .get(&x.counterparty_id)
+                .copied()
+                .ok_or_else(|| Refused::NoCounterparty { id: ext.clone(), counterparty: x.counterparty_id.clone() })?;
             let number = x.number.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| text("number", s, 200)).transpose().map_err(fail)?;
             let signed_on = x.signed_on.as_deref().map(|s| date("signed-on", s, ctx.today)).transpose().map_err(fail)?;
             let deferral_days = match x.deferral_days {
@@ -377,11 +447,12 @@ async fn contracts(c: &mut Conn<'_>, ctx: &Context, items: Vec<AccountingContrac
                 Some(d) => Some(i32::try_from(d).unwrap_or(3650)),
                 None => None,
             };
-            Ok(ContractRow { id: ContractId::new(), external_id: ext.clone(), counterparty_id, number, signed_on, deferral_days, deleted: x.deleted })
+            let manager_ref = manager_of(x.manager.as_ref()).map(|m| m.0);
+            Ok(ContractRow { id: ContractId::new(), external_id: ext.clone(), counterparty_id, number, signed_on, deferral_days, deleted: x.deleted, manager_ref })
         })();
         match checked {
             Ok(row) => valid.push(row),
-            Err((id, reason)) => progress.reject(kind, id.as_deref(), reason),
+            Err(refused) => refuse(progress, kind, refused, |cp| Some(cat.client(cp)), Some(x.counterparty_id.as_str())),
         }
     }
     let ids: Vec<&str> = valid.iter().map(|v| v.external_id.as_str()).collect();
@@ -399,6 +470,7 @@ async fn contracts(c: &mut Conn<'_>, ctx: &Context, items: Vec<AccountingContrac
                     signed_on: old.signed_on,
                     deferral_days: old.deferral_days,
                     deleted: old.deleted,
+                    manager_ref: old.manager_ref.clone(),
                 };
                 if before == row {
                     progress.counts(kind).skipped += 1;
@@ -431,10 +503,14 @@ async fn documents(c: &mut Conn<'_>, ctx: &Context, cat: &Catalogs, items: Vec<A
     for x in items {
         let checked = (|| {
             let ext = x.external_id.clone();
-            let fail = |e: String| (Some(ext.clone()), e);
+            let fail = |e: String| Refused::Other { id: Some(ext.clone()), reason: e };
+            let counterparty_id = cat
+                .cards
+                .get(&x.counterparty_id)
+                .copied()
+                .ok_or_else(|| Refused::NoCounterparty { id: ext.clone(), counterparty: x.counterparty_id.clone() })?;
             let number = text("number", &x.number, 100).map_err(fail)?;
             let issued_on = date("issued-on", &x.issued_on, ctx.today).map_err(fail)?;
-            let counterparty_id = card_of(&cat.cards, &x.counterparty_id).map_err(fail)?;
             let amount = amount("amount", &x.amount, false).map_err(fail)?;
             let currency = x.currency.trim().to_ascii_uppercase();
             if currency != CURRENCY {
@@ -472,6 +548,7 @@ async fn documents(c: &mut Conn<'_>, ctx: &Context, cat: &Catalogs, items: Vec<A
                 due_on,
                 amount: amount.minor(),
                 currency,
+                primary_document: x.primary_document.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| clip(s, 100)),
                 posted: x.posted,
                 deleted: x.deleted,
             };
@@ -484,7 +561,7 @@ async fn documents(c: &mut Conn<'_>, ctx: &Context, cat: &Catalogs, items: Vec<A
                 }
                 valid.push(row);
             }
-            Err((id, reason)) => progress.reject(kind, id.as_deref(), reason),
+            Err(refused) => refuse(progress, kind, refused, |cp| Some(cat.client(cp)), Some(x.counterparty_id.as_str())),
         }
     }
     let ids: Vec<&str> = valid.iter().map(|v| v.external_id.as_str()).collect();
@@ -499,6 +576,7 @@ async fn documents(c: &mut Conn<'_>, ctx: &Context, cat: &Catalogs, items: Vec<A
                     && old.number == row.number
                     && old.issued_on == row.issued_on
                     && old.amount.minor() == row.amount
+                    && old.primary_document == row.primary_document
                     // Only rubles are stored, and the currency was checked above.
                     && old.posted == row.posted
                     && old.deleted == row.deleted;
@@ -533,10 +611,14 @@ async fn payments(c: &mut Conn<'_>, ctx: &Context, cat: &Catalogs, items: Vec<Ac
     for x in items {
         let checked = (|| {
             let ext = x.external_id.clone();
-            let fail = |e: String| (Some(ext.clone()), e);
+            let fail = |e: String| Refused::Other { id: Some(ext.clone()), reason: e };
+            let counterparty_id = cat
+                .cards
+                .get(&x.counterparty_id)
+                .copied()
+                .ok_or_else(|| Refused::NoCounterparty { id: ext.clone(), counterparty: x.counterparty_id.clone() })?;
             let number = text("number", &x.number, 100).map_err(fail)?;
             let paid_on = date("paid-on", &x.paid_on, ctx.today).map_err(fail)?;
-            let counterparty_id = card_of(&cat.cards, &x.counterparty_id).map_err(fail)?;
             let total = amount("amount", &x.amount, true).map_err(fail)?;
             let mut allocations = Vec::new();
             let mut named: i64 = 0;
@@ -583,7 +665,7 @@ async fn payments(c: &mut Conn<'_>, ctx: &Context, cat: &Catalogs, items: Vec<Ac
                 }
                 valid.push(row);
             }
-            Err((id, reason)) => progress.reject(kind, id.as_deref(), reason),
+            Err(refused) => refuse(progress, kind, refused, |cp| Some(cat.client(cp)), Some(x.counterparty_id.as_str())),
         }
     }
     let ids: Vec<&str> = valid.iter().map(|v| v.external_id.as_str()).collect();

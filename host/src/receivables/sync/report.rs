@@ -32,15 +32,49 @@ pub struct Note {
     pub entity: String,
     /// The accounting system's id, when known.
     pub external_id: Option<String>,
+    /// The client the record is of (for a counterparty: itself), as the accounting system
+    /// names it, when known: whom to look up in 1C.
+    #[serde(default)]
+    pub client: Option<ClientRef>,
     pub reason: String,
+    /// For a rejected counterparty: its records rejected because it was (they name a
+    /// client that was not synced), counted here rather than listed one by one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dependents: Option<Dependents>,
+}
+
+/// A client of the accounting system, as a note names it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ClientRef {
+    /// Its accounting id.
+    pub external_id: String,
+    pub name: Option<String>,
+    pub inn: Option<String>,
+}
+
+/// Records rejected with their counterparty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Dependents {
+    pub contracts: u64,
+    pub sales_documents: u64,
+    pub payments: u64,
+    /// The first of them (up to 20), by accounting id.
+    pub external_ids: Vec<String>,
+}
+
+/// Dependents kept by id per rejected counterparty.
+const KEEP_DEPENDENT_IDS: usize = 20;
+
+fn printable(s: &str) -> String {
+    if s.contains('\0') { s.replace('\0', "\u{FFFD}") } else { s.to_owned() }
 }
 
 impl Note {
     /// A note as the report keeps it: what the accounting system sent is quoted in it,
     /// so U+0000 (which the job's stored report cannot hold on PostgreSQL) shows as `�`.
-    fn new(kind: EntityKind, external_id: Option<&str>, reason: String) -> Note {
-        let printable = |s: &str| if s.contains('\0') { s.replace('\0', "\u{FFFD}") } else { s.to_owned() };
-        Note { entity: entity_one(kind).into(), external_id: external_id.map(printable), reason: printable(&reason) }
+    fn new(kind: EntityKind, external_id: Option<&str>, client: Option<ClientRef>, reason: String) -> Note {
+        let client = client.map(|c| ClientRef { external_id: printable(&c.external_id), name: c.name.as_deref().map(printable), inn: c.inn.as_deref().map(printable) });
+        Note { entity: entity_one(kind).into(), external_id: external_id.map(printable), client, reason: printable(&reason), dependents: None }
     }
 }
 
@@ -69,6 +103,10 @@ pub struct Progress {
     pub sales_documents: Counts,
     pub payments: Counts,
     pub settlement: Settlement,
+    /// Clients given the responsible manager 1C names (through the admin's mapping,
+    /// `GET /receivables/managers`).
+    #[serde(default)]
+    pub managers_assigned: u64,
     pub rejected_total: u64,
     /// The first rejections, with reasons.
     pub rejections: Vec<Note>,
@@ -114,18 +152,59 @@ impl Progress {
     }
 
     pub fn reject(&mut self, kind: EntityKind, external_id: Option<&str>, reason: String) {
+        self.reject_of(kind, external_id, None, reason);
+    }
+
+    /// Rejects a record of `client`.
+    pub fn reject_of(&mut self, kind: EntityKind, external_id: Option<&str>, client: Option<ClientRef>, reason: String) {
         self.counts(kind).rejected += 1;
         self.rejected_total += 1;
         if self.rejections.len() < KEEP_NOTES {
-            self.rejections.push(Note::new(kind, external_id, reason));
+            self.rejections.push(Note::new(kind, external_id, client, reason));
         }
+    }
+
+    /// The rejection of counterparty `external_id`, when this sync rejected it.
+    pub fn rejected_counterparty(&self, external_id: &str) -> Option<&Note> {
+        self.rejections.iter().find(|n| n.entity == "counterparty" && n.external_id.as_deref() == Some(external_id))
+    }
+
+    /// Rejects a record because its counterparty `counterparty` was rejected: counted
+    /// under the counterparty's rejection. False (nothing recorded) when this sync did not
+    /// reject that counterparty.
+    pub fn reject_with_counterparty(&mut self, kind: EntityKind, external_id: &str, counterparty: &str) -> bool {
+        let Some(note) = self.rejections.iter_mut().find(|n| n.entity == "counterparty" && n.external_id.as_deref() == Some(counterparty)) else {
+            return false;
+        };
+        let d = note.dependents.get_or_insert_with(Dependents::default);
+        match kind {
+            EntityKind::Contract => d.contracts += 1,
+            EntityKind::SalesDocument => d.sales_documents += 1,
+            EntityKind::Payment => d.payments += 1,
+            EntityKind::Counterparty => {}
+        }
+        if d.external_ids.len() < KEEP_DEPENDENT_IDS {
+            d.external_ids.push(printable(external_id));
+        }
+        self.counts(kind).rejected += 1;
+        self.rejected_total += 1;
+        true
     }
 
     pub fn warn(&mut self, kind: EntityKind, external_id: Option<&str>, reason: String) {
         self.warnings_total += 1;
         if self.warnings.len() < KEEP_NOTES {
-            self.warnings.push(Note::new(kind, external_id, reason));
+            self.warnings.push(Note::new(kind, external_id, None, reason));
         }
+    }
+
+    /// A warning the plugin gave (its log) about a phase, once per sync.
+    pub fn plugin_warning(&mut self, kind: EntityKind, message: &str) {
+        let reason = format!("the plugin says: {message}");
+        if self.warnings.iter().any(|w| w.reason == reason) {
+            return;
+        }
+        self.warn(kind, None, reason);
     }
 
     /// Adds `secs` to the time spent in `phase`.

@@ -23,7 +23,7 @@ fn map_page(kind: EntityKind, body: &[u8], configuration: &str) -> Mapped {
     let currencies = records
         .needs_currencies()
         .then(|| parse_currencies(CURRENCIES_JSON).unwrap());
-    map_records(&records, &settings(configuration), currencies.as_ref())
+    map_records(&records, &settings(configuration), currencies.as_ref(), &Managers::default())
 }
 
 fn reasons(mapped: &Mapped) -> Vec<(Option<&str>, &str)> {
@@ -164,10 +164,11 @@ fn catalogs_ignore_since_and_select_per_configuration() {
     );
     assert_eq!(option(&ut11, "$filter"), None);
 
+    // УТ 11 counterparties come with their partner, whose main manager is theirs.
     let ut11 = page_url(&settings("ut11"), EntityKind::Counterparty, None, 0, 50).unwrap();
     assert_eq!(
         option(&ut11, "$select").unwrap(),
-        "Ref_Key,DeletionMark,Description,НаименованиеПолное,ИНН,КПП"
+        "Ref_Key,DeletionMark,Description,НаименованиеПолное,ИНН,КПП,Партнер_Key"
     );
     assert_eq!(option(&ut11, "$filter"), None);
 }
@@ -186,9 +187,10 @@ fn sales_select_the_configurations_field_names_and_filter_by_the_lookback_window
         decode(&bp30).contains("/Document_РеализацияТоваровУслуг?"),
         "{bp30}"
     );
+    // The kind of operation tells the primary document (bp30).
     assert_eq!(
         option(&bp30, "$select").unwrap(),
-        "Ref_Key,Number,Date,Posted,DeletionMark,Организация_Key,Контрагент_Key,ДоговорКонтрагента_Key,ВалютаДокумента_Key,СуммаДокумента"
+        "Ref_Key,Number,Date,Posted,DeletionMark,Организация_Key,Контрагент_Key,ДоговорКонтрагента_Key,ВалютаДокумента_Key,СуммаДокумента,ВидОперации"
     );
     // 2026-11-20 − 31 days.
     assert_eq!(
@@ -785,7 +787,7 @@ fn the_currency_catalog_is_needed_only_when_a_document_names_a_currency() {
     );
     // Without the catalog a named currency cannot be resolved: the document is rejected.
     let records = parse_records(EntityKind::SalesDocument, SALES_BP30).unwrap();
-    let mapped = map_records(&records, &settings("bp30"), None);
+    let mapped = map_records(&records, &settings("bp30"), None, &Managers::default());
     assert!(
         mapped
             .rejected
@@ -840,7 +842,7 @@ fn the_default_currency_setting_applies_to_documents_without_one() {
         "Контрагент_Key": "3f8a1c2e-0b1d-11ef-8a3b-005056a1b2c3", "СуммаДокумента": 1}]}"#.as_bytes();
     let records = parse_records(EntityKind::SalesDocument, body).unwrap();
     let settings = Settings::new(Some(BASE), None, None, Some("kzt")).unwrap();
-    let mapped = map_records(&records, &settings, None);
+    let mapped = map_records(&records, &settings, None, &Managers::default());
     let [Entry::SalesDocument(sale)] = mapped.entries.as_slice() else {
         panic!("{mapped:?}")
     };
@@ -957,7 +959,7 @@ fn records_of_unexpected_shapes_are_rejected_one_by_one() {
     ]}"#;
     let records = parse_records(EntityKind::SalesDocument, body.as_bytes()).unwrap();
     assert_eq!(records.len(), 5);
-    let mapped = map_records(&records, &settings("bp30"), None);
+    let mapped = map_records(&records, &settings("bp30"), None, &Managers::default());
     assert_eq!(mapped.entries.len(), 1);
     assert_eq!(
         reasons(&mapped),
@@ -1036,28 +1038,59 @@ fn http_errors_name_the_status_and_1cs_message() {
         unavailable(status_error(500, ODATA_ERROR, SALES)),
         "1С answered HTTP 500: [-1] Произошла внутренняя ошибка OData сервиса"
     );
-    for status in [401, 403] {
-        assert_eq!(
-            unavailable(status_error(status, b"", SALES)),
-            format!(
-                "1С rejected the user name or password (HTTP {status}): check the module's username and password settings"
-            )
-        );
-    }
     assert_eq!(
         unavailable(status_error(502, b"<html>Bad Gateway</html>", SALES)),
         "1С answered HTTP 502"
     );
+}
+
+fn misconfigured(error: Error) -> String {
+    match error {
+        Error::Misconfigured(message) => message,
+        other => panic!("expected Error::Misconfigured, got {other:?}"),
+    }
+}
+
+/// What retrying cannot mend fails the sync at once, saying what to change.
+#[test]
+fn settings_errors_say_what_to_change_and_are_not_retried() {
+    assert_eq!(
+        misconfigured(status_error(401, b"", SALES)),
+        "1С rejected the user name or password (HTTP 401): check the module's username and password settings"
+    );
+    assert!(misconfigured(status_error(403, b"", SALES)).contains("give the 1C user the right to read Документ.РеализацияТоваровУслуг"));
     let not_found = r#"{"odata.error": {"code": "6", "message": {"lang": "ru", "value": "Не найдена сущность"}}}"#.as_bytes();
     assert_eq!(
-        unavailable(status_error(404, not_found, COUNTERPARTIES)),
-        "1С answered HTTP 404: [6] Не найдена сущность (check the base_url setting and that Catalog_Контрагенты is included in the 1C base's OData interface)"
+        misconfigured(status_error(404, not_found, CURRENCIES)),
+        "1С does not publish Catalog_Валюты (HTTP 404: [6] Не найдена сущность): in 1С, open Администрирование → Общие настройки → \
+         Интеграция с другими программами → Настройки стандартного интерфейса OData, tick Справочник.Валюты and save, then sync again. \
+         If 1С answers so for every entity set, check the base_url setting"
     );
     let bad_property = r#"{"odata.error": {"code": 9, "message": {"lang": "ru", "value": "Неправильное имя свойства\n  Валюта_Key"}}}"#.as_bytes();
     assert_eq!(
-        unavailable(status_error(400, bad_property, SALES)),
-        "1С answered HTTP 400: [9] Неправильное имя свойства Валюта_Key (check that the configuration setting, bp30 or ut11, matches the 1C base)"
+        misconfigured(status_error(400, bad_property, SALES)),
+        "1С refused the request for Document_РеализацияТоваровУслуг (HTTP 400: [9] Неправильное имя свойства Валюта_Key): \
+         check that the configuration setting, bp30 or ut11, matches the 1C base"
     );
+}
+
+#[test]
+fn optional_settings_are_checked_and_change_what_is_asked() {
+    let s = settings("bp30").with_options(Some("6A2B8E4C-1C3B-11EF-8A3E-00155D010A01"), Some("УПД"), Some("Менеджер_Key")).unwrap();
+    assert_eq!(s.ruble_currency_ref.as_deref(), Some("6a2b8e4c-1c3b-11ef-8a3e-00155d010a01"));
+    assert_eq!(s.primary_document, PrimaryDocument::Always("УПД".into()));
+    assert_eq!(s.contract_manager_field, Some("Менеджер_Key"));
+    let url = decode(&page_url(&s, EntityKind::Contract, None, 0, 10).unwrap());
+    assert!(url.contains(",СрокОплаты,Менеджер_Key&"), "{url}");
+    // With the primary document fixed, the kind of operation is not asked for.
+    assert!(!decode(&page_url(&s, EntityKind::SalesDocument, None, 0, 10).unwrap()).contains("ВидОперации"));
+    assert!(decode(&page_url(&settings("bp30"), EntityKind::SalesDocument, None, 0, 10).unwrap()).contains(",ВидОперации&"));
+    // УТ 11 counterparties come with their partner (the manager is the partner's).
+    assert!(decode(&page_url(&settings("ut11"), EntityKind::Counterparty, None, 0, 10).unwrap()).contains(",Партнер_Key&"));
+    assert!(invalid_input(settings("bp30").with_options(Some("рубль"), None, None)).starts_with("setting `ruble_currency_ref`"));
+    assert!(invalid_input(settings("bp30").with_options(None, None, Some("Менеджер"))).starts_with("setting `contract_manager_field`"));
+    let url = decode(&lookup_url(&settings("ut11"), PARTNERS, "Ref_Key,ОсновнойМенеджер_Key", &["a", "b"]));
+    assert!(url.ends_with("Catalog_Партнеры?$format=json&$select=Ref_Key,ОсновнойМенеджер_Key&$filter=Ref_Key eq guid'a' or Ref_Key eq guid'b'"), "{url}");
 }
 
 // --- Settings, cursor, credentials ------------------------------------------------
@@ -1071,6 +1104,9 @@ fn settings_apply_defaults_and_name_what_is_wrong() {
             configuration: Configuration::Bp30,
             lookback_days: 31,
             default_currency: "RUB".into(),
+            ruble_currency_ref: None,
+            primary_document: PrimaryDocument::Auto,
+            contract_manager_field: None,
         }
     );
     assert_eq!(settings("UT11").configuration, Configuration::Ut11);
@@ -1200,4 +1236,67 @@ fn two_place_amounts_in_json_text_survive_the_double() {
         let value: f64 = serde_json::from_str(text).unwrap();
         assert!(kopecks_from_f64(value).is_ok(), "{text}");
     }
+}
+
+// --- Managers, primary documents, whose a rejected record is ---------------------
+
+#[test]
+fn managers_primary_documents_and_the_client_of_a_rejected_record_are_mapped() {
+    const P: &str = "00000006-0000-4000-8000-000000000001";
+    const U: &str = "00000007-0000-4000-8000-000000000001";
+    const C: &str = "00000001-0000-4000-8000-000000000001";
+    let page = format!(
+        r#"{{"value": [{{"Ref_Key": "{C}", "DeletionMark": false, "Description": "Альфа", "НаименованиеПолное": "ООО Альфа", "ИНН": "7719402047", "КПП": "", "Партнер_Key": "{P}"}}]}}"#
+    );
+    let records = parse_records(EntityKind::Counterparty, page.as_bytes()).unwrap();
+    assert_eq!(records.partner_keys(), vec![P.to_owned()]);
+    let mut managers = Managers::default();
+    parse_partners(format!(r#"{{"value": [{{"Ref_Key": "{P}", "ОсновнойМенеджер_Key": "{U}"}}]}}"#).as_bytes(), &mut managers).unwrap();
+    parse_users(format!(r#"{{"value": [{{"Ref_Key": "{U}", "Description": " Петрова Анна "}}]}}"#).as_bytes(), &mut managers).unwrap();
+    let mapped = map_records(&records, &settings("ut11"), None, &managers);
+    let Entry::Counterparty(c) = &mapped.entries[0] else { panic!("{mapped:?}") };
+    let manager = c.manager.as_ref().expect("the partner's manager");
+    assert_eq!((manager.external_id.as_str(), manager.name.as_str()), (U, "Петрова Анна"));
+    // Without the partners looked up: no manager, the record still maps.
+    let mapped = map_records(&records, &settings("ut11"), None, &Managers::default());
+    let Entry::Counterparty(c) = &mapped.entries[0] else { panic!("{mapped:?}") };
+    assert!(c.manager.is_none());
+
+    // The kind of operation tells the primary document; a setting can fix it.
+    let sales = format!(
+        r#"{{"value": [{{"Ref_Key": "00000003-0000-4000-8000-000000000001", "Number": "1", "Date": "2025-03-10T00:00:00", "Posted": true, "DeletionMark": false,
+            "Контрагент_Key": "{C}", "СуммаДокумента": 100, "ВидОперации": "Услуги"}},
+           {{"Ref_Key": "00000003-0000-4000-8000-000000000002", "Number": "2", "Date": "2025-03-10T00:00:00", "Posted": true, "DeletionMark": false,
+            "Контрагент_Key": "{C}", "СуммаДокумента": -1, "ВидОперации": "Товары"}}]}}"#
+    );
+    let records = parse_records(EntityKind::SalesDocument, sales.as_bytes()).unwrap();
+    let mapped = map_records(&records, &settings("bp30"), None, &Managers::default());
+    let Entry::SalesDocument(s) = &mapped.entries[0] else { panic!("{mapped:?}") };
+    assert_eq!(s.primary_document.as_deref(), Some("Акт"));
+    // The rejected one names its counterparty, so the host can name the client.
+    assert_eq!(mapped.rejected[0].counterparty_id.as_deref(), Some(C));
+    let upd = settings("bp30").with_options(None, Some("УПД"), None).unwrap();
+    let Entry::SalesDocument(s) = &map_records(&records, &upd, None, &Managers::default()).entries[0] else { panic!() };
+    assert_eq!(s.primary_document.as_deref(), Some("УПД"));
+    let none = settings("bp30").with_options(None, Some("none"), None).unwrap();
+    let Entry::SalesDocument(s) = &map_records(&records, &none, None, &Managers::default()).entries[0] else { panic!() };
+    assert_eq!(s.primary_document, None);
+}
+
+#[test]
+fn without_the_currency_catalog_only_empty_or_ruble_references_map() {
+    const RUB: &str = "11111111-0000-4000-8000-000000000643";
+    let sales = format!(
+        r#"{{"value": [{{"Ref_Key": "00000003-0000-4000-8000-000000000001", "Number": "1", "Date": "2025-03-10T00:00:00", "Posted": true, "DeletionMark": false,
+            "Контрагент_Key": "00000001-0000-4000-8000-000000000001", "СуммаДокумента": 100, "ВалютаДокумента_Key": "{RUB}"}},
+           {{"Ref_Key": "00000003-0000-4000-8000-000000000002", "Number": "2", "Date": "2025-03-10T00:00:00", "Posted": true, "DeletionMark": false,
+            "Контрагент_Key": "00000001-0000-4000-8000-000000000001", "СуммаДокумента": 100, "ВалютаДокумента_Key": "00000000-0000-0000-0000-000000000000"}}]}}"#
+    );
+    let records = parse_records(EntityKind::SalesDocument, sales.as_bytes()).unwrap();
+    assert_eq!(records.currencies_needing_the_catalog(&settings("bp30")), vec![RUB.to_owned()]);
+    let ruble = settings("bp30").with_options(Some(RUB), None, None).unwrap();
+    assert!(records.currencies_needing_the_catalog(&ruble).is_empty());
+    let mapped = map_records(&records, &ruble, None, &Managers::default());
+    let currencies: Vec<&str> = mapped.entries.iter().map(|e| match e { Entry::SalesDocument(s) => s.currency.as_str(), _ => "" }).collect();
+    assert_eq!(currencies, vec!["RUB", "RUB"], "{mapped:?}");
 }
