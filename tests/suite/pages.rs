@@ -118,7 +118,7 @@ async fn repeated_failed_sign_ins_lock_the_login_for_a_while(app: TestApp) {
     // Another login is not affected.
     let (mgr, id) = t.user("manager").await;
     let mgr_email = mgr.get("/api/v1/me").await.ok().body["email"].as_str().unwrap().to_string();
-    t.signed_in(&app.router, id.into(), &mgr_email).await;
+    t.signed_in(&app.router, id, &mgr_email).await;
 }
 
 async fn a_state_changing_form_without_the_csrf_token_is_refused(app: TestApp) {

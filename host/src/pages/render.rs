@@ -52,7 +52,7 @@ fn env() -> &'static Environment<'static> {
             env.add_template(name, source).unwrap_or_else(|e| panic!("page template {name}: {e:#}"));
         }
         crate::templates::filters::register(&mut env);
-        env.add_filter("rub", |v: Value| money_text(&v).map(|m| rub(m)));
+        env.add_filter("rub", |v: Value| money_text(&v).map(rub));
         env.add_filter("datetime", |v: Value, tz: String| timestamp(&v, &tz, "%d.%m.%Y %H:%M"));
         env.add_filter("role_label", |v: String| role_label(&v).to_string());
         env
