@@ -367,9 +367,19 @@ async fn metadata_service_root_and_single_records_are_served() {
 
     let root = client.get("", &[("$format", "json")]).await.json();
     let names: Vec<&str> = root["value"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert_eq!(names.len(), 5);
+    assert_eq!(names.len(), EntitySet::ALL.len());
     assert!(names.contains(&"Document_ПоступлениеНаРасчетныйСчет"));
     assert!(client.get("", &[]).await.body.contains("<collection href=\"Catalog_Валюты\">"));
+    // A set the base does not publish is neither listed nor served.
+    fake.unpublish(EntitySet::Currencies);
+    let root = client.get("", &[("$format", "json")]).await.json();
+    assert_eq!(root["value"].as_array().unwrap().len(), EntitySet::ALL.len() - 1);
+    assert!(!client.get("", &[]).await.body.contains("Catalog_Валюты"));
+    let r = client.get("Catalog_Валюты", &[("$format", "json")]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.json()["odata.error"]["code"], "6");
+    fake.publish(EntitySet::Currencies);
+    assert_eq!(client.get("Catalog_Валюты", &[("$format", "json")]).await.status, StatusCode::OK);
 
     let key = g.ref_key(EntitySet::Contracts, 7);
     let r = client.get(&format!("Catalog_ДоговорыКонтрагентов(guid'{key}')"), &[("$format", "json"), ("$select", "Ref_Key,Номер")]).await;
