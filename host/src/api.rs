@@ -60,6 +60,7 @@ const JSON_BODY_LIMIT: usize = 1024 * 1024;
         (name = "receivables", description = "Debts synced from the accounting system (1C): \"Owed to us\", payer ratings, penalties, claim letters"),
         (name = "jobs", description = "Background jobs such as the 1C sync: progress and reports"),
         (name = "mail", description = "Outgoing e-mail queued by plugins and the host"),
+        (name = "leads", description = "Clients and leads imported from spreadsheets (XLSX/CSV): preview, import job, telemarketing batches"),
         (name = "templates", description = "Document templates per tenant (claim letters and every other print form): shipped Russian defaults, their variables, replace, reset, preview"),
     )
 )]
@@ -96,6 +97,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::jobs::routes::router())
         .merge(crate::mail::routes::router())
         .merge(crate::templates::routes::router())
+        .merge(crate::leads::routes::router())
 }
 
 /// The routes and their OpenAPI document, with the error responses every operation

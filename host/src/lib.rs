@@ -18,6 +18,7 @@ pub mod deals;
 pub mod documents;
 pub mod interactions;
 pub mod jobs;
+pub mod leads;
 pub mod legal_entities;
 pub mod links;
 pub mod mail;
@@ -60,7 +61,7 @@ pub struct AppState {
 /// Every job kind the host runs: each domain registers its own. The job runner knows
 /// no domain; this list is the one place that names them.
 pub fn job_kinds() -> Result<jobs::Registry, jobs::registry::RegistryError> {
-    jobs::Registry::with(receivables::jobs())
+    jobs::Registry::with(receivables::jobs().into_iter().chain(leads::jobs()))
 }
 
 impl AppState {

@@ -19,6 +19,7 @@ pub mod auth;
 pub mod clients;
 pub mod deals;
 pub mod jobs;
+pub mod leads;
 pub mod receivables;
 pub mod render;
 pub mod tasks;
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(tasks::router())
         .merge(receivables::router())
         .merge(jobs::router())
+        .merge(leads::router())
         .merge(admin::router())
         .layer(axum::middleware::from_fn_with_state(state, auth::csrf_guard))
         .layer(axum::middleware::from_fn(render::error_pages))
@@ -54,6 +56,8 @@ pub const PAGE_PATHS: &[(&str, &str)] = &[
     ("deal", "/deals/{id}"),
     ("sales_document", "/debts/{id}"),
     ("job", "/jobs/{id}"),
+    ("lead_import", "/leads/imports/{id}"),
+    ("lead_batch", "/leads/batches/{id}"),
     ("module", "/admin/modules/{id}"),
 ];
 

@@ -13,6 +13,7 @@ mod documents_tasks;
 mod isolation;
 mod jobs;
 mod jobs_migration;
+mod leads;
 mod plugin_platform;
 mod pages;
 mod plugins;

@@ -192,7 +192,13 @@ async fn another_tenants_objects_are_404_pages(app: TestApp) {
     let deal = a.admin.post("/api/v1/deals", json!({"title": "Сделка А", "pipeline_id": a.pipeline_id(), "counterparty_id": cp["id"]})).await.created().body;
     let doc = a.admin.get("/api/v1/sales-documents?limit=1").await.ok().body["items"][0].clone();
     let job = a.admin.get("/api/v1/jobs?limit=1").await.ok().body["items"][0].clone();
+    let list = format!("ИНН;Наименование;Ответственный\n7707083893;ПАО Сбербанк;{}\n", a.admin_email().await);
+    let import = a.admin.multipart("/api/v1/lead-imports", &[("mode", "potential".into())], ("file", "list.csv", list.as_bytes())).await.expect(StatusCode::ACCEPTED).body;
+    app.run_jobs().await;
+    let batch = a.admin.get("/api/v1/lead-batches").await.ok().body[0].clone();
     let ids: Vec<(&str, String)> = vec![
+        ("lead_import", import["id"].as_str().unwrap().into()),
+        ("lead_batch", batch["id"].as_str().unwrap().into()),
         ("counterparty", cp["id"].as_str().unwrap().into()),
         ("deal", deal["id"].as_str().unwrap().into()),
         ("sales_document", doc["id"].as_str().unwrap().into()),

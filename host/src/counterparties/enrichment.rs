@@ -255,6 +255,12 @@ pub struct RefreshReport {
     pub kept: Vec<String>,
 }
 
+/// Fills card `id` from the company registry as the caller (a spreadsheet import's new cards).
+pub(crate) async fn refresh(state: &AppState, caller: &Caller, id: CounterpartyId) -> ApiResult<()> {
+    let req = RefreshRequest { overwrite: false, module: None };
+    refresh_from_registry(State(state.clone()), caller.clone(), Path(id), ApiJson(req)).await.map(|_| ())
+}
+
 /// Refresh a counterparty from the company registry. Fields a person edited are kept
 /// unless `overwrite` is true; registry status, head and ОКВЭД are always refreshed.
 #[utoipa::path(post, path = "/counterparties/{id}/refresh", tag = "counterparties", params(("id" = CounterpartyId, Path)),

@@ -125,10 +125,15 @@ pub(crate) async fn get_counterparty(
     Path(id): Path<CounterpartyId>,
 ) -> ApiResult<ApiJson<CounterpartyCard>> {
     let mut conn = state.db.read().await?;
-    let mut c = conn.conn();
+    Ok(ApiJson(card(&mut conn.conn(), &caller, id).await?))
+}
+
+/// The card of counterparty `id` as the caller sees it, read on connection `c` (the card
+/// page reads it beside the card's lists on one connection).
+pub(crate) async fn card(c: &mut Conn<'_>, caller: &Caller, id: CounterpartyId) -> ApiResult<CounterpartyCard> {
     let today = caller.today();
-    let row = store::get_card(&mut c, caller.tenant_id, id, today).await?.ok_or(ApiError::NotFound("counterparty"))?;
-    let contacts = crate::contacts::store::list_for_counterparty(&mut c, caller.tenant_id, id).await?;
+    let row = store::get_card(c, caller.tenant_id, id, today).await?.ok_or(ApiError::NotFound("counterparty"))?;
+    let contacts = crate::contacts::store::list_for_counterparty(c, caller.tenant_id, id).await?;
     let registry_warning = super::model::registry_warning(&row.counterparty);
     let debt = crate::receivables::model::DebtSummary::from_sums(&row.debt, today);
     let payer_rating = match (row.rating_delay, row.rating_on_time, row.rating_as_of) {
@@ -137,7 +142,7 @@ pub(crate) async fn get_counterparty(
         }
         _ => None,
     };
-    Ok(ApiJson(CounterpartyCard { counterparty: row.counterparty, contacts, open_deals_count: row.open_deals_count, registry_warning, debt, payer_rating }))
+    Ok(CounterpartyCard { counterparty: row.counterparty, contacts, open_deals_count: row.open_deals_count, registry_warning, debt, payer_rating })
 }
 
 /// Change a counterparty: a JSON merge patch (send the fields to change; `null` clears).

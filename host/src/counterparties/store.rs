@@ -255,3 +255,19 @@ pub async fn names(c: &mut Conn<'_>, tenant: TenantId, ids: &[CounterpartyId]) -
     })?;
     Ok(rows.into_iter().map(|(id, full, short)| (id, super::model::display_name(&full, short.as_deref()))).collect())
 }
+
+/// The live cards with any of `inns` (a spreadsheet import's chunk).
+pub async fn by_inns(c: &mut Conn<'_>, tenant: TenantId, inns: &[String]) -> sqlx::Result<Vec<Counterparty>> {
+    if inns.is_empty() {
+        return Ok(vec![]);
+    }
+    let marks: Vec<String> = (0..inns.len()).map(|i| format!("${}", i + 2)).collect();
+    let sql = format!("SELECT {COLS} FROM counterparties WHERE tenant_id = $1 AND archived_at IS NULL AND inn IN ({})", marks.join(", "));
+    on_conn!(c, c => {
+        let mut q = sqlx::query_as::<_, Counterparty>(&sql).bind(tenant);
+        for inn in inns {
+            q = q.bind(inn);
+        }
+        q.fetch_all(c).await
+    })
+}

@@ -232,7 +232,7 @@ async fn check_counterparty(c: &mut Conn<'_>, caller: &Caller, id: CounterpartyI
 /// Open a deal. Without `stage_id` it starts at the pipeline's first open stage.
 #[utoipa::path(post, path = "/deals", tag = "deals", request_body = NewDeal,
     responses((status = 201, body = Deal), (status = 422, body = Problem)))]
-async fn create_deal(State(state): State<AppState>, caller: Caller, ApiJson(input): ApiJson<NewDeal>) -> ApiResult<(StatusCode, ApiJson<Deal>)> {
+pub(crate) async fn create_deal(State(state): State<AppState>, caller: Caller, ApiJson(input): ApiJson<NewDeal>) -> ApiResult<(StatusCode, ApiJson<Deal>)> {
     caller.ensure(Action::WriteCrm)?;
     let mut tx = state.db.begin().await?;
     let mut c = tx.conn();

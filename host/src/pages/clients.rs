@@ -78,7 +78,7 @@ async fn list(
     let result = crate::counterparties::routes::list_counterparties(State(state.clone()), viewer.caller(), Query(f), Query(pg)).await?.0;
     let ids: Vec<CounterpartyId> = result.items.iter().map(|c| c.id).collect();
     let sums = {
-        let mut conn = state.db.read().await.map_err(crate::api::error::ApiError::from)?;
+        let mut conn = state.db.read().await?;
         crate::counterparties::store::debt_sums(&mut conn.conn(), viewer.session.caller.tenant_id, &ids, viewer.session.caller.today()).await?
     };
     let users = users(&state, &viewer).await?;
@@ -112,41 +112,38 @@ async fn list(
 
 /// The card: its own reads run at once (each on its own pooled connection).
 async fn card(State(state): State<AppState>, viewer: Viewer, Path(id): Path<CounterpartyId>) -> PageResult<Response> {
-    let by_client = || params::<crate::tasks::routes::TaskFilter>(&[("counterparty_id", id.to_string())]);
-    let (card, timeline, documents, tasks, deals) = tokio::try_join!(
-        crate::counterparties::routes::get_counterparty(State(state.clone()), viewer.caller(), Path(id)),
-        crate::timeline::routes::counterparty_timeline(State(state.clone()), viewer.caller(), Path(id), Query(params(&[("limit", "30".into())])?)),
-        crate::documents::routes::list_documents(
-            State(state.clone()),
-            viewer.caller(),
-            Query(params(&[("counterparty_id", id.to_string())])?),
-            Query(params(&[("limit", "50".into())])?)
-        ),
-        crate::tasks::routes::list_tasks(State(state.clone()), viewer.caller(), Query(by_client()?), Query(params(&[("limit", "100".into())])?)),
-        crate::deals::routes::list_deals(
-            State(state.clone()),
-            viewer.caller(),
-            Query(params(&[("counterparty_id", id.to_string())])?),
-            Query(params(&[("limit", "50".into())])?)
-        ),
-    )?;
-    let (card, timeline, documents, tasks, deals) = (card.0, timeline.0, documents.0, tasks.0, deals.0);
-    let open_tasks: Vec<_> = tasks.items.into_iter().filter(|t| !t.status.is_closed()).collect();
+    // The card and its lists are read on one connection, one after another: the same
+    // store reads and filters the API's list routes use, without a pool round per list.
+    let caller = viewer.caller();
+    let tenant = caller.tenant_id;
+    let mut conn = state.db.read().await?;
+    let mut c = conn.conn();
+    let card = crate::counterparties::routes::card(&mut c, &caller, id).await?;
+    let first = uuid::Uuid::max();
+    let timeline = crate::timeline::list(&mut c, tenant, crate::timeline::Subject::Counterparty(id), None, TIMELINE_ROWS).await?;
+    let documents = crate::documents::store::list(&mut c, tenant, &crate::documents::store::Filter { counterparty_id: Some(id), ..Default::default() }, first, LIST_ROWS).await?;
+    let tasks = crate::tasks::store::list(&mut c, tenant, &crate::tasks::store::Filter { counterparty_id: Some(id), ..Default::default() }, first, TASK_ROWS).await?;
+    let deals = crate::deals::store::list(&mut c, tenant, &crate::deals::store::Filter { counterparty_id: Some(id), ..Default::default() }, first, LIST_ROWS).await?;
     let manager = match card.counterparty.responsible_id {
         Some(u) if u == viewer.session.caller.user_id => Some(viewer.session.caller.name.clone()),
-        Some(u) => crate::tenancy::routes::get_user(State(state.clone()), viewer.caller(), Path(u)).await.ok().map(|u| u.0.full_name),
+        Some(u) => crate::tenancy::store::get_user(&mut c, tenant, u).await?.map(|u| u.full_name),
         None => None,
     };
+    drop(c);
+    drop(conn);
+    let open_tasks: Vec<_> = tasks.into_iter().take(TASK_ROWS as usize).filter(|t| !t.status.is_closed()).collect();
+    let timeline = &timeline[..timeline.len().min(TIMELINE_ROWS as usize)];
+    let documents = &documents[..documents.len().min(LIST_ROWS as usize)];
+    let deals = &deals[..deals.len().min(LIST_ROWS as usize)];
     let title = crate::counterparties::model::display_name(&card.counterparty.full_name, card.counterparty.short_name.as_deref());
     let overdue_red = card.debt.overdue.minor() > 0;
-    page(
-        &viewer,
-        "client.html",
-        &title,
-        "clients",
-        Card { c: &card, manager, timeline: &timeline.items, documents: &documents.items, tasks: &open_tasks, deals: &deals.items, overdue_red },
-    )
+    page(&viewer, "client.html", &title, "clients", Card { c: &card, manager, timeline, documents, tasks: &open_tasks, deals, overdue_red })
 }
+
+/// How many rows of each list the card shows (the lists' own pages show the rest).
+const TIMELINE_ROWS: u32 = 30;
+const LIST_ROWS: u32 = 50;
+const TASK_ROWS: u32 = 100;
 
 /// What the card's template reads.
 #[derive(Serialize)]

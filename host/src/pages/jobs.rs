@@ -39,17 +39,15 @@ fn status_label(s: &str) -> &'static str {
     }
 }
 
-fn kind_label(k: &str) -> String {
-    match k {
-        "receivables.sync" => "Синхронизация с 1С".into(),
-        other => other.into(),
-    }
+/// What users call a job kind: the title its domain registered.
+fn kind_label(registry: &crate::jobs::Registry, k: &str) -> String {
+    crate::jobs::service::kind(registry, k).map(|s| s.title.to_string()).unwrap_or_else(|_| k.into())
 }
 
-fn job_view(j: &crate::jobs::model::Job) -> serde_json::Value {
+fn job_view(registry: &crate::jobs::Registry, j: &crate::jobs::model::Job) -> serde_json::Value {
     let mut v = serde_json::to_value(j).unwrap_or_default();
     v["status_label"] = status_label(j.status.as_str()).into();
-    v["kind_label"] = kind_label(j.kind.as_str()).into();
+    v["kind_label"] = kind_label(registry, j.kind.as_str()).into();
     v["finished"] = matches!(j.status.as_str(), "succeeded" | "failed" | "cancelled").into();
     v
 }
@@ -62,7 +60,7 @@ struct ListQuery {
 
 async fn list(State(state): State<AppState>, viewer: Viewer, Query(q): Query<ListQuery>, Query(pg): Query<PageParams>) -> PageResult<Response> {
     let jobs = crate::jobs::routes::list_jobs(State(state.clone()), viewer.caller(), Query(params(&[])?), Query(pg)).await?.0;
-    let rows: Vec<_> = jobs.items.iter().map(job_view).collect();
+    let rows: Vec<_> = jobs.items.iter().map(|j| job_view(&state.jobs, j)).collect();
     let next_url = jobs.next_cursor.map(|c| format!("/jobs?cursor={c}"));
     page(&viewer, "jobs.html", "Фоновые задания", "jobs", serde_json::json!({ "jobs": rows, "next_url": next_url, "refused": q.refused }))
 }
@@ -91,15 +89,15 @@ async fn start_sync(State(state): State<AppState>, viewer: Viewer, axum::Form(fo
 }
 
 async fn job(State(state): State<AppState>, viewer: Viewer, Path(id): Path<JobId>) -> PageResult<Response> {
-    let j = crate::jobs::routes::get_job(State(state), viewer.caller(), Path(id)).await?.0;
-    let title = format!("{} — {}", kind_label(j.kind.as_str()), status_label(j.status.as_str()));
-    page(&viewer, "job.html", &title, "jobs", serde_json::json!({ "job": job_view(&j) }))
+    let j = crate::jobs::routes::get_job(State(state.clone()), viewer.caller(), Path(id)).await?.0;
+    let title = format!("{} — {}", kind_label(&state.jobs, j.kind.as_str()), status_label(j.status.as_str()));
+    page(&viewer, "job.html", &title, "jobs", serde_json::json!({ "job": job_view(&state.jobs, &j) }))
 }
 
 /// The progress box alone, which the job page reloads every second while the job runs.
 async fn progress(State(state): State<AppState>, viewer: Viewer, Path(id): Path<JobId>) -> PageResult<Response> {
-    let j = crate::jobs::routes::get_job(State(state), viewer.caller(), Path(id)).await?.0;
-    bare("job_progress.html", serde_json::json!({ "job": job_view(&j) }))
+    let j = crate::jobs::routes::get_job(State(state.clone()), viewer.caller(), Path(id)).await?.0;
+    bare("job_progress.html", serde_json::json!({ "job": job_view(&state.jobs, &j) }))
 }
 
 async fn cancel(State(state): State<AppState>, viewer: Viewer, Path(id): Path<JobId>) -> PageResult<Response> {

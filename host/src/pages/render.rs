@@ -41,6 +41,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("modules.html", include_str!("../../assets/pages/modules.html")),
     ("module.html", include_str!("../../assets/pages/module.html")),
     ("plugin_runs.html", include_str!("../../assets/pages/plugin_runs.html")),
+    ("leads.html", include_str!("../../assets/pages/leads.html")),
+    ("lead_import.html", include_str!("../../assets/pages/lead_import.html")),
+    ("lead_batch.html", include_str!("../../assets/pages/lead_batch.html")),
 ];
 
 fn env() -> &'static Environment<'static> {
