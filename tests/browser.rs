@@ -235,6 +235,40 @@ async fn an_admin_starts_a_sync_and_watches_its_progress() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_imports_a_client_list_after_seeing_what_it_will_do() {
+    let app = TestApp::sqlite().await;
+    let (t, email) = tenant_with_password(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("клиенты.csv");
+    let list = format!("ИНН;Наименование;Ответственный;Статус\n7707083893;ПАО Сбербанк;{email};Готов\n7707083894;ООО Опечатка;;Новый\n");
+    std::fs::write(&file, list).unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let workers = crm_host::jobs::runner::spawn(app.state.clone(), crm_tests::test_runner(), stop.clone());
+    let Some(b) = BrowserTest::start(&app).await else { return };
+    b.sign_in(&email, PASSWORD).await;
+    b.open("/leads").await;
+    b.select("#lead-mode", "existing").await;
+    b.choose_file("#lead-file", &file).await;
+    b.click_and_wait("form[action^='/leads'] button[type=submit]").await;
+    // The preview: one card, one deal, and the bad row with its reason; nothing stored yet.
+    assert!(b.path().await.starts_with("/leads/imports/"));
+    let rejected = b.text("#rejected-rows").await;
+    assert!(rejected.contains("контрольное число"), "{rejected}");
+    b.screenshot("lead-import").await;
+    assert_eq!(t.admin.get("/api/v1/counterparties").await.ok().body["items"].as_array().unwrap().len(), 0);
+    b.click_and_wait("form[action$='/run'] button").await;
+    assert!(b.path().await.starts_with("/jobs/"));
+    b.wait_for("document.querySelector('#job-progress [data-finished]')").await;
+    assert!(b.text("#job-rows").await.contains("1 из 1"), "{}", b.text("#job-progress").await);
+    let cards = t.admin.get("/api/v1/counterparties?inn=7707083893").await.ok().body;
+    assert_eq!(cards["items"][0]["full_name"], "ПАО Сбербанк");
+    assert_eq!(t.admin.get("/api/v1/deals").await.ok().body["items"].as_array().unwrap().len(), 1);
+    b.finish().await;
+    stop.cancel();
+    let _ = workers.await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_and_the_api_reference_load_nothing_from_the_internet() {
     let app = TestApp::sqlite().await;
     let (_t, email) = tenant_with_password(&app).await;
@@ -244,7 +278,7 @@ async fn pages_and_the_api_reference_load_nothing_from_the_internet() {
         "performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.startsWith('{}') && !n.startsWith('data:') && !n.startsWith('blob:'))",
         b.base
     );
-    for path in ["/tasks", "/clients", "/deals", "/receivables", "/jobs", "/admin/modules", "/account"] {
+    for path in ["/tasks", "/clients", "/deals", "/receivables", "/leads", "/jobs", "/admin/modules", "/account"] {
         b.open(path).await;
         let fetched: Vec<String> = b.eval(&outside).await;
         assert!(fetched.is_empty(), "{path} fetched {fetched:?}");

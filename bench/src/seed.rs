@@ -404,3 +404,88 @@ fn gen_contact(i: usize, j: usize, counterparty: Uuid, rng: &mut StdRng) -> anyh
     input.normalize_and_validate().map_err(|e| anyhow!("generated contact {i}/{j} is invalid: {e:?}"))?;
     Ok(input)
 }
+
+/// A pipeline of five stages (Лид 10 %, Переговоры 30 %, КП 60 %, Выиграна, Проиграна)
+/// with `n` deals of `counterparties`: mostly open, spread over the next 12 months'
+/// expected close dates, every stage change in the history. Returns the pipeline.
+pub async fn seed_pipeline_deals(db: &Db, tenant: Uuid, responsible: Uuid, counterparties: &[Uuid], n: usize, seed: u64) -> anyhow::Result<Uuid> {
+    let pipeline = Uuid::now_v7();
+    let now = Utc::now();
+    let stages: Vec<(Uuid, &str, i32, &str, i32)> = vec![
+        (Uuid::now_v7(), "Лид", 1, "open", 10),
+        (Uuid::now_v7(), "Переговоры", 2, "open", 30),
+        (Uuid::now_v7(), "КП", 3, "open", 60),
+        (Uuid::now_v7(), "Выиграна", 4, "won", 100),
+        (Uuid::now_v7(), "Проиграна", 5, "lost", 0),
+    ];
+    {
+        let mut tx = db.begin().await?;
+        let c = &mut tx.conn();
+        on_conn!(c, c => sqlx::query("INSERT INTO pipelines (tenant_id, id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)")
+            .bind(tenant).bind(pipeline).bind("Прогноз (бенч)").bind(now).execute(c).await.map(drop))?;
+        for (id, name, position, kind, p) in &stages {
+            let sql = "INSERT INTO stages (tenant_id, id, pipeline_id, name, position, kind, win_probability, created_at, updated_at) \
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)";
+            on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(*id).bind(pipeline).bind(*name).bind(*position)
+                .bind(*kind).bind(*p).bind(now).execute(c).await.map(drop))?;
+        }
+        tx.commit().await?;
+    }
+    let mut rng = StdRng::seed_from_u64(seed);
+    let today = now.date_naive();
+    let params = serde_json::json!({});
+    // 300 deals × 14 columns per statement stays under both engines' bind limits.
+    for start in (0..n).step_by(300) {
+        let rows: Vec<(Uuid, usize)> = (start..(start + 300).min(n)).map(|i| (Uuid::now_v7(), i)).collect();
+        let sql = format!(
+            "INSERT INTO deals (tenant_id, id, title, pipeline_id, stage_id, counterparty_id, responsible_id, amount, currency, params, \
+             search_key, expected_close_date, stage_changed_at, created_at, updated_at) VALUES {}",
+            values(db.engine(), rows.len(), 15)
+        );
+        let hist = format!(
+            "INSERT INTO deal_stage_history (tenant_id, id, deal_id, from_stage_id, to_stage_id, changed_by, changed_at) VALUES {}",
+            values(db.engine(), rows.len(), 7)
+        );
+        let picks: Vec<(usize, i64, Option<chrono::NaiveDate>, DateTime<Utc>)> = rows
+            .iter()
+            .map(|_| {
+                let stage = match rng.random_range(0..100) {
+                    0..40 => 0,
+                    40..65 => 1,
+                    65..80 => 2,
+                    80..90 => 3,
+                    _ => 4,
+                };
+                let close = (rng.random_range(0..10) > 0).then(|| today + chrono::Duration::days(rng.random_range(0..365)));
+                let at = now - chrono::Duration::days(rng.random_range(0..200));
+                (stage, rng.random_range(100..50_000) * 10_000, close, at)
+            })
+            .collect();
+        let mut tx = db.begin().await?;
+        let c = &mut tx.conn();
+        on_conn!(c, c => {
+            let mut q = sqlx::query(&sql);
+            for ((id, i), (stage, amount, close, at)) in rows.iter().zip(&picks) {
+                let title = format!("Факторинг {}", i + 1);
+                let key = title.to_lowercase();
+                q = q.bind(tenant).bind(*id).bind(title).bind(pipeline).bind(stages[*stage].0).bind(counterparties[i % counterparties.len()])
+                    .bind(responsible).bind(*amount).bind("RUB").bind(Json(&params)).bind(key).bind(*close).bind(*at).bind(*at).bind(*at);
+            }
+            q.execute(c).await.map(drop)
+        })?;
+        on_conn!(c, c => {
+            let mut q = sqlx::query(&hist);
+            for ((id, _), (stage, _, _, at)) in rows.iter().zip(&picks) {
+                q = q.bind(tenant).bind(Uuid::now_v7()).bind(*id).bind(None::<Uuid>).bind(stages[*stage].0).bind(responsible).bind(*at);
+            }
+            q.execute(c).await.map(drop)
+        })?;
+        tx.commit().await?;
+    }
+    if db.engine() == Engine::Postgres {
+        let mut read = db.read().await?;
+        let c = &mut read.conn();
+        on_conn!(c, c => sqlx::query("ANALYZE deals, deal_stage_history, stages").execute(c).await.map(drop))?;
+    }
+    Ok(pipeline)
+}

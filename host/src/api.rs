@@ -98,6 +98,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::mail::routes::router())
         .merge(crate::templates::routes::router())
         .merge(crate::leads::routes::router())
+        .merge(crate::sales::routes::router())
 }
 
 /// The routes and their OpenAPI document, with the error responses every operation

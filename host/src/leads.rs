@@ -22,7 +22,7 @@ pub fn jobs() -> Vec<JobKindSpec> {
 }
 
 /// Whether new cards can be filled from the company registry.
-async fn has_inn_module(state: &AppState, tenant: TenantId) -> Result<bool, crate::jobs::runner::JobError> {
+async fn has_inn_module(state: &AppState, tenant: TenantId) -> sqlx::Result<bool> {
     let mut c = state.db.read().await?;
     let enabled = crate::plugins::store::enabled_for_world(&mut c.conn(), tenant, crate::plugins::manifest::World::InnEnrichment).await?;
     Ok(!enabled.is_empty())

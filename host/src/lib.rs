@@ -26,6 +26,7 @@ pub mod money;
 pub mod pages;
 pub mod plugins;
 pub mod receivables;
+pub mod sales;
 pub mod server;
 pub mod tasks;
 pub mod telemetry;

@@ -22,6 +22,7 @@ pub mod jobs;
 pub mod leads;
 pub mod receivables;
 pub mod render;
+pub mod sales;
 pub mod tasks;
 
 use axum::Router;
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(receivables::router())
         .merge(jobs::router())
         .merge(leads::router())
+        .merge(sales::router())
         .merge(admin::router())
         .layer(axum::middleware::from_fn_with_state(state, auth::csrf_guard))
         .layer(axum::middleware::from_fn(render::error_pages))

@@ -515,3 +515,15 @@ impl Client {
         self.call(req.body(Body::from(body)).expect("request")).await
     }
 }
+
+/// Moves a deal's arrival at its current stage `days` back in time (its stage history
+/// too), as if it had been sitting there that long.
+pub async fn backdate_deal_stage(app: &TestApp, deal: &str, days: i64) {
+    let id: Uuid = deal.parse().expect("a deal id");
+    let at = chrono::Utc::now() - chrono::Duration::days(days) - chrono::Duration::minutes(1);
+    let mut tx = app.state.db.begin().await.expect("a transaction");
+    let c = &mut tx.conn();
+    crm_host::on_conn!(c, c => sqlx::query("UPDATE deals SET stage_changed_at = $2 WHERE id = $1").bind(id).bind(at).execute(c).await.map(drop)).expect("backdating the deal");
+    crm_host::on_conn!(c, c => sqlx::query("UPDATE deal_stage_history SET changed_at = $2 WHERE deal_id = $1").bind(id).bind(at).execute(c).await.map(drop)).expect("backdating its history");
+    tx.commit().await.expect("commit");
+}

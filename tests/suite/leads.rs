@@ -13,7 +13,29 @@ on_both_engines!(
     potential_clients_make_one_batch_per_manager_and_batch_deals_start_at_the_second_stage,
     a_file_that_is_not_a_lead_list_is_refused_saying_why_and_nothing_is_stored,
     another_tenants_imports_and_batches_are_not_found,
+    new_cards_are_filled_from_the_registry_when_the_tenant_has_an_inn_module,
 );
+
+async fn new_cards_are_filled_from_the_registry_when_the_tenant_has_an_inn_module(app: TestApp) {
+    let t = app.tenant("ООО Фактор").await;
+    let fake = crate::plugins::fake_dadata().await;
+    t.admin
+        .put(
+            "/api/v1/modules/inn-dadata",
+            serde_json::json!({"version": "0.2.0", "settings": {"base_url": fake.base_url}, "secrets": {"api_key": crate::plugins::KEY},
+                   "grants": {"http_hosts": [fake.host], "private_hosts": [fake.host]}}),
+        )
+        .await
+        .ok();
+    // A row without a name is fine: the registry names the company.
+    let done = import(&app, &t, "existing", "list.csv", "ИНН;Наименование\n7719402047;\n".as_bytes()).await;
+    let r = &done["report"];
+    assert_eq!((r["created"].as_u64(), r["enriched"].as_u64(), r["rejected"].as_u64()), (Some(1), Some(1), Some(0)), "{r}");
+    let card = &t.admin.get("/api/v1/counterparties?inn=7719402047").await.ok().body["items"][0];
+    assert_eq!(card["full_name"], "ОБЩЕСТВО С ОГРАНИЧЕННОЙ ОТВЕТСТВЕННОСТЬЮ \"МОТОРИКА\"");
+    assert_eq!(card["ogrn"], "1157746078984");
+    assert_eq!(fake.calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
 
 /// The existing-clients list: a title, a two-row header with merged cells, and rows
 /// that exercise every way a cell can be written — and every reason to reject a row.

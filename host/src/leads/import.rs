@@ -35,6 +35,9 @@ pub struct Context {
     /// The file's SHA-256 (batches of one list are found again by it).
     pub sha256: String,
     pub import_id: super::model::LeadImportId,
+    /// The tenant has a company-registry module: new cards are filled from it, so a row
+    /// may leave the name out.
+    pub enrich: bool,
 }
 
 /// A deal to open once a chunk is written (through the deals service, as a person would).
@@ -110,9 +113,15 @@ pub async fn chunk(
                 cp.id
             }
             None => {
-                let Some(name) = lead.name.clone() else {
-                    report.reject(RowError { row: lead.row, column: Some("Наименование".into()), reason: "новый клиент без наименования: укажите наименование".into() });
-                    continue;
+                let name = match (&lead.name, ctx.enrich) {
+                    (Some(name), _) => name.clone(),
+                    // The registry gives the name once the card is written.
+                    (None, true) => format!("ИНН {}", lead.inn),
+                    (None, false) => {
+                        let reason = "новый клиент без наименования: укажите наименование (или подключите модуль сведений о компаниях по ИНН)";
+                        report.reject(RowError { row: lead.row, column: Some("Наименование".into()), reason: reason.into() });
+                        continue;
+                    }
                 };
                 let mut input = CounterpartyInput {
                     kind: lead.kind,

@@ -64,7 +64,7 @@ pub async fn run(state: &AppState, job: &JobRun) -> Result<Value, JobError> {
         resume.report = scratch;
     }
     let total = leads.len();
-    let enrich = super::has_inn_module(state, tenant).await?;
+    let enrich = ctx.enrich;
     let chunks: Vec<_> = leads.chunks(CHUNK).collect();
     while resume.next_chunk < chunks.len() {
         let part = chunks[resume.next_chunk];

@@ -110,7 +110,8 @@ pub(crate) async fn context(state: &AppState, tenant: TenantId, user: UserId, ac
     let settings = store::settings(&mut c, tenant).await?;
     let managers = managers(&mut c, tenant).await?;
     let sha256 = hex::encode(Sha256::digest(bytes));
-    Ok((Context { tenant, actor, user, mode, settings, managers, layout, sha256, import_id }, table))
+    let enrich = super::has_inn_module(state, tenant).await?;
+    Ok((Context { tenant, actor, user, mode, settings, managers, layout, sha256, import_id, enrich }, table))
 }
 
 /// What importing a spreadsheet would do, without doing it: cards created, updated and

@@ -39,7 +39,7 @@ async fn index(State(state): State<AppState>, viewer: Viewer) -> PageResult<Resp
             serde_json::json!({ "b": b, "who": who })
         })
         .collect();
-    page(&viewer, "leads.html", "Импорт клиентов", "leads", serde_json::json!({ "imports": imports, "batches": batches }))
+    page(&viewer, "leads.html", "Импорт клиентов", "leads", serde_json::json!({ "imports": imports, "batches": batches, "refused": null }))
 }
 
 /// The upload form: the file is kept with its preview, and the preview page offers to run it.

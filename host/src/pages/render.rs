@@ -42,6 +42,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("module.html", include_str!("../../assets/pages/module.html")),
     ("plugin_runs.html", include_str!("../../assets/pages/plugin_runs.html")),
     ("leads.html", include_str!("../../assets/pages/leads.html")),
+    ("sales.html", include_str!("../../assets/pages/sales.html")),
     ("lead_import.html", include_str!("../../assets/pages/lead_import.html")),
     ("lead_batch.html", include_str!("../../assets/pages/lead_batch.html")),
 ];
@@ -58,8 +59,19 @@ fn env() -> &'static Environment<'static> {
         env.add_filter("rub", |v: Value| money_text(&v).map(rub));
         env.add_filter("datetime", |v: Value, tz: String| timestamp(&v, &tz, "%d.%m.%Y %H:%M"));
         env.add_filter("role_label", |v: String| role_label(&v).to_string());
+        env.add_filter("share", share);
         env
     })
+}
+
+/// A share (`"0.3333"`) as a percentage the Russian way: `33,3 %`; `—` for none.
+fn share(v: Value) -> Result<String, minijinja::Error> {
+    if v.is_none() || v.is_undefined() {
+        return Ok("—".into());
+    }
+    let s = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+    let d: rust_decimal::Decimal = s.parse().map_err(|_| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("share: `{s}` is not a number")))?;
+    Ok(crate::templates::format::percent((d * rust_decimal::Decimal::ONE_HUNDRED).round_dp(1)))
 }
 
 fn money_text(v: &Value) -> Result<Money, minijinja::Error> {
