@@ -477,3 +477,92 @@ macro_rules! bind_args {
     }};
 }
 pub use bind_args;
+
+// ---------------------------------------------------------------------------------
+// Lookups by a list of keys, bound once (the 1C sync, the lead import).
+
+/// A key list bound once: PostgreSQL takes the array, SQLite a JSON array for `json_each`.
+pub fn json_list<T: serde::Serialize>(items: &[T]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
+}
+
+/// The keys of a lookup by key list (see [`in_list`]).
+pub enum Keys {
+    Ids(Vec<uuid::Uuid>),
+    Texts(Vec<String>),
+}
+
+impl Keys {
+    pub fn ids<I: Copy + Into<uuid::Uuid>>(ids: &[I]) -> Keys {
+        Keys::Ids(ids.iter().map(|&i| i.into()).collect())
+    }
+
+    pub fn texts<S: AsRef<str>>(texts: &[S]) -> Keys {
+        Keys::Texts(texts.iter().map(|t| t.as_ref().to_string()).collect())
+    }
+
+    pub fn json(&self) -> String {
+        match self {
+            Keys::Ids(k) => json_list(k),
+            Keys::Texts(k) => json_list(k),
+        }
+    }
+}
+
+/// Runs `sql` (`$1` the tenant, `$2` the key list of its [`in_list`]) and returns its rows.
+pub async fn fetch_keyed<T>(c: &mut Conn<'_>, sql: &str, tenant: impl Into<uuid::Uuid>, keys: Keys) -> sqlx::Result<Vec<T>>
+where
+    T: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
+{
+    let tenant: uuid::Uuid = tenant.into();
+    match (c, keys) {
+        (Conn::Postgres(c), Keys::Ids(k)) => sqlx::query_as(sql).persistent(false).bind(tenant).bind(k).fetch_all(&mut **c).await,
+        (Conn::Postgres(c), Keys::Texts(k)) => sqlx::query_as(sql).persistent(false).bind(tenant).bind(k).fetch_all(&mut **c).await,
+        (Conn::Sqlite(c), k) => sqlx::query_as(sql).bind(tenant).bind(k.json()).fetch_all(&mut **c).await,
+    }
+}
+
+/// Runs the write `sql` (`$1` the tenant, `$2` the key list of its [`in_list`]).
+pub async fn execute_keyed(c: &mut Conn<'_>, sql: &str, tenant: impl Into<uuid::Uuid>, keys: Keys) -> sqlx::Result<()> {
+    let tenant: uuid::Uuid = tenant.into();
+    match (c, keys) {
+        (Conn::Postgres(c), Keys::Ids(k)) => sqlx::query(sql).persistent(false).bind(tenant).bind(k).execute(&mut **c).await.map(|_| ()),
+        (Conn::Postgres(c), Keys::Texts(k)) => sqlx::query(sql).persistent(false).bind(tenant).bind(k).execute(&mut **c).await.map(|_| ()),
+        (Conn::Sqlite(c), k) => sqlx::query(sql).bind(tenant).bind(k.json()).execute(&mut **c).await.map(|_| ()),
+    }
+}
+
+/// SQL matching `col` against the key list bound as parameter `$n`. On PostgreSQL these
+/// lookups run as unnamed statements (`persistent(false)`), planned for each call: the
+/// sync grows the tables they read, and a plan cached while a table was small (one row
+/// per tenant, as far as the planner knew) scans the whole tenant once it is large.
+pub fn in_list(c: &Conn<'_>, col: &str, n: usize, cast: &str) -> String {
+    match c {
+        Conn::Postgres(_) => format!("{col} = ANY(${n}::{cast}[])"),
+        Conn::Sqlite(_) if cast == "uuid" => format!("{col} IN (SELECT unhex(replace(value, '-', '')) FROM json_each(${n}))"),
+        Conn::Sqlite(_) => format!("{col} IN (SELECT value FROM json_each(${n}))"),
+    }
+}
+
+/// `($1, $2, …), ($n+1, …)` (PostgreSQL) or `(?, ?, …), …` (SQLite, where sqlx looks each
+/// `$n` up by name, slow for thousands) for a multi-row `VALUES` of `rows` × `cols`.
+pub fn values_list(engine: Engine, rows: usize, cols: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 6);
+    for r in 0..rows {
+        s.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..cols {
+            if c > 0 {
+                s.push_str(", ");
+            }
+            match engine {
+                Engine::Sqlite => s.push('?'),
+                Engine::Postgres => {
+                    s.push('$');
+                    s.push_str(&(r * cols + c + 1).to_string());
+                }
+            }
+        }
+        s.push(')');
+    }
+    s
+}

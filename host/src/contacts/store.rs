@@ -32,6 +32,26 @@ pub async fn insert(c: &mut Conn<'_>, tenant: TenantId, i: &ContactInput) -> sql
         .fetch_one(c).await)
 }
 
+/// Inserts many contacts in one statement per 500 (a spreadsheet import's chunk).
+pub async fn insert_many(c: &mut Conn<'_>, tenant: TenantId, rows: &[ContactInput]) -> sqlx::Result<()> {
+    let now = Utc::now();
+    for chunk in rows.chunks(500) {
+        let sql = format!(
+            "INSERT INTO contacts (tenant_id, id, counterparty_id, full_name, position, phones, emails, note, search_key, created_at, updated_at) VALUES {}",
+            crate::db::values_list(c.engine(), chunk.len(), 11)
+        );
+        on_conn!(c, c => {
+            let mut q = sqlx::query(&sql);
+            for i in chunk {
+                q = q.bind(tenant).bind(ContactId::new()).bind(i.counterparty_id).bind(&i.full_name).bind(&i.position)
+                    .bind(Json(i.phones.clone())).bind(Json(i.emails.clone())).bind(&i.note).bind(key(i)).bind(now).bind(now);
+            }
+            q.execute(c).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
 pub async fn update(c: &mut Conn<'_>, tenant: TenantId, id: ContactId, i: &ContactInput) -> sqlx::Result<Contact> {
     let sql = format!(
         "UPDATE contacts SET counterparty_id = $3, full_name = $4, position = $5, phones = $6, emails = $7, note = $8, search_key = $9, updated_at = $10 \

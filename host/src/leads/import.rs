@@ -86,6 +86,10 @@ pub async fn chunk(
     let mut contacts = store::contact_keys(c, ctx.tenant, &with_contacts).await?;
     let pipeline_open = if ctx.mode == LeadMode::Existing { store::with_open_deal(c, ctx.tenant, ctx.settings.pipeline_id, &with_contacts).await? } else { Default::default() };
     let mut out = ChunkOutcome::default();
+    // New cards and contacts are written together at the end of the chunk.
+    let mut new_cards: Vec<(CounterpartyId, CounterpartyInput)> = Vec::new();
+    let mut new_contacts: Vec<ContactInput> = Vec::new();
+    let mut batch_items = Vec::new();
     for lead in leads {
         let responsible = lead.responsible.unwrap_or(ctx.user);
         let id = match known.get(&lead.inn).cloned() {
@@ -148,14 +152,9 @@ pub async fn chunk(
                 }
                 report.created += 1;
                 let id = CounterpartyId::new();
-                if write {
-                    let cp = cards::insert(c, ctx.tenant, id, &input).await?;
-                    audit::record(c, ctx.tenant, &ctx.actor, "counterparty", id.0, AuditAction::Create, None, &cp).await?;
-                    known.insert(lead.inn.clone(), cp);
-                } else {
-                    // A later row with the same ИНН updates this one.
-                    known.insert(lead.inn.clone(), preview_card(id, &input));
-                }
+                // A later row with the same ИНН finds this card.
+                known.insert(lead.inn.clone(), new_card(id, &input));
+                new_cards.push((id, input));
                 out.created.push(id);
                 id
             }
@@ -167,7 +166,7 @@ pub async fn chunk(
             if !have.contains(&key) {
                 have.push(key);
                 report.contacts_added += 1;
-                if write {
+                {
                     let mut input = ContactInput {
                         counterparty_id: Some(id),
                         full_name: lead.contact.clone().unwrap_or_else(|| "Контакт из списка".into()),
@@ -177,7 +176,7 @@ pub async fn chunk(
                         note: Some(format!("Из импорта, строка {}", lead.row)),
                     };
                     if input.normalize_and_validate().is_ok() {
-                        crate::contacts::store::insert(c, ctx.tenant, &input).await?;
+                        new_contacts.push(input);
                     }
                 }
             }
@@ -202,9 +201,20 @@ pub async fn chunk(
                 };
                 entry.2 += 1;
                 if write {
-                    store::add_batch_item(c, ctx.tenant, entry.0, id, lead.row, lead.call_on).await?;
+                    batch_items.push((entry.0, id, lead.row, lead.call_on));
                 }
             }
+        }
+    }
+    if write {
+        let rows: Vec<(CounterpartyId, &CounterpartyInput)> = new_cards.iter().map(|(id, i)| (*id, i)).collect();
+        cards::insert_many(c, ctx.tenant, &rows).await?;
+        let audit: Vec<(uuid::Uuid, Option<serde_json::Value>, serde_json::Value)> =
+            new_cards.iter().map(|(id, i)| (id.0, None, serde_json::to_value(new_card(*id, i)).unwrap_or_default())).collect();
+        audit::record_many(c, ctx.tenant, &ctx.actor, "counterparty", AuditAction::Create, &audit).await?;
+        crate::contacts::store::insert_many(c, ctx.tenant, &new_contacts).await?;
+        for (batch, cp, row, call_on) in batch_items {
+            store::add_batch_item(c, ctx.tenant, batch, cp, row, call_on).await?;
         }
     }
     Ok(out)
@@ -223,8 +233,8 @@ pub fn digits(s: &str) -> String {
     s.chars().filter(char::is_ascii_digit).collect()
 }
 
-/// The card a preview pretends to have created.
-fn preview_card(id: CounterpartyId, i: &CounterpartyInput) -> Counterparty {
+/// The card as it is written (and as a preview pretends to have written it).
+fn new_card(id: CounterpartyId, i: &CounterpartyInput) -> Counterparty {
     let now = Utc::now();
     Counterparty {
         id,

@@ -74,6 +74,11 @@ pub async fn run(state: &AppState, job: &JobRun) -> Result<Value, JobError> {
         let done = (resume.next_chunk * CHUNK).min(total);
         job.save(&mut tx.conn(), &serde_json::to_value(&resume).unwrap_or_default(), &progress(done, total, &resume.report)).await?;
         tx.commit().await?;
+        // Each time the import has doubled what it wrote, the planner learns the new sizes.
+        if resume.next_chunk.is_power_of_two() {
+            let mut c = state.db.read().await?;
+            store::refresh_statistics(&mut c.conn()).await?;
+        }
         for d in out.deals {
             match open_deal(state, &caller, &ctx.settings, d.counterparty_id, d.responsible, d.amount, None).await {
                 Ok(_) => resume.report.deals_opened += 1,

@@ -6,18 +6,13 @@ use chrono::{NaiveDate, Utc};
 use sqlx::types::Json;
 
 use crate::counterparties::CounterpartyId;
-use crate::db::{Conn, on_conn};
+use crate::db::{Conn, Keys, fetch_keyed, in_list, on_conn};
 use crate::deals::{DealId, PipelineId};
 use crate::jobs::JobId;
 use crate::tenancy::{TenantId, UserId};
 
 use super::import::digits;
 use super::model::{BatchItem, ImportReport, LeadBatch, LeadBatchId, LeadImport, LeadImportId, LeadMode, LeadSettings};
-
-/// `$first, $first+1, …` for `n` bound values.
-fn marks(first: usize, n: usize) -> String {
-    (0..n).map(|i| format!("${}", first + i)).collect::<Vec<_>>().join(", ")
-}
 
 /// The contact people already on each of `ids`, as import keys (name|phone digits|e-mail).
 pub async fn contact_keys(c: &mut Conn<'_>, tenant: TenantId, ids: &[CounterpartyId]) -> sqlx::Result<HashMap<CounterpartyId, Vec<String>>> {
@@ -26,16 +21,10 @@ pub async fn contact_keys(c: &mut Conn<'_>, tenant: TenantId, ids: &[Counterpart
         return Ok(out);
     }
     let sql = format!(
-        "SELECT counterparty_id, full_name, phones, emails FROM contacts WHERE tenant_id = $1 AND archived_at IS NULL AND counterparty_id IN ({})",
-        marks(2, ids.len())
+        "SELECT counterparty_id, full_name, phones, emails FROM contacts WHERE tenant_id = $1 AND archived_at IS NULL AND {}",
+        in_list(c, "counterparty_id", 2, "uuid")
     );
-    let rows: Vec<(CounterpartyId, String, Json<Vec<String>>, Json<Vec<String>>)> = on_conn!(c, c => {
-        let mut q = sqlx::query_as(&sql).bind(tenant);
-        for id in ids {
-            q = q.bind(*id);
-        }
-        q.fetch_all(c).await
-    })?;
+    let rows: Vec<(CounterpartyId, String, Json<Vec<String>>, Json<Vec<String>>)> = fetch_keyed(c, &sql, tenant, Keys::ids(ids)).await?;
     for (cp, name, phones, emails) in rows {
         let phone = phones.0.first().map(|p| digits(p)).unwrap_or_default();
         let email = emails.0.first().map(|e| e.to_lowercase()).unwrap_or_default();
@@ -50,18 +39,12 @@ pub async fn with_open_deal(c: &mut Conn<'_>, tenant: TenantId, pipeline: Option
         return Ok(HashSet::new());
     }
     let sql = format!(
-        "SELECT DISTINCT d.counterparty_id FROM deals d JOIN stages s ON s.tenant_id = d.tenant_id AND s.id = d.stage_id \
-         WHERE d.tenant_id = $1 AND d.archived_at IS NULL AND s.kind = 'open' AND ($2 IS NULL OR d.pipeline_id = $2) AND d.counterparty_id IN ({})",
-        marks(3, ids.len())
+        "SELECT d.counterparty_id, d.pipeline_id FROM deals d JOIN stages s ON s.tenant_id = d.tenant_id AND s.id = d.stage_id \
+         WHERE d.tenant_id = $1 AND d.archived_at IS NULL AND s.kind = 'open' AND {}",
+        in_list(c, "d.counterparty_id", 2, "uuid")
     );
-    let rows: Vec<(CounterpartyId,)> = on_conn!(c, c => {
-        let mut q = sqlx::query_as(&sql).bind(tenant).bind(pipeline);
-        for id in ids {
-            q = q.bind(*id);
-        }
-        q.fetch_all(c).await
-    })?;
-    Ok(rows.into_iter().map(|r| r.0).collect())
+    let rows: Vec<(CounterpartyId, PipelineId)> = fetch_keyed(c, &sql, tenant, Keys::ids(ids)).await?;
+    Ok(rows.into_iter().filter(|(_, p)| pipeline.is_none_or(|want| *p == want)).map(|(cp, _)| cp).collect())
 }
 
 /// The batch of list `sha256` for `responsible`, made when missing.
@@ -142,6 +125,18 @@ pub async fn batch_items(c: &mut Conn<'_>, tenant: TenantId, id: LeadBatchId) ->
 pub async fn set_item_deal(c: &mut Conn<'_>, tenant: TenantId, batch: LeadBatchId, cp: CounterpartyId, deal: DealId) -> sqlx::Result<()> {
     let sql = "UPDATE lead_batch_items SET deal_id = $4 WHERE tenant_id = $1 AND batch_id = $2 AND counterparty_id = $3";
     on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(batch).bind(cp).bind(deal).execute(c).await.map(|_| ()))
+}
+
+/// Refreshes PostgreSQL's statistics of the tables an import grows. A big import can
+/// multiply the rows of a young tenant's tables within a minute; until autovacuum (which
+/// may be off, or a minute behind) analyzes them, the planner takes them for empty and
+/// reads a chunk's 500 ИНН by filtering every row of the tenant instead of through the
+/// index. SQLite plans by its indexes without statistics: nothing to do there.
+pub async fn refresh_statistics(c: &mut Conn<'_>) -> sqlx::Result<()> {
+    match c {
+        Conn::Postgres(c) => sqlx::query("ANALYZE counterparties, contacts, deals").execute(&mut **c).await.map(|_| ()),
+        Conn::Sqlite(_) => Ok(()),
+    }
 }
 
 pub async fn settings(c: &mut Conn<'_>, tenant: TenantId) -> sqlx::Result<LeadSettings> {

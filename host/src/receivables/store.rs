@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::counterparties::CounterpartyId;
 use crate::counterparties::model::CounterpartyKind;
-use crate::db::{Conn, on_conn};
+use crate::db::{Conn, Keys, execute_keyed, fetch_keyed, in_list, json_list, on_conn};
 use crate::tenancy::{TenantId, UserId};
 
 use super::model::{Contract, ContractId, NamedAllocation, Payment, PaymentId, SalesDocument, SalesDocumentId, Settings};
@@ -26,67 +26,6 @@ pub const BATCH: usize = 1000;
 fn sqlite_values(rows: usize, cols: usize) -> String {
     let one = format!("({})", vec!["?"; cols].join(", "));
     vec![one; rows].join(", ")
-}
-
-/// A key list bound once: PostgreSQL takes the array, SQLite a JSON array for `json_each`.
-fn json_list<T: serde::Serialize>(items: &[T]) -> String {
-    serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
-}
-
-/// The keys of a lookup by key list (see [`in_list`]).
-enum Keys {
-    Ids(Vec<Uuid>),
-    Texts(Vec<String>),
-}
-
-impl Keys {
-    fn ids<I: Copy + Into<Uuid>>(ids: &[I]) -> Keys {
-        Keys::Ids(ids.iter().map(|&i| i.into()).collect())
-    }
-
-    fn texts<S: AsRef<str>>(texts: &[S]) -> Keys {
-        Keys::Texts(texts.iter().map(|t| t.as_ref().to_string()).collect())
-    }
-
-    fn json(&self) -> String {
-        match self {
-            Keys::Ids(k) => json_list(k),
-            Keys::Texts(k) => json_list(k),
-        }
-    }
-}
-
-/// Runs `sql` (`$1` the tenant, `$2` the key list of its [`in_list`]) and returns its rows.
-async fn fetch_keyed<T>(c: &mut Conn<'_>, sql: &str, tenant: TenantId, keys: Keys) -> sqlx::Result<Vec<T>>
-where
-    T: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
-{
-    match (c, keys) {
-        (Conn::Postgres(c), Keys::Ids(k)) => sqlx::query_as(sql).persistent(false).bind(tenant).bind(k).fetch_all(&mut **c).await,
-        (Conn::Postgres(c), Keys::Texts(k)) => sqlx::query_as(sql).persistent(false).bind(tenant).bind(k).fetch_all(&mut **c).await,
-        (Conn::Sqlite(c), k) => sqlx::query_as(sql).bind(tenant).bind(k.json()).fetch_all(&mut **c).await,
-    }
-}
-
-/// Runs the write `sql` (`$1` the tenant, `$2` the key list of its [`in_list`]).
-async fn execute_keyed(c: &mut Conn<'_>, sql: &str, tenant: TenantId, keys: Keys) -> sqlx::Result<()> {
-    match (c, keys) {
-        (Conn::Postgres(c), Keys::Ids(k)) => sqlx::query(sql).persistent(false).bind(tenant).bind(k).execute(&mut **c).await.map(|_| ()),
-        (Conn::Postgres(c), Keys::Texts(k)) => sqlx::query(sql).persistent(false).bind(tenant).bind(k).execute(&mut **c).await.map(|_| ()),
-        (Conn::Sqlite(c), k) => sqlx::query(sql).bind(tenant).bind(k.json()).execute(&mut **c).await.map(|_| ()),
-    }
-}
-
-/// SQL matching `col` against the key list bound as parameter `$n`. On PostgreSQL these
-/// lookups run as unnamed statements (`persistent(false)`), planned for each call: the
-/// sync grows the tables they read, and a plan cached while a table was small (one row
-/// per tenant, as far as the planner knew) scans the whole tenant once it is large.
-fn in_list(c: &Conn<'_>, col: &str, n: usize, cast: &str) -> String {
-    match c {
-        Conn::Postgres(_) => format!("{col} = ANY(${n}::{cast}[])"),
-        Conn::Sqlite(_) if cast == "uuid" => format!("{col} IN (SELECT unhex(replace(value, '-', '')) FROM json_each(${n}))"),
-        Conn::Sqlite(_) => format!("{col} IN (SELECT value FROM json_each(${n}))"),
-    }
 }
 
 // ---------------------------------------------------------------------------------
