@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -17,6 +18,9 @@ use super::import::{self, CHUNK};
 use super::model::{ImportReport, LeadBatchId, LeadImportId};
 use super::routes::open_deal;
 use super::store;
+
+/// Deals opened at once after a chunk.
+const DEALS_AT_ONCE: usize = 4;
 
 #[derive(Deserialize)]
 struct Params {
@@ -79,10 +83,19 @@ pub async fn run(state: &AppState, job: &JobRun) -> Result<Value, JobError> {
             let mut c = state.db.read().await?;
             store::refresh_statistics(&mut c.conn()).await?;
         }
-        for d in out.deals {
-            match open_deal(state, &caller, &ctx.settings, d.counterparty_id, d.responsible, d.amount, None).await {
+        // Deals open through the deals service, a few at a time (each is its own transaction).
+        let opened: Vec<_> = futures::stream::iter(out.deals)
+            .map(|d| {
+                let (caller, settings) = (&caller, &ctx.settings);
+                async move { (open_deal(state, caller, settings, d.counterparty_id, d.responsible, d.amount, None).await, d.title) }
+            })
+            .buffer_unordered(DEALS_AT_ONCE)
+            .collect()
+            .await;
+        for (result, title) in opened {
+            match result {
                 Ok(_) => resume.report.deals_opened += 1,
-                Err(e) => resume.report.warnings.push(format!("Сделка для клиента {} не открыта: {e}", d.title)),
+                Err(e) => resume.report.warnings.push(format!("Сделка для клиента {title} не открыта: {e}")),
             }
         }
         if enrich {
