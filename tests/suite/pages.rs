@@ -192,9 +192,11 @@ async fn another_tenants_objects_are_404_pages(app: TestApp) {
     let deal = a.admin.post("/api/v1/deals", json!({"title": "Сделка А", "pipeline_id": a.pipeline_id(), "counterparty_id": cp["id"]})).await.created().body;
     let doc = a.admin.get("/api/v1/sales-documents?limit=1").await.ok().body["items"][0].clone();
     let job = a.admin.get("/api/v1/jobs?limit=1").await.ok().body["items"][0].clone();
+    let run = a.admin.post(&format!("/api/v1/deals/{}/approvals", deal["id"].as_str().unwrap()), json!({"subject": "application"})).await.created().body;
     let ids: Vec<(&str, String)> = vec![
         ("counterparty", cp["id"].as_str().unwrap().into()),
         ("deal", deal["id"].as_str().unwrap().into()),
+        ("approval", run["id"].as_str().unwrap().into()),
         ("sales_document", doc["id"].as_str().unwrap().into()),
         ("job", job["id"].as_str().unwrap().into()),
         ("module", "accounting-1c".into()),
@@ -258,9 +260,10 @@ async fn a_stage_gate_refuses_a_move_naming_every_missing_item(app: TestApp) {
     let r = t.admin.post(&format!("/api/v1/deals/{id}/stage"), json!({"stage_id": t.stage(4)})).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.error_fields(), vec!["gate.documents[1]"]);
     assert!(r.text().contains("приложите документ «Бухгалтерская отчётность»"));
-    // Moving back needs nothing, and neither does СТОП.
+    // Moving back needs nothing; СТОП needs only its reason.
     t.admin.post(&format!("/api/v1/deals/{id}/stage"), json!({"stage_id": t.stage(1)})).await.ok();
-    t.admin.post(&format!("/api/v1/deals/{id}/stage"), json!({"stage_id": t.stage(9)})).await.ok();
+    let reason = t.admin.get("/api/v1/stop-reasons").await.ok().body[0]["id"].clone();
+    t.admin.post(&format!("/api/v1/deals/{id}/stage"), json!({"stage_id": t.stage(9), "reason_id": reason})).await.ok();
     // A gate naming a field the pipeline does not have is refused when configured.
     let stage = &t.pipeline["stages"][1];
     let r = t

@@ -197,10 +197,20 @@ struct MoveForm {
     stage_id: StageId,
     #[serde(default)]
     fragment: Option<String>,
+    #[serde(default)]
+    reason_id: Option<String>,
+    #[serde(default)]
+    comment: Option<String>,
 }
 
 async fn move_deal(State(state): State<AppState>, viewer: Viewer, Path(id): Path<DealId>, axum::Form(form): axum::Form<MoveForm>) -> PageResult<Response> {
-    let result = crate::deals::routes::move_deal(State(state.clone()), viewer.caller(), Path(id), ApiJson(crate::deals::model::MoveDeal { stage_id: form.stage_id })).await;
+    let result = crate::deals::routes::move_deal(State(state.clone()), viewer.caller(), Path(id), ApiJson(crate::deals::model::MoveDeal {
+        stage_id: form.stage_id,
+        // An empty choice is no reason (the form's «—»).
+        reason_id: form.reason_id.as_deref().filter(|s| !s.is_empty()).and_then(|s| s.parse::<uuid::Uuid>().ok()).map(crate::deals::factoring::StopReasonId),
+        comment: form.comment,
+    }))
+    .await;
     let fragment = form.fragment.is_some();
     let (deal, refusal, status) = match result {
         Ok(ApiJson(deal)) => (deal, vec![], StatusCode::OK),
@@ -240,8 +250,32 @@ async fn deal_page(State(state): State<AppState>, viewer: Viewer, Path(id): Path
     let stage_name = |s: Option<StageId>| s.and_then(|s| pipeline.stages.iter().find(|x| x.id == s)).map(|x| x.name.clone()).unwrap_or_default();
     let history: Vec<_> = history
         .iter()
-        .map(|h| serde_json::json!({ "at": h.changed_at, "from": stage_name(h.from_stage_id), "to": stage_name(Some(h.to_stage_id)), "by": name_of(Some(h.changed_by)) }))
+        .map(|h| serde_json::json!({ "at": h.changed_at, "from": stage_name(h.from_stage_id), "to": stage_name(Some(h.to_stage_id)), "by": name_of(Some(h.changed_by)),
+            "reason": h.reason, "comment": h.comment }))
         .collect();
+    let parties = crate::deals::factoring::list_parties(State(state.clone()), viewer.caller(), Path(id)).await?.0;
+    let parties: Vec<_> = parties.iter().map(|p| serde_json::json!({ "name": p.counterparty_name, "role": p.role.label(), "limit": p.limit, "id": p.counterparty_id })).collect();
+    let checklist = crate::deals::factoring::get_checklist(State(state.clone()), viewer.caller(), Path(id)).await?.0;
+    let runs = crate::approvals::routes::deal_runs(State(state.clone()), viewer.caller(), Path(id)).await?.0;
+    let runs: Vec<_> = runs.iter().map(|r| serde_json::json!({ "id": r.run.id, "name": r.run.name, "status": r.run.status.label() })).collect();
+    let meetings = crate::approvals::committee::deal_meetings(State(state.clone()), viewer.caller(), Path(id)).await?.0;
+    let meetings: Vec<_> = meetings
+        .iter()
+        .map(|m| serde_json::json!({ "id": m.meeting.id, "body": m.meeting.body_name, "held_on": m.meeting.held_on, "status": m.meeting.status.label(),
+            "votes": m.votes.iter().map(|v| serde_json::json!({ "name": v.full_name, "vote": v.vote.map(|x| x.label()), "comment": v.comment })).collect::<Vec<_>>() }))
+        .collect();
+    let reasons = crate::deals::factoring::list_reasons(State(state.clone()), viewer.caller()).await?.0;
+    let stop_stage = pipeline.stages.iter().find(|s| s.gate.0.reason_required).map(|s| s.id);
+    // What the next stage needs, so the manager sees every missing item before moving.
+    let current = pipeline.stages.iter().position(|s| s.id == card.deal.stage_id);
+    let next = current.and_then(|i| pipeline.stages.get(i + 1)).filter(|s| s.kind != crate::deals::pipelines::StageKind::Lost);
+    let next_needs: Vec<String> = match next {
+        Some(s) => {
+            let mut conn = state.db.read().await.map_err(ApiError::from)?;
+            crate::deals::gate::required(&mut conn.conn(), viewer.session.caller.tenant_id, &card.deal, s, &pipeline.field_schema).await?.into_iter().map(|e| e.message).collect()
+        }
+        None => vec![],
+    };
     let params_shown: Vec<_> = pipeline
         .field_schema
         .iter()
@@ -256,6 +290,8 @@ async fn deal_page(State(state): State<AppState>, viewer: Viewer, Path(id): Path
         serde_json::json!({
             "card": card, "pipeline": pipeline, "history": history, "params": params_shown, "timeline": timeline.items,
             "documents": documents.items, "responsible": name_of(Some(card.deal.responsible_id)),
+            "parties": parties, "checklist": checklist, "runs": runs, "meetings": meetings, "reasons": reasons, "stop_stage": stop_stage,
+            "next_stage": next.map(|s| s.name.clone()), "next_needs": next_needs,
         }),
     )
 }
