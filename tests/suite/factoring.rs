@@ -19,6 +19,7 @@ on_both_engines!(
     quorum_all_waits_for_every_approver_and_a_delegate_decides_for_one_away,
     the_collegial_body_is_chosen_by_the_deal_kind,
     routes_gates_and_stop_reasons_are_data_editable_per_tenant,
+    the_deal_page_starts_routes_marks_the_checklist_and_calls_the_meeting,
 );
 
 /// A user holding a department role (legal, security, credit, risk), with a token.
@@ -544,4 +545,40 @@ async fn routes_gates_and_stop_reasons_are_data_editable_per_tenant(app: TestApp
     // Managers may not change policy.
     let (manager, _) = t.user("manager").await;
     manager.post("/api/v1/stop-reasons", json!({"name": "X"})).await.expect(StatusCode::FORBIDDEN);
+}
+
+/// The manager drives the deal's approvals, checklist and meeting from the deal page.
+async fn the_deal_page_starts_routes_marks_the_checklist_and_calls_the_meeting(app: TestApp) {
+    let t = app.tenant("ООО Фактор").await;
+    let s = services(&app, &t).await;
+    let id = deal(&t, full_params()).await;
+    let mut page = t.signed_in(&app.router, t.admin_id, &t.admin_email().await).await;
+    let html = page.get(&format!("/deals/{id}")).await.expect(StatusCode::OK).body;
+    assert!(html.contains("Отправить «Заявка в кредитный комитет» на согласование"), "{html}");
+    // The draft decision before the application: refused on the page, in Russian.
+    let r = page.post_form(&format!("/deals/{id}/approvals/start"), &[("subject", "draft_decision")]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("Сначала завершите согласование «Заявка в кредитный комитет»"), "{}", r.body);
+    page.post_form(&format!("/deals/{id}/approvals/start"), &[("subject", "application")]).await.expect(StatusCode::SEE_OTHER);
+    let runs = t.admin.get(&format!("/api/v1/deals/{id}/approvals")).await.ok().body;
+    let run = runs[0].clone();
+    decide(&s.security, &step(&run, "Служба безопасности"), json!({"decision": "return", "remark": "Нужна выписка"})).await.ok();
+    page.post_form(&format!("/deals/{id}/approvals/resubmit"), &[("run_id", run["id"].as_str().unwrap()), ("remark", "Приложили")]).await.expect(StatusCode::SEE_OTHER);
+    let again = t.admin.get(&format!("/api/v1/approvals/{}", run["id"].as_str().unwrap())).await.ok().body;
+    assert_eq!(again["status"], "in_progress");
+    page.post_form(&format!("/deals/{id}/checklist"), &[("key", "dossier"), ("done", "true")]).await.expect(StatusCode::SEE_OTHER);
+    let checklist = t.admin.get(&format!("/api/v1/deals/{id}/checklist")).await.ok().body;
+    assert_eq!(checklist[0]["done"], true);
+    let r = page.post_form(&format!("/deals/{id}/committee"), &[]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("нет членов"), "{}", r.body);
+    // The admin is a member and votes from the page.
+    let bodies = t.admin.get("/api/v1/collegial-bodies").await.ok().body;
+    let flow = bodies.as_array().unwrap().iter().find(|b| b["deal_kind"] == "flow").unwrap().clone();
+    t.admin.put(&format!("/api/v1/collegial-bodies/{}", flow["id"].as_str().unwrap()), json!({"name": flow["name"], "deal_kind": "flow", "members": [t.admin_id]})).await.ok();
+    page.post_form(&format!("/deals/{id}/committee"), &[]).await.expect(StatusCode::SEE_OTHER);
+    let m = t.admin.get(&format!("/api/v1/deals/{id}/committee-meetings")).await.ok().body[0].clone();
+    page.post_form(&format!("/deals/{id}/committee/vote"), &[("meeting_id", m["id"].as_str().unwrap()), ("vote", "for")]).await.expect(StatusCode::SEE_OTHER);
+    let m = t.admin.get(&format!("/api/v1/committee-meetings/{}", m["id"].as_str().unwrap())).await.ok().body;
+    assert_eq!(m["status"], "approved");
+    let protocol = page.get(&format!("/committee-meetings/{}/protocol", m["id"].as_str().unwrap())).await.expect(StatusCode::OK).body;
+    assert!(protocol.contains("Финансовый комитет"));
 }

@@ -276,7 +276,7 @@ pub(crate) async fn deal_meetings(State(state): State<AppState>, caller: Caller,
 /// Финансовый комитет, индивидуальная → Совет директоров.
 #[utoipa::path(post, path = "/deals/{id}/committee-meetings", tag = "approvals", params(("id" = DealId, Path)), request_body = NewMeeting,
     responses((status = 201, body = Meeting), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn call_meeting(State(state): State<AppState>, caller: Caller, Path(id): Path<DealId>, ApiJson(input): ApiJson<NewMeeting>) -> ApiResult<(StatusCode, ApiJson<Meeting>)> {
+pub(crate) async fn call_meeting(State(state): State<AppState>, caller: Caller, Path(id): Path<DealId>, ApiJson(input): ApiJson<NewMeeting>) -> ApiResult<(StatusCode, ApiJson<Meeting>)> {
     let mut tx = state.db.begin().await?;
     let mut c = tx.conn();
     let deal = crate::deals::store::get(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("deal"))?;
@@ -341,7 +341,7 @@ pub(crate) async fn get_meeting(State(state): State<AppState>, caller: Caller, P
 /// by majority: more «за» than «против» approves the deal.
 #[utoipa::path(post, path = "/committee-meetings/{id}/votes", tag = "approvals", params(("id" = MeetingId, Path)), request_body = VoteInput,
     responses((status = 200, body = Meeting), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn vote(State(state): State<AppState>, caller: Caller, Path(id): Path<MeetingId>, ApiJson(input): ApiJson<VoteInput>) -> ApiResult<ApiJson<Meeting>> {
+pub(crate) async fn vote(State(state): State<AppState>, caller: Caller, Path(id): Path<MeetingId>, ApiJson(input): ApiJson<VoteInput>) -> ApiResult<ApiJson<Meeting>> {
     let mut tx = state.db.begin().await?;
     let mut c = tx.conn();
     let m = meeting(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("meeting"))?;

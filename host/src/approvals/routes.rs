@@ -35,7 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The approval routes: ordered groups of steps (steps of one group in parallel).
 #[utoipa::path(get, path = "/approval-routes", tag = "approvals", responses((status = 200, body = Vec<Route>)))]
-async fn list_routes(State(state): State<AppState>, caller: Caller) -> ApiResult<ApiJson<Vec<Route>>> {
+pub(crate) async fn list_routes(State(state): State<AppState>, caller: Caller) -> ApiResult<ApiJson<Vec<Route>>> {
     let mut c = state.db.read().await?;
     Ok(ApiJson(store::routes(&mut c.conn(), caller.tenant_id).await?))
 }
@@ -126,7 +126,7 @@ pub struct Resubmission {
 /// every later step follows in turn.
 #[utoipa::path(post, path = "/approvals/{id}/resubmit", tag = "approvals", params(("id" = RunId, Path)), request_body = Resubmission,
     responses((status = 200, body = Run), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn resubmit_run(State(state): State<AppState>, caller: Caller, Path(id): Path<RunId>, ApiJson(input): ApiJson<Resubmission>) -> ApiResult<ApiJson<Run>> {
+pub(crate) async fn resubmit_run(State(state): State<AppState>, caller: Caller, Path(id): Path<RunId>, ApiJson(input): ApiJson<Resubmission>) -> ApiResult<ApiJson<Run>> {
     let mut tx = state.db.begin().await?;
     let mut c = tx.conn();
     let run = store::run(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("approval"))?;

@@ -17,14 +17,14 @@ use super::model::{
 };
 use super::store::{self, NewEvent};
 
-/// When a step activated `now` with `sla_days` working days is due: the end of the
-/// `sla_days`-th working day after today (today's end for 0), in the tenant's time zone.
+/// When a step activated `now` with `sla_days` working days is due: the last second of the
+/// `sla_days`-th working day after today (of today for 0), in the tenant's time zone.
 pub fn due_at(now: DateTime<Utc>, time_zone: &str, sla_days: i32) -> DateTime<Utc> {
     let tz: chrono_tz::Tz = time_zone.parse().unwrap_or(chrono_tz::Europe::Moscow);
     let today = now.with_timezone(&tz).date_naive();
     let day = crate::receivables::calendar::add_working_days(today, u32::try_from(sla_days).unwrap_or(0));
     let next = day.succ_opt().unwrap_or(day);
-    tz.from_local_datetime(&next.and_time(chrono::NaiveTime::MIN)).earliest().map(|t| t.with_timezone(&Utc)).unwrap_or(now + Duration::days(1))
+    tz.from_local_datetime(&next.and_time(chrono::NaiveTime::MIN)).earliest().map(|t| t.with_timezone(&Utc) - Duration::seconds(1)).unwrap_or(now + Duration::days(1))
 }
 
 async fn deal_of(c: &mut Conn<'_>, tenant: TenantId, id: DealId) -> ApiResult<Deal> {
