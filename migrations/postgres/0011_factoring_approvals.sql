@@ -71,8 +71,11 @@ CREATE TABLE approval_runs (
     started_by    UUID NOT NULL,
     started_at    TIMESTAMPTZ NOT NULL,
     finished_at   TIMESTAMPTZ,
+    -- Which of our legal entities the document is for: only approvers serving it decide.
+    legal_entity_id UUID,
     PRIMARY KEY (tenant_id, id),
     FOREIGN KEY (tenant_id, deal_id) REFERENCES deals (tenant_id, id),
+    FOREIGN KEY (tenant_id, legal_entity_id) REFERENCES our_legal_entities (tenant_id, id),
     FOREIGN KEY (tenant_id, route_id) REFERENCES approval_routes (tenant_id, id),
     FOREIGN KEY (tenant_id, started_by) REFERENCES users (tenant_id, id)
 );
@@ -124,6 +127,16 @@ CREATE TABLE approval_events (
     FOREIGN KEY (tenant_id, document_id) REFERENCES documents (tenant_id, id)
 );
 CREATE INDEX approval_events_run ON approval_events (tenant_id, run_id);
+
+-- The legal entities an approver serves; an approver with none serves every one.
+CREATE TABLE approver_legal_entities (
+    tenant_id       UUID NOT NULL REFERENCES tenants (id),
+    user_id         UUID NOT NULL,
+    legal_entity_id UUID NOT NULL,
+    PRIMARY KEY (tenant_id, user_id, legal_entity_id),
+    FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id),
+    FOREIGN KEY (tenant_id, legal_entity_id) REFERENCES our_legal_entities (tenant_id, id)
+);
 
 -- An approver away: another user decides for them from starts_on to ends_on.
 CREATE TABLE approval_delegations (

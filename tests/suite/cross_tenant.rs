@@ -139,6 +139,7 @@ async fn seed(app: &TestApp, t: &TestTenant, fake: &crm_fake_1c::FakeOneC) -> Se
         ("approval-delegations", s(&delegation["id"])),
         ("collegial-bodies", s(&body["id"])),
         ("committee-meetings", s(&meeting["id"])),
+        ("approval-scopes", manager_id.to_string()),
         ("{external_id}", manager_ref),
         // Job kinds are names every tenant shares, not records (see TENANT_NEUTRAL).
         ("kind", "receivables.sync".to_string()),
@@ -226,6 +227,7 @@ fn probe_body(op: &Op, a: &Seed) -> Option<Value> {
         "decide_step" => json!({"decision": "approve"}),
         "update_body" => json!({"name": "Probe", "deal_kind": "probe", "members": []}),
         "vote" => json!({"vote": "for"}),
+        "set_scope" => json!({"legal_entity_ids": []}),
         "configure_module" => json!({"version": "0.1.0"}),
         "try_module" => json!({"input": {"inn": "7719402047"}}),
         "refresh_from_registry" => json!({"overwrite": true}),

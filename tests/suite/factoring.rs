@@ -20,6 +20,7 @@ on_both_engines!(
     the_collegial_body_is_chosen_by_the_deal_kind,
     routes_gates_and_stop_reasons_are_data_editable_per_tenant,
     the_deal_page_starts_routes_marks_the_checklist_and_calls_the_meeting,
+    approvers_decide_only_for_the_legal_entities_they_serve,
 );
 
 /// A user holding a department role (legal, security, credit, risk), with a token.
@@ -581,4 +582,40 @@ async fn the_deal_page_starts_routes_marks_the_checklist_and_calls_the_meeting(a
     assert_eq!(m["status"], "approved");
     let protocol = page.get(&format!("/committee-meetings/{}/protocol", m["id"].as_str().unwrap())).await.expect(StatusCode::OK).body;
     assert!(protocol.contains("Финансовый комитет"));
+}
+
+/// An application for one of our legal entities waits only for the approvers serving it.
+async fn approvers_decide_only_for_the_legal_entities_they_serve(app: TestApp) {
+    let t = app.tenant("ООО Фактор").await;
+    let entity = |name: &str, inn: &str| {
+        let body = json!({"full_name": name, "inn": inn});
+        let admin = t.admin.clone();
+        async move { admin.post("/api/v1/legal-entities", body).await.created().body["id"].as_str().unwrap().to_string() }
+    };
+    let north = entity("ООО Север", "7707083893").await;
+    let south = entity("ООО Юг", "7719402047").await;
+    let (sb_north, sb_north_id) = approver(&app, &t, "security").await;
+    let (sb_south, sb_south_id) = approver(&app, &t, "security").await;
+    let (sb_any, _) = approver(&app, &t, "security").await;
+    t.admin.put(&format!("/api/v1/approval-scopes/{sb_north_id}"), json!({"legal_entity_ids": [north]})).await.ok();
+    let r = t.admin.put(&format!("/api/v1/approval-scopes/{sb_south_id}"), json!({"legal_entity_ids": [south, uuid::Uuid::now_v7()]})).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(fields(&r), vec!["legal_entity_ids[1]"]);
+    t.admin.put(&format!("/api/v1/approval-scopes/{sb_south_id}"), json!({"legal_entity_ids": [south]})).await.ok();
+    let scopes = t.admin.get("/api/v1/approval-scopes").await.ok().body;
+    assert_eq!(scopes.as_array().unwrap().len(), 2);
+    let routes = t.admin.get("/api/v1/approval-routes").await.ok().body;
+    let app_route = routes.as_array().unwrap().iter().find(|r| r["subject"] == "application").unwrap()["id"].as_str().unwrap().to_string();
+    t.admin
+        .put(&format!("/api/v1/approval-routes/{app_route}"), json!({"subject": "application", "name": "Заявка в КО", "groups": [[{"name": "СБ", "department": "security", "quorum": "all", "sla_days": 2}]]}))
+        .await
+        .ok();
+    let id = deal(&t, full_params()).await;
+    let run = t.admin.post(&format!("/api/v1/deals/{id}/approvals"), json!({"subject": "application", "legal_entity_id": north})).await.created().body;
+    assert_eq!(run["legal_entity_id"], json!(north));
+    assert_eq!(run["steps"][0]["required"], 2, "all who serve «Север»: its own approver and the one serving every entity");
+    assert!(sb_south.get("/api/v1/approval-inbox").await.ok().body.as_array().unwrap().is_empty());
+    decide(&sb_south, &step(&run, "СБ"), json!({"decision": "approve"})).await.expect(StatusCode::FORBIDDEN);
+    decide(&sb_north, &step(&run, "СБ"), json!({"decision": "approve"})).await.ok();
+    let after = decide(&sb_any, &step(&run, "СБ"), json!({"decision": "approve"})).await.ok().body;
+    assert_eq!(after["status"], "approved");
 }

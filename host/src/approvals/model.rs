@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use crate::deals::DealId;
 use crate::documents::DocumentId;
 use crate::id_type;
+use crate::legal_entities::LegalEntityId;
 use crate::tenancy::model::str_enum;
 use crate::tenancy::{Department, UserId};
 use crate::validation::{Invalid, Violations};
@@ -283,6 +284,8 @@ pub struct RunRow {
     pub started_by: UserId,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// Which of our legal entities the document is for: only approvers serving it decide.
+    pub legal_entity_id: Option<LegalEntityId>,
 }
 
 /// A run with its steps and its whole history.
@@ -300,6 +303,17 @@ pub struct Run {
 pub struct StartRun {
     #[schema(example = "application")]
     pub subject: String,
+    /// Which of our legal entities the document is for (default: none in particular, so
+    /// every holder of a step's department role may decide).
+    #[serde(default)]
+    pub legal_entity_id: Option<LegalEntityId>,
+}
+
+/// The legal entities an approver serves (none: every one).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproverScope {
+    pub legal_entity_ids: Vec<LegalEntityId>,
 }
 
 /// An approver's decision.

@@ -16,7 +16,7 @@ use crate::audit::{self, Actor, AuditAction};
 use crate::deals::DealId;
 use crate::tenancy::{Action, Caller, Role};
 
-use super::model::{Delegation, DelegationId, DelegationInput, DecisionInput, InboxItem, Route, RouteId, RouteInput, Run, RunId, StartRun, StepId};
+use super::model::{ApproverScope, Delegation, DelegationId, DelegationInput, DecisionInput, InboxItem, Route, RouteId, RouteInput, Run, RunId, StartRun, StepId};
 use super::{service, store};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -30,6 +30,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(inbox))
         .routes(routes!(list_delegations, create_delegation))
         .routes(routes!(delete_delegation))
+        .routes(routes!(list_scopes))
+        .routes(routes!(set_scope))
         .merge(super::committee::router())
 }
 
@@ -97,7 +99,7 @@ pub(crate) async fn start_run(State(state): State<AppState>, caller: Caller, Pat
     let mut c = tx.conn();
     let deal = crate::deals::store::get(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("deal"))?;
     caller.ensure_owns(&[Some(deal.responsible_id)], "deal")?;
-    let run = service::start(&mut c, &caller, &deal, &input.subject, Utc::now()).await?;
+    let run = service::start(&mut c, &caller, &deal, &input.subject, input.legal_entity_id, Utc::now()).await?;
     let row = store::run(&mut c, caller.tenant_id, run).await?.ok_or(ApiError::NotFound("approval"))?;
     let view = service::view(&mut c, caller.tenant_id, row).await?;
     tx.commit().await?;
@@ -207,4 +209,51 @@ async fn delete_delegation(State(state): State<AppState>, caller: Caller, Path(i
     audit::record_delete(&mut c, caller.tenant_id, &Actor::from(&caller), "approval_delegation", id.0, &d).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// An approver's legal entities, as listed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ApproverScopeView {
+    pub user_id: crate::tenancy::UserId,
+    pub legal_entity_ids: Vec<crate::legal_entities::LegalEntityId>,
+}
+
+/// Which of our legal entities each approver serves (approvers not listed serve every one).
+#[utoipa::path(get, path = "/approval-scopes", tag = "approvals", responses((status = 200, body = Vec<ApproverScopeView>)))]
+async fn list_scopes(State(state): State<AppState>, caller: Caller) -> ApiResult<ApiJson<Vec<ApproverScopeView>>> {
+    let mut c = state.db.read().await?;
+    let mut out: Vec<ApproverScopeView> = Vec::new();
+    for (user, entity) in store::scopes(&mut c.conn(), caller.tenant_id).await? {
+        match out.iter_mut().find(|s| s.user_id == user) {
+            Some(s) => s.legal_entity_ids.push(entity),
+            None => out.push(ApproverScopeView { user_id: user, legal_entity_ids: vec![entity] }),
+        }
+    }
+    Ok(ApiJson(out))
+}
+
+/// Set the legal entities an approver serves (admins); an empty list: every one.
+#[utoipa::path(put, path = "/approval-scopes/{id}", tag = "approvals", params(("id" = crate::tenancy::UserId, Path, description = "The approver (a user)")),
+    request_body = ApproverScope,
+    responses((status = 200, body = ApproverScopeView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn set_scope(State(state): State<AppState>, caller: Caller, Path(id): Path<crate::tenancy::UserId>, ApiJson(input): ApiJson<ApproverScope>) -> ApiResult<ApiJson<ApproverScopeView>> {
+    caller.ensure(Action::Configure)?;
+    let mut tx = state.db.begin().await?;
+    let mut c = tx.conn();
+    crate::tenancy::store::get_user(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("user"))?;
+    let mut entities = Vec::new();
+    for (i, e) in input.legal_entity_ids.iter().enumerate() {
+        if crate::legal_entities::get(&mut c, caller.tenant_id, *e).await?.is_none() {
+            return Err(ApiError::field(format!("legal_entity_ids[{i}]"), "no legal entity of yours with this id"));
+        }
+        if !entities.contains(e) {
+            entities.push(*e);
+        }
+    }
+    let before: Vec<_> = store::scopes(&mut c, caller.tenant_id).await?.into_iter().filter(|(u, _)| *u == id).map(|(_, e)| e).collect();
+    store::set_scope(&mut c, caller.tenant_id, id, &entities).await?;
+    let after = ApproverScopeView { user_id: id, legal_entity_ids: entities };
+    audit::record(&mut c, caller.tenant_id, &Actor::from(&caller), "approval_scope", id.0, AuditAction::Update, Some(&before), &after.legal_entity_ids).await?;
+    tx.commit().await?;
+    Ok(ApiJson(after))
 }

@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use crate::api::error::{ApiError, ApiResult};
 use crate::db::Conn;
 use crate::deals::{Deal, DealId};
+use crate::legal_entities::LegalEntityId;
 use crate::tasks::model::TaskStatus;
 use crate::tasks::store::TaskRow;
 use crate::tenancy::{Caller, TenantId, UserId};
@@ -39,7 +40,7 @@ pub async fn view(c: &mut Conn<'_>, tenant: TenantId, run: RunRow) -> sqlx::Resu
 }
 
 /// Starts the route of `subject` on the deal: its first group waits for its approvers.
-pub async fn start(c: &mut Conn<'_>, caller: &Caller, deal: &Deal, subject: &str, now: DateTime<Utc>) -> ApiResult<RunId> {
+pub async fn start(c: &mut Conn<'_>, caller: &Caller, deal: &Deal, subject: &str, entity: Option<LegalEntityId>, now: DateTime<Utc>) -> ApiResult<RunId> {
     let tenant = caller.tenant_id;
     let route = store::route_by_subject(c, tenant, subject).await?.ok_or_else(|| {
         ApiError::field("subject", format!("no approval route for `{subject}` in your tenant; see GET /api/v1/approval-routes"))
@@ -60,10 +61,15 @@ pub async fn start(c: &mut Conn<'_>, caller: &Caller, deal: &Deal, subject: &str
         let name = names.iter().find(|(s, _)| s == after).map(|(_, n)| n.clone()).unwrap_or_else(|| after.clone());
         return Err(ApiError::field("subject", format!("Сначала завершите согласование «{name}»")));
     }
-    let run = store::insert_run(c, tenant, deal.id, &route, caller.user_id, now).await?;
+    if let Some(e) = entity
+        && crate::legal_entities::get(c, tenant, e).await?.is_none()
+    {
+        return Err(ApiError::field("legal_entity_id", "no legal entity of yours with this id"));
+    }
+    let run = store::insert_run(c, tenant, deal.id, &route, entity, caller.user_id, now).await?;
     for (g, group) in route.groups.0.iter().enumerate() {
         for (i, def) in group.iter().enumerate() {
-            let eligible = store::users_in(c, tenant, def.department).await?.len() as i32;
+            let eligible = store::users_in(c, tenant, def.department, entity).await?.len() as i32;
             let required = match def.quorum {
                 Quorum::All => eligible.max(1),
                 Quorum::Any => 1,
@@ -93,15 +99,13 @@ async fn activate_group(c: &mut Conn<'_>, tenant: TenantId, run: RunId, group: i
 
 /// Whom the caller decides for on a step: `Some(None)` for themself, `Some(Some(user))`
 /// standing in for an approver away, `None` when the step is not theirs.
-pub async fn acting_for(c: &mut Conn<'_>, caller: &Caller, step: &Step) -> sqlx::Result<Option<Option<UserId>>> {
-    if caller.departments.contains(&step.department.0) {
+/// Approvers are the holders of the step's department role who serve the run's legal entity.
+pub async fn acting_for(c: &mut Conn<'_>, caller: &Caller, run: &RunRow, step: &Step) -> sqlx::Result<Option<Option<UserId>>> {
+    let holders = store::users_in(c, caller.tenant_id, step.department.0, run.legal_entity_id).await?;
+    if holders.contains(&caller.user_id) {
         return Ok(Some(None));
     }
     let absent = store::standing_in_for(c, caller.tenant_id, caller.user_id, caller.today()).await?;
-    if absent.is_empty() {
-        return Ok(None);
-    }
-    let holders = store::users_in(c, caller.tenant_id, step.department.0).await?;
     Ok(absent.into_iter().find(|u| holders.contains(u)).map(Some))
 }
 
@@ -110,8 +114,12 @@ pub async fn decide(c: &mut Conn<'_>, caller: &Caller, step_id: StepId, input: &
     let tenant = caller.tenant_id;
     let step = store::step(c, tenant, step_id).await?.ok_or(ApiError::NotFound("approval step"))?;
     let run = store::run(c, tenant, step.run_id).await?.ok_or(ApiError::NotFound("approval step"))?;
-    let Some(on_behalf_of) = acting_for(c, caller, &step).await? else {
-        return Err(ApiError::Forbidden(format!("Этот этап согласует «{}»; у вас нет этой роли и вы никого в ней не замещаете.", department_label(step.department.0))));
+    let Some(on_behalf_of) = acting_for(c, caller, &run, &step).await? else {
+        return Err(ApiError::Forbidden(format!(
+            "Этот этап согласует «{}»{}; у вас нет этой роли и вы никого в ней не замещаете.",
+            department_label(step.department.0),
+            if run.legal_entity_id.is_some() { " нашего юрлица по этой заявке" } else { "" }
+        )));
     };
     if run.status != RunStatus::InProgress || step.status != StepStatus::Active {
         return Err(ApiError::Conflict {
@@ -224,11 +232,11 @@ pub async fn inbox(c: &mut Conn<'_>, caller: &Caller) -> sqlx::Result<Vec<InboxI
     let tenant = caller.tenant_id;
     let mut out = Vec::new();
     for step in store::active_steps(c, tenant).await? {
-        let Some(on_behalf_of) = acting_for(c, caller, &step).await? else { continue };
+        let Some(run) = store::run(c, tenant, step.run_id).await?.filter(|r| r.status == RunStatus::InProgress) else { continue };
+        let Some(on_behalf_of) = acting_for(c, caller, &run, &step).await? else { continue };
         if store::approved_by(c, tenant, step.id, step.round, on_behalf_of.unwrap_or(caller.user_id)).await? {
             continue;
         }
-        let Some(run) = store::run(c, tenant, step.run_id).await?.filter(|r| r.status == RunStatus::InProgress) else { continue };
         let Some(deal) = crate::deals::store::get(c, tenant, run.deal_id).await? else { continue };
         out.push(InboxItem { run_id: run.id, run_name: run.name, deal_id: deal.id, deal_title: deal.title, on_behalf_of, step });
     }

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use crate::db::{Conn, on_conn};
 use crate::deals::DealId;
 use crate::documents::DocumentId;
+use crate::legal_entities::LegalEntityId;
 use crate::tenancy::{Department, TenantId, UserId};
 
 use super::model::{
@@ -14,7 +15,7 @@ use super::model::{
 };
 
 const ROUTE_COLS: &str = "id, subject, name, after_subject, groups, created_at, updated_at";
-const RUN_COLS: &str = "id, deal_id, route_id, subject, name, status, started_by, started_at, finished_at";
+const RUN_COLS: &str = "id, deal_id, route_id, subject, name, status, started_by, started_at, finished_at, legal_entity_id";
 const STEP_COLS: &str = "id, run_id, group_index, step_index, name, department, required, approvals, document_kind, sla_days, status, round, \
     activated_at, due_at, escalated_at, finished_at";
 
@@ -79,11 +80,12 @@ pub async fn latest_runs_of_deal(c: &mut Conn<'_>, tenant: TenantId, deal: DealI
     Ok(out)
 }
 
-pub async fn insert_run(c: &mut Conn<'_>, tenant: TenantId, deal: DealId, route: &Route, by: UserId, at: DateTime<Utc>) -> sqlx::Result<RunId> {
+pub async fn insert_run(c: &mut Conn<'_>, tenant: TenantId, deal: DealId, route: &Route, entity: Option<LegalEntityId>, by: UserId, at: DateTime<Utc>) -> sqlx::Result<RunId> {
     let id = RunId::new();
-    let sql = "INSERT INTO approval_runs (tenant_id, id, deal_id, route_id, subject, name, status, started_by, started_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    let sql = "INSERT INTO approval_runs (tenant_id, id, deal_id, route_id, subject, name, status, started_by, started_at, legal_entity_id) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
     on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(id).bind(deal).bind(route.id).bind(&route.subject).bind(&route.name).bind(RunStatus::InProgress).bind(by).bind(at)
-        .execute(c).await.map(|_| ()))?;
+        .bind(entity).execute(c).await.map(|_| ()))?;
     Ok(id)
 }
 
@@ -179,11 +181,33 @@ pub async fn approved_by(c: &mut Conn<'_>, tenant: TenantId, step: StepId, round
     Ok(n > 0)
 }
 
-/// Active users holding a department role.
-pub async fn users_in(c: &mut Conn<'_>, tenant: TenantId, department: Department) -> sqlx::Result<Vec<UserId>> {
+/// Active users holding a department role and serving the legal entity (when one is
+/// named): those with no legal entities assigned serve every one.
+pub async fn users_in(c: &mut Conn<'_>, tenant: TenantId, department: Department, entity: Option<LegalEntityId>) -> sqlx::Result<Vec<UserId>> {
     let sql = "SELECT id, departments FROM users WHERE tenant_id = $1 AND archived_at IS NULL ORDER BY id";
     let rows: Vec<(UserId, Json<Vec<Department>>)> = on_conn!(c, c => sqlx::query_as(sql).bind(tenant).fetch_all(c).await)?;
-    Ok(rows.into_iter().filter(|(_, d)| d.0.contains(&department)).map(|(id, _)| id).collect())
+    let holders: Vec<UserId> = rows.into_iter().filter(|(_, d)| d.0.contains(&department)).map(|(id, _)| id).collect();
+    let Some(entity) = entity else { return Ok(holders) };
+    let sql = "SELECT user_id, legal_entity_id FROM approver_legal_entities WHERE tenant_id = $1";
+    let scopes: Vec<(UserId, LegalEntityId)> = on_conn!(c, c => sqlx::query_as(sql).bind(tenant).fetch_all(c).await)?;
+    Ok(holders.into_iter().filter(|u| !scopes.iter().any(|(s, _)| s == u) || scopes.iter().any(|(s, e)| s == u && *e == entity)).collect())
+}
+
+/// Every approver's legal entities.
+pub async fn scopes(c: &mut Conn<'_>, tenant: TenantId) -> sqlx::Result<Vec<(UserId, LegalEntityId)>> {
+    let sql = "SELECT user_id, legal_entity_id FROM approver_legal_entities WHERE tenant_id = $1 ORDER BY user_id, legal_entity_id";
+    on_conn!(c, c => sqlx::query_as(sql).bind(tenant).fetch_all(c).await)
+}
+
+/// Replaces the legal entities an approver serves.
+pub async fn set_scope(c: &mut Conn<'_>, tenant: TenantId, user: UserId, entities: &[LegalEntityId]) -> sqlx::Result<()> {
+    let sql = "DELETE FROM approver_legal_entities WHERE tenant_id = $1 AND user_id = $2";
+    on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(user).execute(c).await.map(|_| ()))?;
+    for e in entities {
+        let sql = "INSERT INTO approver_legal_entities (tenant_id, user_id, legal_entity_id) VALUES ($1, $2, $3)";
+        on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(user).bind(*e).execute(c).await.map(|_| ()))?;
+    }
+    Ok(())
 }
 
 /// Active heads of the tenant (escalations go to them; admins when there is none).

@@ -267,7 +267,7 @@ struct StartForm {
 
 /// Sends one of the deal's documents through its approval route.
 async fn start_approval(State(state): State<AppState>, viewer: Viewer, Path(id): Path<DealId>, axum::Form(form): axum::Form<StartForm>) -> PageResult<Response> {
-    let input = crate::approvals::model::StartRun { subject: form.subject };
+    let input = crate::approvals::model::StartRun { subject: form.subject, legal_entity_id: None };
     let result = crate::approvals::routes::start_run(State(state.clone()), viewer.caller(), Path(id), ApiJson(input)).await;
     after_action(&state, &viewer, id, result).await
 }
