@@ -21,6 +21,7 @@ on_both_engines!(
     routes_gates_and_stop_reasons_are_data_editable_per_tenant,
     the_deal_page_starts_routes_marks_the_checklist_and_calls_the_meeting,
     approvers_decide_only_for_the_legal_entities_they_serve,
+    a_step_may_apply_only_to_a_factoring_type,
 );
 
 /// A user holding a department role (legal, security, credit, risk), with a token.
@@ -618,4 +619,41 @@ async fn approvers_decide_only_for_the_legal_entities_they_serve(app: TestApp) {
     decide(&sb_north, &step(&run, "СБ"), json!({"decision": "approve"})).await.ok();
     let after = decide(&sb_any, &step(&run, "СБ"), json!({"decision": "approve"})).await.ok().body;
     assert_eq!(after["status"], "approved");
+}
+
+/// The application's route depends on the factoring type: a step with a condition joins
+/// only the deals that meet it.
+async fn a_step_may_apply_only_to_a_factoring_type(app: TestApp) {
+    let t = app.tenant("ООО Фактор").await;
+    let routes = t.admin.get("/api/v1/approval-routes").await.ok().body;
+    let app_route = routes.as_array().unwrap().iter().find(|r| r["subject"] == "application").unwrap()["id"].as_str().unwrap().to_string();
+    let debtors = json!({"name": "Анализ дебиторов", "department": "risk", "quorum": "any", "sla_days": 2,
+                         "when": {"field": "factoring_type", "equals": "without_recourse"}});
+    t.admin
+        .put(
+            &format!("/api/v1/approval-routes/{app_route}"),
+            json!({"subject": "application", "name": "Заявка в КО", "groups": [
+                [{"name": "СБ", "department": "security", "quorum": "any", "sla_days": 2}],
+                [debtors.clone()],
+                [{"name": "Кредит", "department": "credit", "quorum": "any", "sla_days": 2}]]}),
+        )
+        .await
+        .ok();
+    let with = deal(&t, json!({"factoring_type": "with_recourse"})).await;
+    let run = start(&t, &with, "application").await;
+    let names: Vec<&str> = run["steps"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["СБ", "Кредит"]);
+    assert_eq!(run["steps"][1]["group_index"], 1, "no gap where the step was left out");
+    let without = deal(&t, json!({"factoring_type": "without_recourse"})).await;
+    let run = start(&t, &without, "application").await;
+    let names: Vec<&str> = run["steps"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["СБ", "Анализ дебиторов", "Кредит"]);
+    // A route none of whose steps applies is refused.
+    t.admin
+        .put(&format!("/api/v1/approval-routes/{app_route}"), json!({"subject": "application", "name": "Заявка в КО", "groups": [[debtors]]}))
+        .await
+        .ok();
+    let agency = deal(&t, json!({"factoring_type": "agency"})).await;
+    let r = t.admin.post(&format!("/api/v1/deals/{agency}/approvals"), json!({"subject": "application"})).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(fields(&r), vec!["subject"]);
 }

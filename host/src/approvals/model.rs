@@ -73,6 +73,27 @@ pub struct StepDef {
     /// escalated to the head.
     #[schema(example = 2)]
     pub sla_days: i32,
+    /// The step applies only to deals whose parameter has this value (the application's
+    /// form depends on the factoring type: say, a debtor analysis for `without_recourse`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<StepCondition>,
+}
+
+/// A condition on a deal parameter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepCondition {
+    #[schema(example = "factoring_type")]
+    pub field: String,
+    #[schema(example = "without_recourse")]
+    pub equals: String,
+}
+
+impl StepCondition {
+    /// Whether the deal's parameters meet the condition.
+    pub fn holds(&self, params: &serde_json::Map<String, serde_json::Value>) -> bool {
+        params.get(&self.field).and_then(|v| v.as_str()) == Some(self.equals.as_str())
+    }
 }
 
 /// A route as sent to create or replace it: groups run in sequence, the steps of one
@@ -111,6 +132,9 @@ impl RouteInput {
                 }
                 if let Some(k) = &s.document_kind {
                     v.check(!k.trim().is_empty(), &format!("{p}.document_kind"), "must not be empty (leave it out for none)");
+                }
+                if let Some(w) = &s.when {
+                    v.check(!w.field.trim().is_empty() && !w.equals.trim().is_empty(), &format!("{p}.when"), "needs a field and the value it equals");
                 }
             }
         }
@@ -390,6 +414,7 @@ pub fn default_routes() -> Vec<RouteInput> {
         quorum_n: None,
         document_kind: document.map(str::to_owned),
         sla_days: 2,
+        when: None,
     };
     vec![
         RouteInput {

@@ -66,8 +66,20 @@ pub async fn start(c: &mut Conn<'_>, caller: &Caller, deal: &Deal, subject: &str
     {
         return Err(ApiError::field("legal_entity_id", "no legal entity of yours with this id"));
     }
+    // Steps whose condition the deal does not meet are left out, and so are the groups
+    // left empty: the run's groups are numbered without gaps.
+    let groups: Vec<Vec<&super::model::StepDef>> = route
+        .groups
+        .0
+        .iter()
+        .map(|g| g.iter().filter(|s| s.when.as_ref().is_none_or(|w| w.holds(&deal.params.0))).collect::<Vec<_>>())
+        .filter(|g| !g.is_empty())
+        .collect();
+    if groups.is_empty() {
+        return Err(ApiError::field("subject", format!("Ни один этап маршрута «{}» не относится к этой сделке (условия этапов по параметрам сделки)", route.name)));
+    }
     let run = store::insert_run(c, tenant, deal.id, &route, entity, caller.user_id, now).await?;
-    for (g, group) in route.groups.0.iter().enumerate() {
+    for (g, group) in groups.iter().enumerate() {
         for (i, def) in group.iter().enumerate() {
             let eligible = store::users_in(c, tenant, def.department, entity).await?.len() as i32;
             let required = match def.quorum {
