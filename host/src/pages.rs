@@ -55,6 +55,7 @@ pub const PAGE_PATHS: &[(&str, &str)] = &[
     ("counterparty", "/clients/{id}/debts"),
     ("deal", "/deals/{id}"),
     ("approval", "/approvals/{id}"),
+    ("committee_meeting", "/committee-meetings/{id}/protocol"),
     ("sales_document", "/debts/{id}"),
     ("job", "/jobs/{id}"),
     ("module", "/admin/modules/{id}"),

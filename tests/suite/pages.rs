@@ -193,10 +193,15 @@ async fn another_tenants_objects_are_404_pages(app: TestApp) {
     let doc = a.admin.get("/api/v1/sales-documents?limit=1").await.ok().body["items"][0].clone();
     let job = a.admin.get("/api/v1/jobs?limit=1").await.ok().body["items"][0].clone();
     let run = a.admin.post(&format!("/api/v1/deals/{}/approvals", deal["id"].as_str().unwrap()), json!({"subject": "application"})).await.created().body;
+    let body = a.admin.get("/api/v1/collegial-bodies").await.ok().body[0].clone();
+    a.admin.put(&format!("/api/v1/collegial-bodies/{}", body["id"].as_str().unwrap()), json!({"name": body["name"], "deal_kind": body["deal_kind"], "members": [a.admin_id]})).await.ok();
+    a.admin.patch(&format!("/api/v1/deals/{}", deal["id"].as_str().unwrap()), json!({"params": {"deal_kind": body["deal_kind"]}})).await.ok();
+    let meeting = a.admin.post(&format!("/api/v1/deals/{}/committee-meetings", deal["id"].as_str().unwrap()), json!({})).await.created().body;
     let ids: Vec<(&str, String)> = vec![
         ("counterparty", cp["id"].as_str().unwrap().into()),
         ("deal", deal["id"].as_str().unwrap().into()),
         ("approval", run["id"].as_str().unwrap().into()),
+        ("committee_meeting", meeting["id"].as_str().unwrap().into()),
         ("sales_document", doc["id"].as_str().unwrap().into()),
         ("job", job["id"].as_str().unwrap().into()),
         ("module", "accounting-1c".into()),
