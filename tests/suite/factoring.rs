@@ -22,6 +22,7 @@ on_both_engines!(
     the_deal_page_starts_routes_marks_the_checklist_and_calls_the_meeting,
     approvers_decide_only_for_the_legal_entities_they_serve,
     a_step_may_apply_only_to_a_factoring_type,
+    parallel_approvals_at_the_same_moment_start_the_next_group,
 );
 
 /// A user holding a department role (legal, security, credit, risk), with a token.
@@ -656,4 +657,24 @@ async fn a_step_may_apply_only_to_a_factoring_type(app: TestApp) {
     let agency = deal(&t, json!({"factoring_type": "agency"})).await;
     let r = t.admin.post(&format!("/api/v1/deals/{agency}/approvals"), json!({"subject": "application"})).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(fields(&r), vec!["subject"]);
+}
+
+/// The two services of a parallel group approving at the same moment: the run still moves
+/// on to the next group (each decision sees the other's).
+async fn parallel_approvals_at_the_same_moment_start_the_next_group(app: TestApp) {
+    let t = app.tenant("ООО Фактор").await;
+    let s = services(&app, &t).await;
+    let id = deal(&t, full_params()).await;
+    attach(&t, &id, "Заключение юридической службы").await;
+    attach(&t, &id, "Заключение СБ").await;
+    let run = start(&t, &id, "application").await;
+    let (legal, security) = (step(&run, "Юридическая служба"), step(&run, "Служба безопасности"));
+    let approve = json!({"decision": "approve"});
+    let (a, b) = tokio::join!(decide(&s.legal, &legal, approve.clone()), decide(&s.security, &security, approve.clone()));
+    a.ok();
+    b.ok();
+    let r = t.admin.get(&format!("/api/v1/approvals/{}", run["id"].as_str().unwrap())).await.ok().body;
+    assert_eq!(status_of(&r, "Юридическая служба"), "approved");
+    assert_eq!(status_of(&r, "Служба безопасности"), "approved");
+    assert_eq!(status_of(&r, "Кредитный отдел"), "active", "{r}");
 }

@@ -124,6 +124,9 @@ pub async fn acting_for(c: &mut Conn<'_>, caller: &Caller, run: &RunRow, step: &
 /// A decision on a step; returns the run.
 pub async fn decide(c: &mut Conn<'_>, caller: &Caller, step_id: StepId, input: &DecisionInput, now: DateTime<Utc>) -> ApiResult<RunId> {
     let tenant = caller.tenant_id;
+    let found = store::step(c, tenant, step_id).await?.ok_or(ApiError::NotFound("approval step"))?;
+    store::lock_run(c, tenant, found.run_id).await?;
+    // Read again under the lock: a decision on a parallel step may have just been committed.
     let step = store::step(c, tenant, step_id).await?.ok_or(ApiError::NotFound("approval step"))?;
     let run = store::run(c, tenant, step.run_id).await?.ok_or(ApiError::NotFound("approval step"))?;
     let Some(on_behalf_of) = acting_for(c, caller, &run, &step).await? else {
@@ -221,6 +224,8 @@ async fn conclusion(c: &mut Conn<'_>, tenant: TenantId, deal: &Deal, kind: &str,
 /// approved in it stay approved), and every later group follows in turn.
 pub async fn resubmit(c: &mut Conn<'_>, caller: &Caller, run: &RunRow, remark: Option<&str>, now: DateTime<Utc>) -> ApiResult<()> {
     let tenant = caller.tenant_id;
+    store::lock_run(c, tenant, run.id).await?;
+    let run = &store::run(c, tenant, run.id).await?.ok_or(ApiError::NotFound("approval"))?;
     if run.status != RunStatus::Returned {
         return Err(ApiError::Conflict { detail: format!("«{}» не возвращено на доработку: оно {}.", run.name, run.status.label()), field: None });
     }

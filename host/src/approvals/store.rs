@@ -89,6 +89,14 @@ pub async fn insert_run(c: &mut Conn<'_>, tenant: TenantId, deal: DealId, route:
     Ok(id)
 }
 
+/// Takes the run's row lock for the rest of the transaction (a no-op update, on either
+/// engine), so decisions on its parallel steps are applied one after another and each sees
+/// the others' outcome.
+pub async fn lock_run(c: &mut Conn<'_>, tenant: TenantId, id: RunId) -> sqlx::Result<()> {
+    let sql = "UPDATE approval_runs SET status = status WHERE tenant_id = $1 AND id = $2";
+    on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(id).execute(c).await.map(|_| ()))
+}
+
 pub async fn set_run_status(c: &mut Conn<'_>, tenant: TenantId, id: RunId, status: RunStatus, finished_at: Option<DateTime<Utc>>) -> sqlx::Result<()> {
     let sql = "UPDATE approval_runs SET status = $3, finished_at = $4 WHERE tenant_id = $1 AND id = $2";
     on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(id).bind(status).bind(finished_at).execute(c).await.map(|_| ()))
