@@ -296,3 +296,52 @@ async fn pages_and_the_api_reference_load_nothing_from_the_internet() {
     b.screenshot("api-docs").await;
     b.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approver_approves_from_the_inbox_with_the_conclusion_attached() {
+    let app = TestApp::sqlite().await;
+    let t = app.tenant("ООО Ромашка").await;
+    let email = "sb-approver@example.test";
+    let user = t
+        .admin
+        .post("/api/v1/users", json!({"email": email, "full_name": "Сергеев Борис", "role": "manager", "departments": ["security"]}))
+        .await
+        .created()
+        .body;
+    t.admin.put(&format!("/api/v1/users/{}/password", user["id"].as_str().unwrap()), json!({"password": PASSWORD})).await.expect(StatusCode::NO_CONTENT);
+    let cp = t.counterparty("ООО Клиент").await;
+    let deal = t.admin.post("/api/v1/deals", json!({"title": "Факторинг 5 млн", "pipeline_id": t.pipeline_id(), "counterparty_id": cp["id"]})).await.created().body;
+    let deal_id = deal["id"].as_str().unwrap().to_string();
+    let run = t.admin.post(&format!("/api/v1/deals/{deal_id}/approvals"), json!({"subject": "application"})).await.created().body;
+    let run_id = run["id"].as_str().unwrap().to_string();
+    let step = run["steps"].as_array().unwrap().iter().find(|s| s["name"] == "Служба безопасности").unwrap()["id"].as_str().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("заключение СБ.pdf");
+    std::fs::write(&file, b"%PDF-1.4 conclusion").unwrap();
+    let Some(b) = BrowserTest::start(&app).await else { return };
+    b.sign_in(email, PASSWORD).await;
+    b.open("/approvals").await;
+    assert!(b.text(&format!("#step-{step}")).await.contains("Для согласования нужен документ «Заключение СБ»"));
+    b.screenshot("approvals").await;
+    // Approving before the conclusion is attached is refused, naming its kind.
+    b.click_and_wait(&format!("#approve-{step}")).await;
+    assert!(b.text(&format!("#step-{step} .refusal")).await.contains("приложите к сделке документ «Заключение СБ»"));
+    b.choose_file(&format!("#file-{step}"), &file).await;
+    b.click_and_wait(&format!("#attach-{step}")).await;
+    assert!(b.text(&format!("#step-{step}")).await.contains("приложен"));
+    b.click_and_wait(&format!("#approve-{step}")).await;
+    assert_eq!(b.text("#decision-done").await, "Решение принято.");
+    let after = t.admin.get(&format!("/api/v1/approvals/{run_id}")).await.ok().body;
+    let sb = after["steps"].as_array().unwrap().iter().find(|s| s["name"] == "Служба безопасности").unwrap().clone();
+    assert_eq!(sb["status"], "approved");
+    let docs = t.admin.get(&format!("/api/v1/documents?deal_id={deal_id}")).await.ok().body;
+    assert_eq!(docs["items"][0]["kind"], "Заключение СБ");
+    let approve = after["history"].as_array().unwrap().iter().find(|e| e["action"] == "approve").unwrap().clone();
+    assert_eq!(approve["document_id"], docs["items"][0]["id"]);
+    // The route's printable history names who approved, with the file.
+    b.open(&format!("/approvals/{run_id}")).await;
+    let history = b.text("#history").await;
+    assert!(history.contains("Сергеев Борис") && history.contains("Согласовано"), "{history}");
+    b.screenshot("approval-history").await;
+    b.finish().await;
+}

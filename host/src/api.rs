@@ -50,7 +50,8 @@ const JSON_BODY_LIMIT: usize = 1024 * 1024;
         (name = "legal-entities", description = "The tenant's own legal entities"),
         (name = "contacts", description = "People and relationships"),
         (name = "pipelines", description = "Deal pipelines and stages"),
-        (name = "deals", description = "Deals and their stage history"),
+        (name = "deals", description = "Deals and their stage history, stop reasons, suppliers and buyers, checklists"),
+        (name = "approvals", description = "Approval routes through the services (legal, security, credit, risk), the approver's inbox, delegations, collegial bodies and their protocols"),
         (name = "interactions", description = "Calls, meetings, e-mails, notes"),
         (name = "tasks", description = "Tasks with checklists"),
         (name = "documents", description = "Uploaded files"),
@@ -87,6 +88,8 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::legal_entities::routes::router())
         .merge(crate::contacts::routes::router())
         .merge(crate::deals::routes::router())
+        .merge(crate::deals::factoring::router())
+        .merge(crate::approvals::routes::router())
         .merge(crate::interactions::routes::router())
         .merge(crate::tasks::routes::router())
         .merge(crate::documents::routes::router())

@@ -1,6 +1,7 @@
 //! Deals moving through per-tenant pipelines of stages, with typed custom parameters
 //! validated against the pipeline's field schema, stage gates, and a stage history.
 
+pub mod factoring;
 pub mod gate;
 pub mod model;
 pub mod params;

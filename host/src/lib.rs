@@ -7,6 +7,7 @@
 //! handlers; `db` hides the two engines behind one API.
 
 pub mod api;
+pub mod approvals;
 pub mod audit;
 pub mod cli;
 pub mod config;
@@ -62,7 +63,7 @@ pub struct AppState {
 /// Every job kind the host runs: each domain registers its own. The job runner knows
 /// no domain; this list is the one place that names them.
 pub fn job_kinds() -> Result<jobs::Registry, jobs::registry::RegistryError> {
-    jobs::Registry::with(receivables::jobs().into_iter().chain(leads::jobs()))
+    jobs::Registry::with(receivables::jobs().into_iter().chain(leads::jobs()).chain(approvals::jobs()))
 }
 
 impl AppState {

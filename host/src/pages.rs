@@ -13,6 +13,7 @@
 //! ([`render::error_pages`]).
 
 pub mod account;
+pub mod approvals;
 pub mod admin;
 pub mod assets;
 pub mod auth;
@@ -39,6 +40,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(account::router())
         .merge(clients::router())
         .merge(deals::router())
+        .merge(approvals::router())
         .merge(tasks::router())
         .merge(receivables::router())
         .merge(jobs::router())
@@ -56,6 +58,8 @@ pub const PAGE_PATHS: &[(&str, &str)] = &[
     ("counterparty", "/clients/{id}"),
     ("counterparty", "/clients/{id}/debts"),
     ("deal", "/deals/{id}"),
+    ("approval", "/approvals/{id}"),
+    ("committee_meeting", "/committee-meetings/{id}/protocol"),
     ("sales_document", "/debts/{id}"),
     ("job", "/jobs/{id}"),
     ("lead_import", "/leads/imports/{id}"),

@@ -26,6 +26,10 @@ pub enum EventKind {
     TaskCompleted,
     TaskCancelled,
     DocumentAttached,
+    /// An approval route started, decided, sent back or escalated.
+    Approval,
+    /// A collegial body's meeting or decision.
+    Committee,
 }
 str_enum!(EventKind {
     DealCreated => "deal_created",
@@ -35,6 +39,8 @@ str_enum!(EventKind {
     TaskCompleted => "task_completed",
     TaskCancelled => "task_cancelled",
     DocumentAttached => "document_attached",
+    Approval => "approval",
+    Committee => "committee",
 });
 
 /// One entry of a timeline.

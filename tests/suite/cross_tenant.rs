@@ -89,6 +89,23 @@ async fn seed(app: &TestApp, t: &TestTenant, fake: &crm_fake_1c::FakeOneC) -> Se
         attachments: vec![],
     };
     let mail_id = crm_host::mail::outbox::queue(&app.state.db, crm_host::tenancy::TenantId(t.id), &mail).await.unwrap();
+    // Factoring: a stop reason, a buyer, a run through the services, a delegation, a meeting.
+    let deal_id = s(&deal["id"]);
+    let reason = s(&t.admin.get("/api/v1/stop-reasons").await.ok().body[0]["id"]);
+    let party = t.admin.post(&format!("/api/v1/deals/{deal_id}/parties"), json!({"counterparty_id": cp_id, "role": "buyer", "limit": "100.00"})).await.created().body;
+    let route = s(&t.admin.get("/api/v1/approval-routes").await.ok().body[0]["id"]);
+    let run = t.admin.post(&format!("/api/v1/deals/{deal_id}/approvals"), json!({"subject": "application"})).await.created().body;
+    let today = chrono::Utc::now().date_naive();
+    let delegation = t
+        .admin
+        .post("/api/v1/approval-delegations", json!({"from_user_id": t.admin_id, "to_user_id": manager_id, "starts_on": today, "ends_on": today}))
+        .await
+        .created()
+        .body;
+    let body = t.admin.get("/api/v1/collegial-bodies").await.ok().body[0].clone();
+    t.admin.put(&format!("/api/v1/collegial-bodies/{}", s(&body["id"])), json!({"name": body["name"], "deal_kind": body["deal_kind"], "members": [t.admin_id]})).await.ok();
+    t.admin.patch(&format!("/api/v1/deals/{deal_id}"), json!({"params": {"deal_kind": body["deal_kind"]}})).await.ok();
+    let meeting = t.admin.post(&format!("/api/v1/deals/{deal_id}/committee-meetings"), json!({})).await.created().body;
     let tokens = t.admin.get("/api/v1/tokens").await.ok().body;
     let token = tokens.as_array().unwrap().iter().find(|x| x["user_id"] == json!(manager_id)).unwrap()["id"].clone();
     let ids = BTreeMap::from([
@@ -112,6 +129,17 @@ async fn seed(app: &TestApp, t: &TestTenant, fake: &crm_fake_1c::FakeOneC) -> Se
         ("jobs", s(&job["id"])),
         ("outbox", mail_id.to_string()),
         ("claim-letters", s(&letter["id"])),
+        ("stop-reasons", reason),
+        ("{party_id}", s(&party["id"])),
+        // Not a record: a checklist item's key, the same in every tenant's pipeline.
+        ("checklist", "dossier".to_string()),
+        ("approval-routes", route),
+        ("approvals", s(&run["id"])),
+        ("approval-steps", s(&run["steps"][0]["id"])),
+        ("approval-delegations", s(&delegation["id"])),
+        ("collegial-bodies", s(&body["id"])),
+        ("committee-meetings", s(&meeting["id"])),
+        ("approval-scopes", manager_id.to_string()),
         ("{external_id}", manager_ref),
         // Job kinds are names every tenant shares, not records (see TENANT_NEUTRAL).
         ("kind", "receivables.sync".to_string()),
@@ -191,6 +219,15 @@ fn probe_body(op: &Op, a: &Seed) -> Option<Value> {
         "set_user_password" => json!({"password": "probe-password-1"}),
         "add_stage" | "update_stage" => json!({"name": "Probe", "kind": "open", "win_probability": 1}),
         "move_deal" => json!({"stage_id": a.ids["stage"]}),
+        "update_reason" => json!({"name": "Probe"}),
+        "add_party" => json!({"counterparty_id": a.ids["counterparties"], "role": "buyer"}),
+        "mark_checklist" => json!({"done": true}),
+        "replace_route" => json!({"subject": "probe", "name": "Probe", "groups": [[{"name": "P", "department": "risk", "quorum": "any", "sla_days": 1}]]}),
+        "start_run" => json!({"subject": "application"}),
+        "decide_step" => json!({"decision": "approve"}),
+        "update_body" => json!({"name": "Probe", "deal_kind": "probe", "members": []}),
+        "vote" => json!({"vote": "for"}),
+        "set_scope" => json!({"legal_entity_ids": []}),
         "configure_module" => json!({"version": "0.1.0"}),
         "try_module" => json!({"input": {"inn": "7719402047"}}),
         "refresh_from_registry" => json!({"overwrite": true}),
@@ -211,6 +248,9 @@ fn create_probe(op_id: &str, a: &Seed) -> Option<CreateProbe> {
     let id = |k: &str| a.ids[k].clone();
     Some(match op_id {
         "create_user" | "create_pipeline" | "create_entity" | "upload_plugin" => CreateProbe::NoReferences,
+        // Policy as data: a stop reason's name, a route's steps by department role.
+        "create_reason" | "create_route" => CreateProbe::NoReferences,
+        "create_delegation" => CreateProbe::Json(json!({"from_user_id": id("users"), "to_user_id": a.admin_id, "starts_on": "2026-01-01", "ends_on": "2026-01-02"})),
         // `{"full": …}`: nothing of another tenant to name.
         "start_sync" => CreateProbe::NoReferences,
         // The caller's own password: the body names no record at all.

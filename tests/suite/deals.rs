@@ -131,5 +131,5 @@ async fn pipelines_are_configured_per_tenant(app: TestApp) {
     let names: Vec<&str> = p.body["stages"].as_array().unwrap().iter().take(3).map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(names, vec!["Горячий лид", "Скоринг", "Переговоры"]);
     let renamed = t.admin.patch(&format!("/api/v1/pipelines/{pid}"), json!({"name": "Факторинг 2026"})).await.ok();
-    assert_eq!(renamed.body["field_schema"].as_array().unwrap().len(), 6, "schema kept");
+    assert_eq!(renamed.body["field_schema"].as_array().unwrap().len(), 9, "schema kept");
 }

@@ -10,6 +10,7 @@ mod counterparty_fixes;
 mod cross_tenant;
 mod deals;
 mod documents_tasks;
+mod factoring;
 mod isolation;
 mod jobs;
 mod jobs_migration;

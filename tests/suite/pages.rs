@@ -196,11 +196,18 @@ async fn another_tenants_objects_are_404_pages(app: TestApp) {
     let import = a.admin.multipart("/api/v1/lead-imports", &[("mode", "potential".into())], ("file", "list.csv", list.as_bytes())).await.expect(StatusCode::ACCEPTED).body;
     app.run_jobs().await;
     let batch = a.admin.get("/api/v1/lead-batches").await.ok().body[0].clone();
+    let run = a.admin.post(&format!("/api/v1/deals/{}/approvals", deal["id"].as_str().unwrap()), json!({"subject": "application"})).await.created().body;
+    let body = a.admin.get("/api/v1/collegial-bodies").await.ok().body[0].clone();
+    a.admin.put(&format!("/api/v1/collegial-bodies/{}", body["id"].as_str().unwrap()), json!({"name": body["name"], "deal_kind": body["deal_kind"], "members": [a.admin_id]})).await.ok();
+    a.admin.patch(&format!("/api/v1/deals/{}", deal["id"].as_str().unwrap()), json!({"params": {"deal_kind": body["deal_kind"]}})).await.ok();
+    let meeting = a.admin.post(&format!("/api/v1/deals/{}/committee-meetings", deal["id"].as_str().unwrap()), json!({})).await.created().body;
     let ids: Vec<(&str, String)> = vec![
         ("lead_import", import["id"].as_str().unwrap().into()),
         ("lead_batch", batch["id"].as_str().unwrap().into()),
         ("counterparty", cp["id"].as_str().unwrap().into()),
         ("deal", deal["id"].as_str().unwrap().into()),
+        ("approval", run["id"].as_str().unwrap().into()),
+        ("committee_meeting", meeting["id"].as_str().unwrap().into()),
         ("sales_document", doc["id"].as_str().unwrap().into()),
         ("job", job["id"].as_str().unwrap().into()),
         ("module", "accounting-1c".into()),
@@ -264,9 +271,10 @@ async fn a_stage_gate_refuses_a_move_naming_every_missing_item(app: TestApp) {
     let r = t.admin.post(&format!("/api/v1/deals/{id}/stage"), json!({"stage_id": t.stage(4)})).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.error_fields(), vec!["gate.documents[1]"]);
     assert!(r.text().contains("приложите документ «Бухгалтерская отчётность»"));
-    // Moving back needs nothing, and neither does СТОП.
+    // Moving back needs nothing; СТОП needs only its reason.
     t.admin.post(&format!("/api/v1/deals/{id}/stage"), json!({"stage_id": t.stage(1)})).await.ok();
-    t.admin.post(&format!("/api/v1/deals/{id}/stage"), json!({"stage_id": t.stage(9)})).await.ok();
+    let reason = t.admin.get("/api/v1/stop-reasons").await.ok().body[0]["id"].clone();
+    t.admin.post(&format!("/api/v1/deals/{id}/stage"), json!({"stage_id": t.stage(9), "reason_id": reason})).await.ok();
     // A gate naming a field the pipeline does not have is refused when configured.
     let stage = &t.pipeline["stages"][1];
     let r = t

@@ -130,6 +130,10 @@ pub struct StageChange {
     pub to_stage_id: StageId,
     pub changed_by: UserId,
     pub changed_at: DateTime<Utc>,
+    /// Why (a stop reason, as it was named then), for a stage that asks for one.
+    pub reason: Option<String>,
+    /// The mover's own words about the move.
+    pub comment: Option<String>,
 }
 
 /// Where to move a deal.
@@ -137,4 +141,10 @@ pub struct StageChange {
 #[serde(deny_unknown_fields)]
 pub struct MoveDeal {
     pub stage_id: StageId,
+    /// A reason from `GET /stop-reasons`: required by a stage whose gate asks for one (СТОП).
+    #[serde(default)]
+    pub reason_id: Option<super::factoring::StopReasonId>,
+    /// Free text kept with the move (the details of the reason).
+    #[serde(default)]
+    pub comment: Option<String>,
 }

@@ -46,6 +46,47 @@ pub struct StageGate {
     /// Kinds of documents that must be attached to the deal (`Анкета клиента`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub documents: Vec<String>,
+    /// Documents required only when a deal parameter has a given value (say, the buyer's
+    /// financial statements when `factoring_type` is `without_recourse`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub documents_when: Vec<ConditionalDocuments>,
+    /// Approval subjects (`application`, `draft_decision`) whose latest route run must
+    /// have finished approved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<String>,
+    /// Checklist items of the deal that must be marked done.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checklist: Vec<ChecklistDef>,
+    /// The collegial body for the deal's kind must have decided for the deal.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub collegial_decision: bool,
+    /// Entering the stage needs a reason from the tenant's list (СТОП); checked in
+    /// either direction.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reason_required: bool,
+}
+
+/// Documents a gate requires when the deal's parameter `field` equals `equals`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionalDocuments {
+    #[schema(example = "factoring_type")]
+    pub field: String,
+    #[schema(example = "without_recourse")]
+    pub equals: String,
+    #[schema(example = json!(["Бухгалтерская отчётность покупателя"]))]
+    pub documents: Vec<String>,
+}
+
+/// A checklist item of a deal: its key (marked through `PUT /deals/{id}/checklist/{key}`)
+/// and what users see.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChecklistDef {
+    #[schema(example = "dossier")]
+    pub key: String,
+    #[schema(example = "Досье клиента сформировано")]
+    pub label: String,
 }
 
 /// The deal's own fields a gate may require besides the custom ones, with their labels.
@@ -116,6 +157,18 @@ impl StageInput {
         for (i, d) in self.gate.documents.iter().enumerate() {
             v.check(!d.trim().is_empty(), &format!("{prefix}gate.documents[{i}]"), "must not be empty");
         }
+        for (i, w) in self.gate.documents_when.iter().enumerate() {
+            v.check(!w.equals.trim().is_empty(), &format!("{prefix}gate.documents_when[{i}].equals"), "must not be empty");
+            v.check(!w.documents.is_empty() && w.documents.iter().all(|d| !d.trim().is_empty()), &format!("{prefix}gate.documents_when[{i}].documents"), "must name one or more document kinds");
+        }
+        for (i, a) in self.gate.approvals.iter().enumerate() {
+            v.check(!a.trim().is_empty(), &format!("{prefix}gate.approvals[{i}]"), "must not be empty");
+        }
+        for (i, c) in self.gate.checklist.iter().enumerate() {
+            let key_ok = !c.key.is_empty() && c.key.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_');
+            v.check(key_ok, &format!("{prefix}gate.checklist[{i}].key"), "must be snake_case: a–z, 0–9, _");
+            v.check(!c.label.trim().is_empty(), &format!("{prefix}gate.checklist[{i}].label"), "must not be empty");
+        }
     }
 
     /// Gate fields must name a field of the pipeline (or a core deal field).
@@ -123,6 +176,10 @@ impl StageInput {
         for (i, f) in self.gate.fields.iter().enumerate() {
             let known = schema.iter().any(|d| &d.key == f) || CORE_GATE_FIELDS.iter().any(|(k, _)| k == f);
             v.check(known, &format!("{prefix}gate.fields[{i}]"), "is not a field of the pipeline (nor amount or expected_close_date)");
+        }
+        for (i, w) in self.gate.documents_when.iter().enumerate() {
+            let known = schema.iter().any(|d| d.key == w.field);
+            v.check(known, &format!("{prefix}gate.documents_when[{i}].field"), "is not a field of the pipeline");
         }
     }
 }
@@ -278,13 +335,16 @@ pub async fn set_archived(c: &mut Conn<'_>, tenant: TenantId, id: PipelineId, at
 }
 
 /// The factoring pipeline every new tenant starts with (stage names are what the
-/// tenant's managers see, so they are in Russian).
+/// tenant's managers see, so they are in Russian): the 10 stages of issue 16 (nine in
+/// play and СТОП), with their gates as data.
 pub fn default_factoring() -> PipelineInput {
     let stage = |name: &str, kind, p| StageInput { name: name.into(), kind, win_probability: p, position: None, gate: StageGate::default() };
+    let strings = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let gated = |name: &str, p, fields: &[&str], documents: &[&str]| StageInput {
-        gate: StageGate { fields: fields.iter().map(|s| s.to_string()).collect(), documents: documents.iter().map(|s| s.to_string()).collect() },
+        gate: StageGate { fields: strings(fields), documents: strings(documents), ..StageGate::default() },
         ..stage(name, StageKind::Open, p)
     };
+    let check = |key: &str, label: &str| ChecklistDef { key: key.into(), label: label.into() };
     let field = |key: &str, label: &str, t, options: &[&str]| FieldDef {
         key: key.into(),
         label: label.into(),
@@ -293,27 +353,53 @@ pub fn default_factoring() -> PipelineInput {
         options: options.iter().map(|s| s.to_string()).collect(),
     };
     use params::FieldType as T;
+    let signed = ["ГДФО", "ДС", "Уведомление"];
+    let mut services = gated("На службах", 50, &[], &["Анкета клиента", "Бухгалтерская отчётность"]);
+    services.gate.documents_when = vec![ConditionalDocuments {
+        field: "factoring_type".into(),
+        equals: "without_recourse".into(),
+        documents: strings(&["Бухгалтерская отчётность покупателя"]),
+    }];
+    let mut committee = gated("Коллегиальный орган", 60, &["deal_kind"], &[]);
+    committee.gate.approvals = strings(&["application", "draft_decision"]);
+    let mut awaiting = stage("Ожидание финансирования", StageKind::Open, 70);
+    awaiting.gate.collegial_decision = true;
+    let mut financing = gated("Финансирование в ОД", 85, &[], &signed);
+    financing.gate.checklist = vec![check("dossier", "Досье клиента сформировано"), check("conditions_precedent", "Отлагательные условия проверены")];
+    let mut financed = gated("Профинансировано", 100, &["payout_date", "payout_amount"], &signed);
+    financed.kind = StageKind::Won;
+    financed.gate.checklist = vec![
+        check("dossier", "Досье клиента сформировано"),
+        check("conditions_precedent", "Отлагательные условия проверены"),
+        check("operations_entry", "Сделка заведена в операционную систему"),
+        check("limit_unblocked", "Лимит разблокирован"),
+    ];
+    let mut stop = stage("СТОП", StageKind::Lost, 0);
+    stop.gate.reason_required = true;
     PipelineInput {
         name: "Факторинг".into(),
         field_schema: vec![
             field("factoring_type", "Вид факторинга", T::Enum, &["with_recourse", "without_recourse", "agency", "non_agency"]),
+            field("deal_kind", "Вид сделки (поточная / индивидуальная)", T::Enum, &["flow", "individual"]),
             field("limit", "Лимит", T::Money, &[]),
             field("term_days", "Срок, дней", T::Integer, &[]),
             field("deferral_days", "Отсрочка, дней", T::Integer, &[]),
             field("suppliers", "Поставщики", T::String, &[]),
             field("buyers", "Покупатели (дебиторы)", T::String, &[]),
+            field("payout_date", "Дата выплаты", T::Date, &[]),
+            field("payout_amount", "Сумма выплаты", T::Money, &[]),
         ],
         stages: vec![
             stage("Горячий лид", StageKind::Open, 10),
             stage("Переговоры", StageKind::Open, 20),
             gated("Коммерческое предложение", 30, &["factoring_type", "limit"], &[]),
             gated("Сбор документов", 40, &["term_days", "deferral_days"], &[]),
-            gated("На службах", 50, &[], &["Анкета клиента", "Бухгалтерская отчётность"]),
-            stage("Коллегиальный орган", StageKind::Open, 60),
-            stage("Ожидание финансирования", StageKind::Open, 80),
-            stage("Финансирование", StageKind::Open, 90),
-            stage("Профинансировано", StageKind::Won, 100),
-            stage("СТОП", StageKind::Lost, 0),
+            services,
+            committee,
+            awaiting,
+            financing,
+            financed,
+            stop,
         ],
     }
 }

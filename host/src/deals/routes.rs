@@ -270,7 +270,7 @@ pub(crate) async fn create_deal(State(state): State<AppState>, caller: Caller, A
         params: &params,
     };
     let deal = store::insert(&mut c, caller.tenant_id, id, &row).await?;
-    store::record_stage_change(&mut c, caller.tenant_id, id, None, stage.id, caller.user_id, now).await?;
+    store::record_stage_change(&mut c, caller.tenant_id, id, None, stage.id, caller.user_id, now, store::MoveNote::default()).await?;
     timeline::record(&mut c, caller.tenant_id, NewEvent {
         kind: EventKind::DealCreated,
         entity_type: "deal",
@@ -359,22 +359,54 @@ pub(crate) async fn move_deal(
     if stage.id == before.stage_id {
         return Ok(ApiJson(before));
     }
+    let comment = input.comment.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    // A stage that asks for a reason (СТОП) gets one from the tenant's list, whichever way.
+    let reason = if stage.gate.0.reason_required {
+        let found = match input.reason_id {
+            Some(r) => super::factoring::get_stop_reason(&mut c, caller.tenant_id, r).await?.filter(|r| r.archived_at.is_none()),
+            None => None,
+        };
+        match found {
+            Some(r) => Some(r.name),
+            None => {
+                let listed = super::factoring::list_stop_reasons(&mut c, caller.tenant_id, false).await?;
+                let names: Vec<String> = listed.iter().map(|r| format!("«{}»", r.name)).collect();
+                return Err(ApiError::field(
+                    "reason_id",
+                    format!("Укажите причину перевода на этап «{}» из списка: {}", stage.name, names.join(", ")),
+                ));
+            }
+        }
+    } else {
+        None
+    };
     let from = pipelines::get_stage(&mut c, caller.tenant_id, before.stage_id).await?;
     let pipeline = pipelines::get(&mut c, caller.tenant_id, before.pipeline_id).await?.ok_or(ApiError::NotFound("pipeline"))?;
     let missing = super::gate::missing(&mut c, caller.tenant_id, &before, from.as_ref(), &stage, &pipeline.field_schema).await?;
     if !missing.is_empty() {
         return Err(ApiError::Validation(missing));
     }
+    let back = from.as_ref().is_some_and(|f| stage.position < f.position && stage.kind != StageKind::Lost && f.kind != StageKind::Lost);
     let now = Utc::now();
     let after = store::set_stage(&mut c, caller.tenant_id, id, stage.id, now).await?;
-    store::record_stage_change(&mut c, caller.tenant_id, id, Some(before.stage_id), stage.id, caller.user_id, now).await?;
+    store::record_stage_change(&mut c, caller.tenant_id, id, Some(before.stage_id), stage.id, caller.user_id, now, store::MoveNote { reason: reason.as_deref(), comment }).await?;
+    let mut summary = format!("Этап сделки «{}»: «{}» → «{}»", after.title, before.stage_name, stage.name);
+    if back {
+        summary.push_str(" (возврат на предыдущий этап)");
+    }
+    if let Some(r) = &reason {
+        summary.push_str(&format!(". Причина: {r}"));
+    }
+    if let Some(t) = comment {
+        summary.push_str(&format!(". Комментарий: {t}"));
+    }
     timeline::record(&mut c, caller.tenant_id, NewEvent {
         kind: EventKind::StageChanged,
         entity_type: "deal",
         entity_id: id.0,
         counterparty_id: Some(after.counterparty_id),
         deal_id: Some(id),
-        summary: format!("Этап сделки «{}»: «{}» → «{}»", after.title, before.stage_name, stage.name),
+        summary,
         actor_id: Some(caller.user_id),
         occurred_at: now,
     })

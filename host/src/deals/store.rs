@@ -77,6 +77,14 @@ pub async fn set_archived(c: &mut Conn<'_>, tenant: TenantId, id: DealId, at: Op
     get(c, tenant, id).await?.ok_or(sqlx::Error::RowNotFound)
 }
 
+/// Why a deal moved: a stop reason (as named then) and the mover's words.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct MoveNote<'a> {
+    pub reason: Option<&'a str>,
+    pub comment: Option<&'a str>,
+}
+
+#[allow(clippy::too_many_arguments)]
 pub async fn record_stage_change(
     c: &mut Conn<'_>,
     tenant: TenantId,
@@ -85,14 +93,16 @@ pub async fn record_stage_change(
     to: StageId,
     by: UserId,
     at: DateTime<Utc>,
+    note: MoveNote<'_>,
 ) -> sqlx::Result<()> {
-    let sql = "INSERT INTO deal_stage_history (tenant_id, id, deal_id, from_stage_id, to_stage_id, changed_by, changed_at) \
-               VALUES ($1, $2, $3, $4, $5, $6, $7)";
-    on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(Uuid::now_v7()).bind(deal).bind(from).bind(to).bind(by).bind(at).execute(c).await.map(|_| ()))
+    let sql = "INSERT INTO deal_stage_history (tenant_id, id, deal_id, from_stage_id, to_stage_id, changed_by, changed_at, reason, comment) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(Uuid::now_v7()).bind(deal).bind(from).bind(to).bind(by).bind(at).bind(note.reason).bind(note.comment)
+        .execute(c).await.map(|_| ()))
 }
 
 pub async fn stage_history(c: &mut Conn<'_>, tenant: TenantId, deal: DealId) -> sqlx::Result<Vec<StageChange>> {
-    let sql = "SELECT id, from_stage_id, to_stage_id, changed_by, changed_at FROM deal_stage_history \
+    let sql = "SELECT id, from_stage_id, to_stage_id, changed_by, changed_at, reason, comment FROM deal_stage_history \
                WHERE tenant_id = $1 AND deal_id = $2 ORDER BY id";
     on_conn!(c, c => sqlx::query_as::<_, StageChange>(sql).bind(tenant).bind(deal).fetch_all(c).await)
 }

@@ -38,6 +38,11 @@ pub fn router() -> Router<AppState> {
         .route("/deals/totals", get(totals))
         .route("/deals/{id}", get(deal_page))
         .route("/deals/{id}/move", post(move_deal))
+        .route("/deals/{id}/approvals/start", post(start_approval))
+        .route("/deals/{id}/approvals/resubmit", post(resubmit))
+        .route("/deals/{id}/checklist", post(check))
+        .route("/deals/{id}/committee", post(call_meeting))
+        .route("/deals/{id}/committee/vote", post(vote))
 }
 
 #[derive(Deserialize, Default)]
@@ -197,10 +202,20 @@ struct MoveForm {
     stage_id: StageId,
     #[serde(default)]
     fragment: Option<String>,
+    #[serde(default)]
+    reason_id: Option<String>,
+    #[serde(default)]
+    comment: Option<String>,
 }
 
 async fn move_deal(State(state): State<AppState>, viewer: Viewer, Path(id): Path<DealId>, axum::Form(form): axum::Form<MoveForm>) -> PageResult<Response> {
-    let result = crate::deals::routes::move_deal(State(state.clone()), viewer.caller(), Path(id), ApiJson(crate::deals::model::MoveDeal { stage_id: form.stage_id })).await;
+    let result = crate::deals::routes::move_deal(State(state.clone()), viewer.caller(), Path(id), ApiJson(crate::deals::model::MoveDeal {
+        stage_id: form.stage_id,
+        // An empty choice is no reason (the form's «—»).
+        reason_id: form.reason_id.as_deref().filter(|s| !s.is_empty()).and_then(|s| s.parse::<uuid::Uuid>().ok()).map(crate::deals::factoring::StopReasonId),
+        comment: form.comment,
+    }))
+    .await;
     let fragment = form.fragment.is_some();
     let (deal, refusal, status) = match result {
         Ok(ApiJson(deal)) => (deal, vec![], StatusCode::OK),
@@ -229,19 +244,145 @@ async fn move_deal(State(state): State<AppState>, viewer: Viewer, Path(id): Path
 }
 
 async fn deal_page(State(state): State<AppState>, viewer: Viewer, Path(id): Path<DealId>) -> PageResult<Response> {
+    deal_view(&state, &viewer, id, vec![]).await
+}
+
+/// After an action on the deal page: back to the page, or the page again with why not.
+async fn after_action<T>(state: &AppState, viewer: &Viewer, id: DealId, result: Result<T, ApiError>) -> PageResult<Response> {
+    let refusal = match result {
+        Ok(_) => return Ok(Redirect::to(&format!("/deals/{id}")).into_response()),
+        Err(ApiError::Validation(errs)) => errs.into_iter().map(|e| e.message).collect(),
+        Err(ApiError::Conflict { detail, .. } | ApiError::Forbidden(detail)) => vec![detail],
+        Err(e) => return Err(e.into()),
+    };
+    let mut res = deal_view(state, viewer, id, refusal).await?;
+    *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+struct StartForm {
+    subject: String,
+}
+
+/// Sends one of the deal's documents through its approval route.
+async fn start_approval(State(state): State<AppState>, viewer: Viewer, Path(id): Path<DealId>, axum::Form(form): axum::Form<StartForm>) -> PageResult<Response> {
+    let input = crate::approvals::model::StartRun { subject: form.subject, legal_entity_id: None };
+    let result = crate::approvals::routes::start_run(State(state.clone()), viewer.caller(), Path(id), ApiJson(input)).await;
+    after_action(&state, &viewer, id, result).await
+}
+
+#[derive(Deserialize)]
+struct ResubmitForm {
+    run_id: crate::approvals::model::RunId,
+    #[serde(default)]
+    remark: Option<String>,
+}
+
+/// Resubmits a run sent back for rework.
+async fn resubmit(State(state): State<AppState>, viewer: Viewer, Path(id): Path<DealId>, axum::Form(form): axum::Form<ResubmitForm>) -> PageResult<Response> {
+    let input = crate::approvals::routes::Resubmission { remark: form.remark };
+    let result = crate::approvals::routes::resubmit_run(State(state.clone()), viewer.caller(), Path(form.run_id), ApiJson(input)).await;
+    after_action(&state, &viewer, id, result).await
+}
+
+#[derive(Deserialize)]
+struct CheckForm {
+    key: String,
+    done: String,
+}
+
+/// Marks a checklist item done or not.
+async fn check(State(state): State<AppState>, viewer: Viewer, Path(id): Path<DealId>, axum::Form(form): axum::Form<CheckForm>) -> PageResult<Response> {
+    let input = crate::deals::factoring::ChecklistMark { done: form.done == "true", comment: None };
+    let result = crate::deals::factoring::mark_checklist(State(state.clone()), viewer.caller(), Path((id, form.key)), ApiJson(input)).await;
+    after_action(&state, &viewer, id, result).await
+}
+
+/// Calls the meeting of the collegial body for the deal's kind.
+async fn call_meeting(State(state): State<AppState>, viewer: Viewer, Path(id): Path<DealId>) -> PageResult<Response> {
+    let result = crate::approvals::committee::call_meeting(State(state.clone()), viewer.caller(), Path(id), ApiJson(Default::default())).await;
+    after_action(&state, &viewer, id, result).await
+}
+
+#[derive(Deserialize)]
+struct VoteForm {
+    meeting_id: crate::approvals::committee::MeetingId,
+    vote: crate::approvals::committee::Vote,
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+/// A member's vote, from the deal page.
+async fn vote(State(state): State<AppState>, viewer: Viewer, Path(id): Path<DealId>, axum::Form(form): axum::Form<VoteForm>) -> PageResult<Response> {
+    let input = crate::approvals::committee::VoteInput { vote: form.vote, comment: form.comment };
+    let result = crate::approvals::committee::vote(State(state.clone()), viewer.caller(), Path(form.meeting_id), ApiJson(input)).await;
+    after_action(&state, &viewer, id, result).await
+}
+
+async fn deal_view(state: &AppState, viewer: &Viewer, id: DealId, refusal: Vec<String>) -> PageResult<Response> {
+    let state = state.clone();
     let deal = crate::deals::routes::get_deal(State(state.clone()), viewer.caller(), Path(id)).await?.0;
     let history = crate::deals::routes::deal_stage_history(State(state.clone()), viewer.caller(), Path(id)).await?.0;
     let pipeline = crate::deals::routes::get_pipeline(State(state.clone()), viewer.caller(), Path(deal.pipeline_id)).await?.0;
     let timeline = crate::timeline::routes::deal_timeline(State(state.clone()), viewer.caller(), Path(id), Query(params(&[("limit", "30".into())])?)).await?.0;
     let documents = crate::documents::routes::list_documents(State(state.clone()), viewer.caller(), Query(params(&[("deal_id", id.to_string())])?), Query(params(&[])?)).await?.0;
-    let card = to_cards(&state, &viewer, vec![deal]).await?.remove(0);
-    let users = super::clients::users(&state, &viewer).await?;
+    let card = to_cards(&state, viewer, vec![deal]).await?.remove(0);
+    let users = super::clients::users(&state, viewer).await?;
     let name_of = |u: Option<crate::tenancy::UserId>| u.and_then(|u| users.iter().find(|x| x.id == u)).map(|x| x.full_name.clone()).unwrap_or_default();
     let stage_name = |s: Option<StageId>| s.and_then(|s| pipeline.stages.iter().find(|x| x.id == s)).map(|x| x.name.clone()).unwrap_or_default();
     let history: Vec<_> = history
         .iter()
-        .map(|h| serde_json::json!({ "at": h.changed_at, "from": stage_name(h.from_stage_id), "to": stage_name(Some(h.to_stage_id)), "by": name_of(Some(h.changed_by)) }))
+        .map(|h| serde_json::json!({ "at": h.changed_at, "from": stage_name(h.from_stage_id), "to": stage_name(Some(h.to_stage_id)), "by": name_of(Some(h.changed_by)),
+            "reason": h.reason, "comment": h.comment }))
         .collect();
+    let parties = crate::deals::factoring::list_parties(State(state.clone()), viewer.caller(), Path(id)).await?.0;
+    let parties: Vec<_> = parties.iter().map(|p| serde_json::json!({ "name": p.counterparty_name, "role": p.role.label(), "limit": p.limit, "id": p.counterparty_id })).collect();
+    let checklist = crate::deals::factoring::get_checklist(State(state.clone()), viewer.caller(), Path(id)).await?.0;
+    let runs = crate::approvals::routes::deal_runs(State(state.clone()), viewer.caller(), Path(id)).await?.0;
+    let latest: Vec<&crate::approvals::model::Run> = runs.iter().fold(Vec::new(), |mut acc, r| {
+        if !acc.iter().any(|x: &&crate::approvals::model::Run| x.run.subject == r.run.subject) {
+            acc.push(r);
+        }
+        acc
+    });
+    // The routes a manager may send the deal through now (none running, none approved).
+    let startable: Vec<_> = crate::approvals::routes::list_routes(State(state.clone()), viewer.caller())
+        .await?
+        .0
+        .into_iter()
+        .filter(|route| {
+            latest.iter().find(|r| r.run.subject == route.subject).is_none_or(|r| {
+                matches!(r.run.status, crate::approvals::model::RunStatus::Rejected | crate::approvals::model::RunStatus::Cancelled)
+            })
+        })
+        .map(|route| serde_json::json!({ "subject": route.subject, "name": route.name }))
+        .collect();
+    let runs: Vec<_> = runs
+        .iter()
+        .map(|r| serde_json::json!({ "id": r.run.id, "name": r.run.name, "status": r.run.status.label(),
+            "returned": r.run.status == crate::approvals::model::RunStatus::Returned }))
+        .collect();
+    let meetings = crate::approvals::committee::deal_meetings(State(state.clone()), viewer.caller(), Path(id)).await?.0;
+    let meetings: Vec<_> = meetings
+        .iter()
+        .map(|m| serde_json::json!({ "id": m.meeting.id, "body": m.meeting.body_name, "held_on": m.meeting.held_on, "status": m.meeting.status.label(),
+            "my_turn": m.meeting.status == crate::approvals::committee::MeetingStatus::Voting
+                && m.votes.iter().any(|v| v.user_id == viewer.session.caller.user_id && v.vote.is_none()),
+            "votes": m.votes.iter().map(|v| serde_json::json!({ "name": v.full_name, "vote": v.vote.map(|x| x.label()), "comment": v.comment })).collect::<Vec<_>>() }))
+        .collect();
+    let reasons = crate::deals::factoring::list_reasons(State(state.clone()), viewer.caller()).await?.0;
+    let stop_stage = pipeline.stages.iter().find(|s| s.gate.0.reason_required).map(|s| s.id);
+    // What the next stage needs, so the manager sees every missing item before moving.
+    let current = pipeline.stages.iter().position(|s| s.id == card.deal.stage_id);
+    let next = current.and_then(|i| pipeline.stages.get(i + 1)).filter(|s| s.kind != crate::deals::pipelines::StageKind::Lost);
+    let next_needs: Vec<String> = match next {
+        Some(s) => {
+            let mut conn = state.db.read().await.map_err(ApiError::from)?;
+            crate::deals::gate::required(&mut conn.conn(), viewer.session.caller.tenant_id, &card.deal, s, &pipeline.field_schema).await?.into_iter().map(|e| e.message).collect()
+        }
+        None => vec![],
+    };
     let params_shown: Vec<_> = pipeline
         .field_schema
         .iter()
@@ -249,13 +390,15 @@ async fn deal_page(State(state): State<AppState>, viewer: Viewer, Path(id): Path
         .collect();
     let title = card.deal.title.clone();
     page(
-        &viewer,
+        viewer,
         "deal.html",
         &title,
         "deals",
         serde_json::json!({
             "card": card, "pipeline": pipeline, "history": history, "params": params_shown, "timeline": timeline.items,
             "documents": documents.items, "responsible": name_of(Some(card.deal.responsible_id)),
+            "parties": parties, "checklist": checklist, "runs": runs, "meetings": meetings, "reasons": reasons, "stop_stage": stop_stage,
+            "next_stage": next.map(|s| s.name.clone()), "next_needs": next_needs, "startable": startable, "refusal": refusal,
         }),
     )
 }

@@ -33,6 +33,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("kanban.html", include_str!("../../assets/pages/kanban.html")),
     ("kanban_cards.html", include_str!("../../assets/pages/kanban_cards.html")),
     ("deal.html", include_str!("../../assets/pages/deal.html")),
+    ("approvals.html", include_str!("../../assets/pages/approvals.html")),
+    ("approval.html", include_str!("../../assets/pages/approval.html")),
     ("tasks.html", include_str!("../../assets/pages/tasks.html")),
     ("aging.html", include_str!("../../assets/pages/aging.html")),
     ("jobs.html", include_str!("../../assets/pages/jobs.html")),

@@ -73,6 +73,8 @@ pub async fn create_tenant(
     let admin = create_user(c, tenant.id, actor, &input).await?;
     let token = issue_token(c, tenant.id, actor, admin.id, "initial admin token").await?;
     crate::deals::pipelines::seed_default(c, tenant.id, actor).await?;
+    crate::deals::factoring::seed_stop_reasons(c, tenant.id).await?;
+    crate::approvals::seed_defaults(c, tenant.id).await?;
     Ok(CreatedTenant { tenant, admin, token })
 }
 
