@@ -106,6 +106,13 @@ async fn seed(app: &TestApp, t: &TestTenant, fake: &crm_fake_1c::FakeOneC) -> Se
     t.admin.put(&format!("/api/v1/collegial-bodies/{}", s(&body["id"])), json!({"name": body["name"], "deal_kind": body["deal_kind"], "members": [t.admin_id]})).await.ok();
     t.admin.patch(&format!("/api/v1/deals/{deal_id}"), json!({"params": {"deal_kind": body["deal_kind"]}})).await.ok();
     let meeting = t.admin.post(&format!("/api/v1/deals/{deal_id}/committee-meetings"), json!({})).await.created().body;
+    // A bank's list imported: the import and its telemarketing batch.
+    let admin_email = t.admin_email().await;
+    let list = format!("ИНН;Наименование;Ответственный\n7707083893;ПАО Сбербанк;{admin_email}\n");
+    let import = t.admin.multipart("/api/v1/lead-imports", &[("mode", "potential".into())], ("file", "list.csv", list.as_bytes())).await.expect(axum::http::StatusCode::ACCEPTED).body;
+    app.run_jobs().await;
+    let batch = t.admin.get("/api/v1/lead-batches").await.ok().body[0].clone();
+    let batch_client = s(&t.admin.get(&format!("/api/v1/lead-batches/{}", s(&batch["id"]))).await.ok().body["items"][0]["counterparty_id"]);
     let tokens = t.admin.get("/api/v1/tokens").await.ok().body;
     let token = tokens.as_array().unwrap().iter().find(|x| x["user_id"] == json!(manager_id)).unwrap()["id"].clone();
     let ids = BTreeMap::from([
@@ -140,6 +147,12 @@ async fn seed(app: &TestApp, t: &TestTenant, fake: &crm_fake_1c::FakeOneC) -> Se
         ("collegial-bodies", s(&body["id"])),
         ("committee-meetings", s(&meeting["id"])),
         ("approval-scopes", manager_id.to_string()),
+        ("lead-imports", s(&import["id"])),
+        ("lead-batches", s(&batch["id"])),
+        ("{counterparty_id}", batch_client),
+        ("{user_id}", manager_id.to_string()),
+        // Not a record: a month, the same for every tenant.
+        ("{month}", "2026-12".to_string()),
         ("{external_id}", manager_ref),
         // Job kinds are names every tenant shares, not records (see TENANT_NEUTRAL).
         ("kind", "receivables.sync".to_string()),
@@ -228,6 +241,8 @@ fn probe_body(op: &Op, a: &Seed) -> Option<Value> {
         "update_body" => json!({"name": "Probe", "deal_kind": "probe", "members": []}),
         "vote" => json!({"vote": "for"}),
         "set_scope" => json!({"legal_entity_ids": []}),
+        "put_norms" => json!([{"stage_id": a.ids["stage"], "norm_days": 1}]),
+        "put_plan" => json!({"amount": "1.00"}),
         "configure_module" => json!({"version": "0.1.0"}),
         "try_module" => json!({"input": {"inn": "7719402047"}}),
         "refresh_from_registry" => json!({"overwrite": true}),
@@ -257,6 +272,9 @@ fn create_probe(op_id: &str, a: &Seed) -> Option<CreateProbe> {
         "change_my_password" => CreateProbe::NoReferences,
         // The ИНН is data, not a reference; the body names no other tenant's record.
         "create_by_inn" => CreateProbe::NoReferences,
+        // A spreadsheet names managers by e-mail or name, resolved among the caller's own
+        // users only (another tenant's e-mail is an "unknown manager" row): no ids at all.
+        "start_import" | "preview_import" => CreateProbe::NoReferences,
         "create_token" => CreateProbe::Json(json!({"user_id": id("users"), "name": "probe"})),
         "create_counterparty" => CreateProbe::Json(json!({"kind": "legal_entity", "full_name": "Probe", "responsible_id": a.admin_id})),
         "create_contact" => CreateProbe::Json(json!({"counterparty_id": id("counterparties"), "full_name": "Probe"})),

@@ -93,7 +93,7 @@ pub fn funnel(
             let r = reached.get(&s.id).copied().unwrap_or(0);
             let converted = (s.kind != StageKind::Lost && Some(s.position) != last_funnel && r > 0)
                 .then(|| (Decimal::from(went_on.get(&s.id).copied().unwrap_or(0)) / Decimal::from(r)).round_dp(4).normalize());
-            let median_days = durations.get_mut(&s.id).and_then(|d| median(d)).and_then(|m| Decimal::try_from(m).ok()).map(|d| d.round_dp(1));
+            let median_days = durations.get_mut(&s.id).and_then(|d| median(d)).and_then(|m| Decimal::try_from(m).ok()).map(|d| d.round_dp(1).normalize());
             StageStats {
                 stage_id: s.id,
                 name: s.name.clone(),
