@@ -14,6 +14,9 @@ use crate::tenancy::{TenantId, UserId};
 use super::import::digits;
 use super::model::{BatchItem, ImportReport, LeadBatch, LeadBatchId, LeadImport, LeadImportId, LeadMode, LeadSettings};
 
+/// A contact as the import compares it: `(card, name, phones, e-mails)`.
+type ContactRow = (CounterpartyId, String, Json<Vec<String>>, Json<Vec<String>>);
+
 /// The contact people already on each of `ids`, as import keys (name|phone digits|e-mail).
 pub async fn contact_keys(c: &mut Conn<'_>, tenant: TenantId, ids: &[CounterpartyId]) -> sqlx::Result<HashMap<CounterpartyId, Vec<String>>> {
     let mut out: HashMap<CounterpartyId, Vec<String>> = HashMap::new();
@@ -24,7 +27,7 @@ pub async fn contact_keys(c: &mut Conn<'_>, tenant: TenantId, ids: &[Counterpart
         "SELECT counterparty_id, full_name, phones, emails FROM contacts WHERE tenant_id = $1 AND archived_at IS NULL AND {}",
         in_list(c, "counterparty_id", 2, "uuid")
     );
-    let rows: Vec<(CounterpartyId, String, Json<Vec<String>>, Json<Vec<String>>)> = fetch_keyed(c, &sql, tenant, Keys::ids(ids)).await?;
+    let rows: Vec<ContactRow> = fetch_keyed(c, &sql, tenant, Keys::ids(ids)).await?;
     for (cp, name, phones, emails) in rows {
         let phone = phones.0.first().map(|p| digits(p)).unwrap_or_default();
         let email = emails.0.first().map(|e| e.to_lowercase()).unwrap_or_default();

@@ -129,7 +129,7 @@ async fn card(State(state): State<AppState>, viewer: Viewer, Path(id): Path<Coun
         Some(u) => crate::tenancy::store::get_user(&mut c, tenant, u).await?.map(|u| u.full_name),
         None => None,
     };
-    drop(c);
+    // The connection goes back to the pool before rendering.
     drop(conn);
     let open_tasks: Vec<_> = tasks.into_iter().take(TASK_ROWS as usize).filter(|t| !t.status.is_closed()).collect();
     let timeline = &timeline[..timeline.len().min(TIMELINE_ROWS as usize)];
