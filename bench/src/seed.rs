@@ -9,7 +9,7 @@ use crm_host::audit::Actor;
 use crm_host::contacts::model::ContactInput;
 use crm_host::counterparties::CounterpartyId;
 use crm_host::counterparties::model::{CounterpartyInput, CounterpartyKind};
-use crm_host::db::{Conn, Db, DbOptions, Engine};
+use crm_host::db::{Conn, Db, DbOptions, Engine, values_list};
 use crm_host::on_conn;
 use crm_host::tenancy::UserId;
 use crm_host::tenancy::service::create_tenant;
@@ -117,28 +117,6 @@ struct Stages {
     won: Uuid,
 }
 
-/// `($1, $2, …), ($n+1, …), …` for `rows` rows of `cols` columns; plain `?` on SQLite,
-/// where sqlx looks each `$n` up by name in a linear list (quadratic in the row count).
-fn values(engine: Engine, rows: usize, cols: usize) -> String {
-    let mut s = String::with_capacity(rows * cols * 6);
-    for r in 0..rows {
-        s.push_str(if r == 0 { "(" } else { ", (" });
-        for c in 0..cols {
-            if c > 0 {
-                s.push_str(", ");
-            }
-            match engine {
-                Engine::Sqlite => s.push('?'),
-                Engine::Postgres => {
-                    s.push('$');
-                    s.push_str(&(r * cols + c + 1).to_string());
-                }
-            }
-        }
-        s.push(')');
-    }
-    s
-}
 
 async fn insert_pipeline(c: &mut Conn<'_>, tenant: Uuid) -> sqlx::Result<Stages> {
     let s = Stages { pipeline: Uuid::now_v7(), open: Uuid::now_v7(), won: Uuid::now_v7() };
@@ -159,7 +137,7 @@ async fn insert_counterparties(c: &mut Conn<'_>, tenant: Uuid, rows: &[NewRow<Co
         "INSERT INTO counterparties (tenant_id, id, kind, inn, kpp, ogrn, full_name, short_name, legal_address, postal_address, \
          bank_name, bank_bic, bank_account, bank_corr_account, segment, responsible_id, payment_deferral_days, tags, search_key, \
          created_at, updated_at) VALUES {}",
-        values(c.engine(), rows.len(), 21)
+        values_list(c.engine(), rows.len(), 21)
     );
     on_conn!(c, c => {
         let mut q = sqlx::query(&sql);
@@ -179,7 +157,7 @@ async fn insert_contacts(c: &mut Conn<'_>, tenant: Uuid, rows: &[NewRow<ContactI
     let sql = format!(
         "INSERT INTO contacts (tenant_id, id, counterparty_id, full_name, position, phones, emails, note, search_key, created_at, \
          updated_at) VALUES {}",
-        values(c.engine(), rows.len(), 11)
+        values_list(c.engine(), rows.len(), 11)
     );
     on_conn!(c, c => {
         let mut q = sqlx::query(&sql);
@@ -201,7 +179,7 @@ async fn insert_deals(c: &mut Conn<'_>, tenant: Uuid, stages: &Stages, responsib
     let sql = format!(
         "INSERT INTO deals (tenant_id, id, title, pipeline_id, stage_id, counterparty_id, responsible_id, amount, currency, params, \
          search_key, stage_changed_at, created_at, updated_at) VALUES {}",
-        values(c.engine(), rows.len(), 14)
+        values_list(c.engine(), rows.len(), 14)
     );
     let params = serde_json::json!({ "advance_percent": 90, "deferral_days": 60 });
     on_conn!(c, c => {
@@ -440,11 +418,11 @@ pub async fn seed_pipeline_deals(db: &Db, tenant: Uuid, responsible: Uuid, count
         let sql = format!(
             "INSERT INTO deals (tenant_id, id, title, pipeline_id, stage_id, counterparty_id, responsible_id, amount, currency, params, \
              search_key, expected_close_date, stage_changed_at, created_at, updated_at) VALUES {}",
-            values(db.engine(), rows.len(), 15)
+            values_list(db.engine(), rows.len(), 15)
         );
         let hist = format!(
             "INSERT INTO deal_stage_history (tenant_id, id, deal_id, from_stage_id, to_stage_id, changed_by, changed_at) VALUES {}",
-            values(db.engine(), rows.len(), 7)
+            values_list(db.engine(), rows.len(), 7)
         );
         let picks: Vec<(usize, i64, Option<chrono::NaiveDate>, DateTime<Utc>)> = rows
             .iter()

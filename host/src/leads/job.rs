@@ -107,7 +107,7 @@ pub async fn run(state: &AppState, job: &JobRun) -> Result<Value, JobError> {
             }
         }
     }
-    resume.report.batches = resume.batches.iter().map(|(u, (id, title, n))| super::model::BatchBrief { id: *id, responsible_id: *u, title: title.clone(), clients: *n }).collect();
+    resume.report.batches = super::model::batch_briefs(&resume.batches);
     resume.report.errors.sort_by_key(|e| e.row);
     let mut tx = state.db.begin().await?;
     store::set_report(&mut tx.conn(), tenant, import.id, &resume.report).await?;

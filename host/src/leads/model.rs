@@ -96,6 +96,11 @@ pub struct BatchBrief {
     pub clients: u32,
 }
 
+/// The briefs of an import's batches, by responsible: `(batch, title, clients)`.
+pub fn batch_briefs(batches: &std::collections::BTreeMap<UserId, (LeadBatchId, String, u32)>) -> Vec<BatchBrief> {
+    batches.iter().map(|(u, (id, title, n))| BatchBrief { id: *id, responsible_id: *u, title: title.clone(), clients: *n }).collect()
+}
+
 /// What an import did, or (a preview) would do.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ImportReport {

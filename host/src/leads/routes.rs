@@ -136,14 +136,11 @@ async fn dry_run(state: &AppState, caller: &Caller, up: &Upload, id: LeadImportI
         let out = import::chunk(&mut c, &ctx, part, false, &mut report, &mut batches).await?;
         report.deals_opened += out.deals.len() as u32;
     }
-    report.batches = batch_briefs(&batches);
+    report.batches = super::model::batch_briefs(&batches);
     report.errors.sort_by_key(|e| e.row);
     Ok(report)
 }
 
-fn batch_briefs(b: &BTreeMap<UserId, (LeadBatchId, String, u32)>) -> Vec<super::model::BatchBrief> {
-    b.iter().map(|(u, (id, title, n))| super::model::BatchBrief { id: *id, responsible_id: *u, title: title.clone(), clients: *n }).collect()
-}
 
 /// Import a spreadsheet: the file is kept and imported by a background job (follow it at
 /// `/jobs/{job_id}`; the report lands on the import). Rejected rows are reported and

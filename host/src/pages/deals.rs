@@ -71,11 +71,11 @@ struct Column {
     more_url: Option<String>,
 }
 
-async fn pipelines(state: &AppState, viewer: &Viewer) -> PageResult<Vec<Pipeline>> {
+pub(super) async fn pipelines(state: &AppState, viewer: &Viewer) -> PageResult<Vec<Pipeline>> {
     Ok(crate::deals::routes::list_pipelines(State(state.clone()), viewer.caller(), Query(params(&[])?)).await?.0)
 }
 
-fn choose(pipelines: &[Pipeline], wanted: Option<PipelineId>) -> PageResult<Pipeline> {
+pub(super) fn choose(pipelines: &[Pipeline], wanted: Option<PipelineId>) -> PageResult<Pipeline> {
     match wanted {
         Some(id) => pipelines.iter().find(|p| p.id == id).cloned().ok_or_else(|| ApiError::NotFound("pipeline").into()),
         None => pipelines.first().cloned().ok_or_else(|| ApiError::NotFound("pipeline").into()),

@@ -13,7 +13,6 @@ use crate::deals::PipelineId;
 use crate::sales::routes as api;
 
 use super::auth::Viewer;
-use super::clients::params;
 use super::render::{PageResult, page};
 
 pub fn router() -> Router<AppState> {
@@ -30,11 +29,8 @@ struct AnalyticsQuery {
 
 async fn analytics(State(state): State<AppState>, viewer: Viewer, Query(q): Query<AnalyticsQuery>) -> PageResult<Response> {
     let caller = viewer.caller();
-    let all = crate::deals::routes::list_pipelines(State(state.clone()), caller.clone(), Query(params(&[])?)).await?.0;
-    let pipeline = match q.pipeline {
-        Some(id) => all.iter().find(|p| p.id == id).cloned().ok_or(crate::api::error::ApiError::NotFound("pipeline"))?,
-        None => all.first().cloned().ok_or(crate::api::error::ApiError::NotFound("pipeline"))?,
-    };
+    let all = super::deals::pipelines(&state, &viewer).await?;
+    let pipeline = super::deals::choose(&all, q.pipeline)?;
     let forecast = api::get_forecast(State(state.clone()), caller.clone(), Path(pipeline.id)).await?.0;
     let funnel = api::get_funnel(State(state.clone()), caller.clone(), Path(pipeline.id)).await?.0;
     let plans = api::list_plans(State(state.clone()), caller, Query(api::PlanQuery { month: q.month.filter(|m| !m.is_empty()) })).await?.0;

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::counterparties::CounterpartyId;
 use crate::counterparties::model::CounterpartyKind;
-use crate::db::{Conn, Keys, execute_keyed, fetch_keyed, in_list, json_list, on_conn};
+use crate::db::{Conn, Engine, Keys, execute_keyed, fetch_keyed, in_list, json_list, on_conn, values_list};
 use crate::tenancy::{TenantId, UserId};
 
 use super::model::{Contract, ContractId, NamedAllocation, Payment, PaymentId, SalesDocument, SalesDocumentId, Settings};
@@ -21,12 +21,6 @@ use super::model::{Contract, ContractId, NamedAllocation, Payment, PaymentId, Sa
 /// Rows per batched write; the widest batch (sales documents, 16 columns) stays under
 /// SQLite's 32 766 parameters.
 pub const BATCH: usize = 1000;
-
-/// `(?, ?, …), (?, ?, …)` for `rows` rows of `cols` columns (SQLite).
-fn sqlite_values(rows: usize, cols: usize) -> String {
-    let one = format!("({})", vec!["?"; cols].join(", "));
-    vec![one; rows].join(", ")
-}
 
 // ---------------------------------------------------------------------------------
 // Counterparties from the accounting system
@@ -103,7 +97,7 @@ pub async fn insert_cards(c: &mut Conn<'_>, tenant: TenantId, rows: &[NewCard], 
             Conn::Sqlite(c) => {
                 let sql = format!(
                     "INSERT INTO counterparties (tenant_id, id, kind, inn, kpp, full_name, search_key, payment_deferral_days, tags, created_at, updated_at) VALUES {}",
-                    sqlite_values(chunk.len(), 11)
+                    values_list(Engine::Sqlite, chunk.len(), 11)
                 );
                 let mut q = sqlx::query(&sql);
                 for r in chunk {
@@ -145,7 +139,7 @@ pub async fn upsert_refs(c: &mut Conn<'_>, tenant: TenantId, rows: &[RefRow], no
                     "INSERT INTO counterparty_refs (tenant_id, external_id, counterparty_id, name, inn, kpp, deleted, created_card, manager_ref, synced_at) VALUES {} \
                      ON CONFLICT (tenant_id, external_id) DO UPDATE SET name = excluded.name, inn = excluded.inn, kpp = excluded.kpp, \
                      deleted = excluded.deleted, manager_ref = excluded.manager_ref, synced_at = excluded.synced_at",
-                    sqlite_values(chunk.len(), 10)
+                    values_list(Engine::Sqlite, chunk.len(), 10)
                 );
                 let mut q = sqlx::query(&sql);
                 for r in chunk {
@@ -274,7 +268,7 @@ pub async fn upsert_contracts(c: &mut Conn<'_>, tenant: TenantId, rows: &[Contra
                      ON CONFLICT (tenant_id, external_id) DO UPDATE SET counterparty_id = excluded.counterparty_id, number = excluded.number, \
                      signed_on = excluded.signed_on, deferral_days = excluded.deferral_days, deleted = excluded.deleted, manager_ref = excluded.manager_ref, \
                      updated_at = excluded.updated_at",
-                    sqlite_values(chunk.len(), 11)
+                    values_list(Engine::Sqlite, chunk.len(), 11)
                 );
                 let mut q = sqlx::query(&sql);
                 for r in chunk {
@@ -401,7 +395,7 @@ pub async fn upsert_documents(c: &mut Conn<'_>, tenant: TenantId, rows: &[DocRow
                      legal_entity_ref = excluded.legal_entity_ref, number = excluded.number, issued_on = excluded.issued_on, due_on = excluded.due_on, \
                      amount = excluded.amount, currency = excluded.currency, posted = excluded.posted, deleted = excluded.deleted, \
                      primary_document = excluded.primary_document, updated_at = excluded.updated_at",
-                    sqlite_values(chunk.len(), 16)
+                    values_list(Engine::Sqlite, chunk.len(), 16)
                 );
                 let mut q = sqlx::query(&sql);
                 for r in chunk {
@@ -561,7 +555,7 @@ pub async fn upsert_open_items(c: &mut Conn<'_>, tenant: TenantId, rows: &[OpenI
                     "INSERT INTO open_items (tenant_id, document_id, counterparty_id, due_on, open_amount, legal_entity_ref) VALUES {} \
                      ON CONFLICT (tenant_id, document_id) DO UPDATE SET counterparty_id = excluded.counterparty_id, due_on = excluded.due_on, \
                      open_amount = excluded.open_amount, legal_entity_ref = excluded.legal_entity_ref",
-                    sqlite_values(chunk.len(), 6)
+                    values_list(Engine::Sqlite, chunk.len(), 6)
                 );
                 let mut q = sqlx::query(&sql);
                 for r in chunk {
@@ -664,7 +658,7 @@ pub async fn upsert_payments(c: &mut Conn<'_>, tenant: TenantId, rows: &[Payment
                      ON CONFLICT (tenant_id, external_id) DO UPDATE SET counterparty_id = excluded.counterparty_id, contract_id = excluded.contract_id, \
                      number = excluded.number, paid_on = excluded.paid_on, amount = excluded.amount, allocations = excluded.allocations, \
                      posted = excluded.posted, deleted = excluded.deleted, updated_at = excluded.updated_at",
-                    sqlite_values(chunk.len(), 14)
+                    values_list(Engine::Sqlite, chunk.len(), 14)
                 );
                 let mut q = sqlx::query(&sql);
                 for r in chunk {
@@ -715,7 +709,7 @@ pub async fn set_unapplied(c: &mut Conn<'_>, tenant: TenantId, rows: &[(PaymentI
             Conn::Sqlite(c) => {
                 let sql = format!(
                     "WITH u(id, unapplied) AS (VALUES {}) UPDATE payments SET unapplied = u.unapplied FROM u WHERE payments.tenant_id = ? AND payments.id = u.id",
-                    sqlite_values(chunk.len(), 2)
+                    values_list(Engine::Sqlite, chunk.len(), 2)
                 );
                 let mut q = sqlx::query(&sql);
                 for r in chunk {
@@ -746,7 +740,7 @@ pub async fn mark_dirty(c: &mut Conn<'_>, tenant: TenantId, cps: &[CounterpartyI
                     .await?;
             }
             Conn::Sqlite(c) => {
-                let sql = format!("INSERT INTO receivables_dirty (tenant_id, counterparty_id) VALUES {} ON CONFLICT DO NOTHING", sqlite_values(chunk.len(), 2));
+                let sql = format!("INSERT INTO receivables_dirty (tenant_id, counterparty_id) VALUES {} ON CONFLICT DO NOTHING", values_list(Engine::Sqlite, chunk.len(), 2));
                 let mut q = sqlx::query(&sql);
                 for id in chunk {
                     q = q.bind(tenant).bind(id);
@@ -846,7 +840,7 @@ pub async fn upsert_ratings(c: &mut Conn<'_>, tenant: TenantId, rows: &[RatingRo
                      VALUES {} ON CONFLICT (tenant_id, counterparty_id) DO UPDATE SET stars = excluded.stars, weighted_delay_days = excluded.weighted_delay_days, \
                      on_time_share = excluded.on_time_share, rated_amount = excluded.rated_amount, documents = excluded.documents, \
                      window_from = excluded.window_from, as_of = excluded.as_of, computed_at = excluded.computed_at",
-                    sqlite_values(chunk.len(), 10)
+                    values_list(Engine::Sqlite, chunk.len(), 10)
                 );
                 let mut q = sqlx::query(&sql);
                 for r in chunk {
@@ -1085,7 +1079,7 @@ pub async fn insert_spans(c: &mut Conn<'_>, tenant: TenantId, rows: &[SpanRow]) 
             Conn::Sqlite(c) => {
                 let sql = format!(
                     "INSERT INTO open_spans (tenant_id, document_id, valid_from, valid_to, counterparty_id, due_on, open_amount, legal_entity_ref) VALUES {}",
-                    sqlite_values(chunk.len(), 8)
+                    values_list(Engine::Sqlite, chunk.len(), 8)
                 );
                 let mut q = sqlx::query(&sql);
                 for r in chunk {
