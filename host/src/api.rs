@@ -89,6 +89,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::contacts::routes::router())
         .merge(crate::deals::routes::router())
         .merge(crate::deals::factoring::router())
+        .merge(crate::deals::terms::router())
         .merge(crate::approvals::routes::router())
         .merge(crate::interactions::routes::router())
         .merge(crate::tasks::routes::router())

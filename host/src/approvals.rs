@@ -9,11 +9,13 @@
 //!   resubmission restarts from the returning step), delegation, the inbox, escalation;
 //! * [`store`] — the queries; [`routes`] — the API;
 //! * [`committee`] — collegial bodies by the deal's kind, meetings, votes and protocols;
+//! * [`application`] — the printed application to the credit committee (заявка в КО);
 //! * [`jobs`] — the SLA escalation job ([`ESCALATE_JOB`]), every 15 minutes.
 //!
 //! Deals' stage gates read this domain (an approval that must be complete); this domain
 //! reads deals' store, never deals' routes.
 
+pub mod application;
 pub mod committee;
 pub mod model;
 pub mod routes;

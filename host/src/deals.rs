@@ -8,6 +8,7 @@ pub mod params;
 pub mod pipelines;
 pub mod routes;
 pub mod store;
+pub mod terms;
 
 pub use model::{Deal, DealId};
 pub use pipelines::{PipelineId, StageId};

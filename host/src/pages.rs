@@ -58,6 +58,7 @@ pub const PAGE_PATHS: &[(&str, &str)] = &[
     ("counterparty", "/clients/{id}"),
     ("counterparty", "/clients/{id}/debts"),
     ("deal", "/deals/{id}"),
+    ("deal", "/deals/{id}/credit-application"),
     ("approval", "/approvals/{id}"),
     ("committee_meeting", "/committee-meetings/{id}/protocol"),
     ("sales_document", "/debts/{id}"),

@@ -10,6 +10,7 @@ pub async fn open(config: Config) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let db = Db::connect(&config.db_options()).await?;
+    crate::tenancy::service::install_missing_defaults(&db).await.context("installing the tenants' missing defaults")?;
     let state = AppState::new(db, config)?;
     crate::plugins::service::register_builtins(&state, crate::plugins::builtin::BUILTINS, None).await?;
     Ok(state)

@@ -31,7 +31,7 @@ pub use engine::{Format, TemplateError, TemplateProblem};
 
 /// Every document kind, one line each. A kind listed here is listed, documented, stored,
 /// previewed and checked by the API without further code.
-pub static KINDS: &[&TemplateKind] = &[&crate::receivables::claim_letter::TEMPLATE, &crate::approvals::committee::PROTOCOL];
+pub static KINDS: &[&TemplateKind] = &[&crate::receivables::claim_letter::TEMPLATE, &crate::approvals::committee::PROTOCOL, &crate::approvals::application::APPLICATION];
 
 /// A kind of document rendered from a per-tenant template.
 #[derive(Debug)]

@@ -23,6 +23,10 @@ on_both_engines!(
     approvers_decide_only_for_the_legal_entities_they_serve,
     a_step_may_apply_only_to_a_factoring_type,
     parallel_approvals_at_the_same_moment_start_the_next_group,
+    a_change_of_terms_copies_the_deal_and_audits_every_changed_term,
+    a_jump_over_stages_passes_every_gate_on_the_way,
+    the_credit_application_has_the_section_of_the_deals_factoring_type,
+    tenants_of_an_older_host_get_the_missing_defaults_once,
 );
 
 /// A user holding a department role (legal, security, credit, risk), with a token.
@@ -245,11 +249,13 @@ async fn each_gate_refusal_names_every_missing_item(app: TestApp) {
     assert_eq!(messages(&r)[3], "Для этапа «Финансирование в ОД» отметьте пункт «Досье клиента сформировано»");
     attach(&t, &id, "ГДФО").await;
     t.admin.put(&format!("/api/v1/deals/{id}/checklist/dossier"), json!({"done": true})).await.ok();
+    // Jumping to Профинансировано passes Финансирование в ОД's gate on the way; what both ask is named once.
     let r = move_to(&t, &id, 8).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         fields(&r),
-        vec!["gate.fields.payout_date", "gate.fields.payout_amount", "gate.documents[1]", "gate.documents[2]", "gate.checklist[1]", "gate.checklist[2]", "gate.checklist[3]"]
+        vec!["gate.documents[1]", "gate.documents[2]", "gate.checklist[1]", "gate.fields.payout_date", "gate.fields.payout_amount", "gate.checklist[2]", "gate.checklist[3]"]
     );
+    assert!(messages(&r)[0].starts_with("Для этапа «Финансирование в ОД»"), "{:?}", messages(&r));
     // An unknown checklist item is named.
     let r = t.admin.put(&format!("/api/v1/deals/{id}/checklist/colour"), json!({"done": true})).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(fields(&r), vec!["key"]);
@@ -677,4 +683,161 @@ async fn parallel_approvals_at_the_same_moment_start_the_next_group(app: TestApp
     assert_eq!(status_of(&r, "Юридическая служба"), "approved");
     assert_eq!(status_of(&r, "Служба безопасности"), "approved");
     assert_eq!(status_of(&r, "Кредитный отдел"), "active", "{r}");
+}
+
+/// The tenant's change-of-terms pipeline.
+fn change_pipeline(pipelines: &Value) -> &Value {
+    pipelines.as_array().unwrap().iter().find(|p| p["purpose"] == "change_of_terms").expect("a change-of-terms pipeline")
+}
+
+async fn a_change_of_terms_copies_the_deal_and_audits_every_changed_term(app: TestApp) {
+    let t = app.tenant("ООО Фактор").await;
+    let id = deal(&t, full_params()).await;
+    let d = t.admin.get(&format!("/api/v1/deals/{id}")).await.ok().body;
+    let buyer = t.counterparty("ООО Покупатель").await;
+    let second = t.counterparty("ООО Второй покупатель").await;
+    t.admin.post(&format!("/api/v1/deals/{id}/parties"), json!({"counterparty_id": d["counterparty_id"], "role": "supplier"})).await.created();
+    t.admin.post(&format!("/api/v1/deals/{id}/parties"), json!({"counterparty_id": buyer["id"], "role": "buyer", "limit": "3000000"})).await.created();
+    // The new deal: all parameters and parties, in the second pipeline, at «Сбор документов».
+    let copy = t.admin.post(&format!("/api/v1/deals/{id}/change-terms"), json!({})).await.created().body;
+    let cid = copy["id"].as_str().unwrap().to_string();
+    let pipelines = t.admin.get("/api/v1/pipelines").await.ok().body;
+    let change = change_pipeline(&pipelines);
+    assert_eq!(change["name"], "Изменение условий финансирования");
+    assert_eq!(change["stages"][0]["name"], "Сбор документов", "the first three stages are skipped");
+    assert_eq!(copy["pipeline_id"], change["id"]);
+    assert_eq!(copy["stage_name"], "Сбор документов");
+    assert_eq!(copy["title"], "Изменение условий: Факторинг 5 млн");
+    assert_eq!(copy["counterparty_id"], d["counterparty_id"]);
+    assert_eq!(copy["params"], d["params"]);
+    let parties = t.admin.get(&format!("/api/v1/deals/{cid}/parties")).await.ok().body;
+    let limits: Vec<(String, Value)> = parties.as_array().unwrap().iter().map(|p| (p["role"].as_str().unwrap().to_string(), p["limit"].clone())).collect();
+    assert_eq!(limits, vec![("supplier".to_string(), Value::Null), ("buyer".to_string(), json!("3000000.00"))]);
+    // Nothing changed yet.
+    let before = t.admin.get(&format!("/api/v1/deals/{cid}/terms-changes")).await.ok().body;
+    assert_eq!(before["origin_deal_id"], id.as_str());
+    assert!(before["terms"].as_array().unwrap().iter().all(|x| x["changed"] == false), "{before}");
+    assert_eq!(before["history"], json!([]));
+    // New terms: a higher limit, a longer term, the buyer's limit up, a second buyer.
+    t.admin.patch(&format!("/api/v1/deals/{cid}"), json!({"params": {"limit": "7000000.00", "term_days": 120}})).await.ok();
+    let party = parties.as_array().unwrap().iter().find(|p| p["role"] == "buyer").unwrap()["id"].as_str().unwrap().to_string();
+    let r = t.admin.put(&format!("/api/v1/deals/{cid}/parties/{party}"), json!({"limit": "-1"})).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.error_fields(), vec!["limit"]);
+    t.admin.put(&format!("/api/v1/deals/{cid}/parties/{party}"), json!({"limit": "4000000"})).await.ok();
+    t.admin.post(&format!("/api/v1/deals/{cid}/parties"), json!({"counterparty_id": second["id"], "role": "buyer", "limit": "1000000"})).await.created();
+    // The original changing later does not move the baseline.
+    t.admin.patch(&format!("/api/v1/deals/{id}"), json!({"params": {"limit": "6000000.00"}})).await.ok();
+    let after = t.admin.get(&format!("/api/v1/deals/{cid}/terms-changes")).await.ok().body;
+    let mut changed: Vec<(String, Value, Value)> = after["terms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["changed"] == true)
+        .map(|x| (x["label"].as_str().unwrap().to_string(), x["original"].clone(), x["current"].clone()))
+        .collect();
+    changed.sort_by(|a, b| a.0.cmp(&b.0));
+    let name = |cp: &Value| cp["short_name"].as_str().or(cp["full_name"].as_str()).unwrap().to_string();
+    let mut expected = vec![
+        ("Лимит".to_string(), json!("5000000.00"), json!("7000000.00")),
+        ("Срок, дней".to_string(), json!(90), json!(120)),
+        (format!("Покупатель (дебитор): {}", name(&buyer)), json!({"limit": "3000000.00"}), json!({"limit": "4000000.00"})),
+        (format!("Покупатель (дебитор): {}", name(&second)), Value::Null, json!({"limit": "1000000.00"})),
+    ];
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(changed, expected, "{after}");
+    assert_eq!(changed.len(), 4, "{after}");
+    // Every edit, with who made it, oldest first.
+    let history: Vec<(String, String)> = after["history"].as_array().unwrap().iter().map(|e| (e["key"].as_str().unwrap().to_string(), e["by"].as_str().unwrap().to_string())).collect();
+    assert_eq!(history.len(), 4, "{after}");
+    assert_eq!(history[0].0, "params.limit");
+    assert_eq!(history[1].0, "params.term_days");
+    assert!(history[2].0.starts_with("parties.buyer."));
+    assert!(history.iter().all(|(_, by)| !by.is_empty()));
+    // The original's timeline tells; the original itself is not a change of terms.
+    let timeline = t.admin.get(&format!("/api/v1/deals/{id}/timeline")).await.ok().text();
+    assert!(timeline.contains("открыто изменение условий"), "{timeline}");
+    t.admin.get(&format!("/api/v1/deals/{id}/terms-changes")).await.expect(StatusCode::NOT_FOUND);
+    // The deal page shows the comparison and offers the change on the original.
+    let mut page = t.signed_in(&app.router, t.admin_id, &t.admin_email().await).await;
+    let html = page.get(&format!("/deals/{cid}")).await.expect(StatusCode::OK).body;
+    assert!(html.contains("Изменение условий по сделке"), "{html}");
+    assert!(html.contains("7\u{a0}000\u{a0}000,00"), "{html}");
+    let html = page.get(&format!("/deals/{id}")).await.expect(StatusCode::OK).body;
+    assert!(html.contains("Изменить условия"), "{html}");
+    // Without a change-of-terms pipeline the error says what to do.
+    t.admin.post(&format!("/api/v1/pipelines/{}/archive", change["id"].as_str().unwrap()), json!({})).await.ok();
+    let r = t.admin.post(&format!("/api/v1/deals/{id}/change-terms"), json!({})).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.error_fields(), vec!["pipeline_id"]);
+}
+
+async fn a_jump_over_stages_passes_every_gate_on_the_way(app: TestApp) {
+    let t = app.tenant("ООО Фактор").await;
+    let id = deal(&t, json!({})).await;
+    // From Горячий лид straight to Сбор документов: КП's gate is not skipped.
+    let r = move_to(&t, &id, 3).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(fields(&r), vec!["gate.fields.factoring_type", "gate.fields.limit", "gate.fields.term_days", "gate.fields.deferral_days"]);
+    assert!(messages(&r)[0].starts_with("Для этапа «Коммерческое предложение»"), "{:?}", messages(&r));
+    t.admin.patch(&format!("/api/v1/deals/{id}"), json!({"params": full_params()})).await.ok();
+    move_to(&t, &id, 3).await.ok();
+    // To СТОП (lost) needs only the reason; back needs nothing.
+    move_to(&t, &id, 0).await.ok();
+}
+
+async fn the_credit_application_has_the_section_of_the_deals_factoring_type(app: TestApp) {
+    let t = app.tenant("ООО Фактор").await;
+    let id = deal(&t, full_params()).await;
+    let buyer = t.counterparty("ООО Покупатель").await;
+    t.admin.post(&format!("/api/v1/deals/{id}/parties"), json!({"counterparty_id": buyer["id"], "role": "buyer", "limit": "3000000"})).await.created();
+    attach(&t, &id, "Анкета клиента").await;
+    let html = t.admin.get(&format!("/api/v1/deals/{id}/credit-application?format=html")).await.ok().text().replace('\u{a0}', " ");
+    assert!(html.contains("Факторинг без права регресса"), "{html}");
+    assert!(html.contains("без регресса"), "{html}");
+    assert!(html.contains("3 000 000,00"), "{html}");
+    assert!(html.contains("Анкета клиента"), "{html}");
+    t.admin.patch(&format!("/api/v1/deals/{id}"), json!({"params": {"factoring_type": "agency"}})).await.ok();
+    let html = t.admin.get(&format!("/api/v1/deals/{id}/credit-application?format=html")).await.ok().text();
+    assert!(html.contains("Агентский факторинг"), "{html}");
+    assert!(!html.contains("без права регресса"), "{html}");
+    let pdf = t.admin.get(&format!("/api/v1/deals/{id}/credit-application")).await.ok();
+    assert_eq!(pdf.headers["content-type"], "application/pdf");
+    assert!(pdf.bytes.starts_with(b"%PDF"));
+    let r = t.admin.get(&format!("/api/v1/deals/{id}/credit-application?format=docx")).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.error_fields(), vec!["format"]);
+}
+
+async fn tenants_of_an_older_host_get_the_missing_defaults_once(app: TestApp) {
+    let t = app.tenant("ООО Фактор").await;
+    let pipelines = t.admin.get("/api/v1/pipelines").await.ok().body;
+    let change: Uuid = change_pipeline(&pipelines)["id"].as_str().unwrap().parse().unwrap();
+    // As a tenant made before the change-of-terms pipeline shipped (version 1), and one made
+    // before the factoring defaults (version 0).
+    let old = crm_host::tenancy::TenantId::new();
+    {
+        let mut tx = app.state.db.begin().await.unwrap();
+        let c = &mut tx.conn();
+        crm_host::on_conn!(c, c => sqlx::query("DELETE FROM stages WHERE tenant_id = $1 AND pipeline_id = $2").bind(t.id).bind(change).execute(c).await.map(drop)).unwrap();
+        crm_host::on_conn!(c, c => sqlx::query("DELETE FROM pipelines WHERE tenant_id = $1 AND id = $2").bind(t.id).bind(change).execute(c).await.map(drop)).unwrap();
+        crm_host::on_conn!(c, c => sqlx::query("UPDATE tenants SET defaults_version = 1 WHERE id = $1").bind(t.id).execute(c).await.map(drop)).unwrap();
+        crm_host::on_conn!(c, c => sqlx::query("INSERT INTO tenants (id, name, time_zone, created_at) VALUES ($1, 'Старый', 'Europe/Moscow', $2)").bind(old).bind(chrono::Utc::now()).execute(c).await.map(drop)).unwrap();
+        tx.commit().await.unwrap();
+    }
+    assert_eq!(crm_host::tenancy::service::install_missing_defaults(&app.state.db).await.unwrap(), 2);
+    let pipelines = t.admin.get("/api/v1/pipelines").await.ok().body;
+    assert_eq!(pipelines.as_array().unwrap().iter().filter(|p| p["purpose"] == "change_of_terms").count(), 1);
+    let count = |sql: &'static str, tenant: Uuid| {
+        let db = app.state.db.clone();
+        async move {
+            let mut conn = db.read().await.unwrap();
+            let c = &mut conn.conn();
+            let n: i64 = crm_host::on_conn!(c, c => sqlx::query_scalar(sql).bind(tenant).fetch_one(c).await).unwrap();
+            n
+        }
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM stop_reasons WHERE tenant_id = $1", old.0).await, 6);
+    assert!(count("SELECT COUNT(*) FROM approval_routes WHERE tenant_id = $1", old.0).await >= 2);
+    assert_eq!(count("SELECT COUNT(*) FROM pipelines WHERE tenant_id = $1 AND purpose = 'change_of_terms'", old.0).await, 1);
+    // Once: a second start installs nothing more.
+    assert_eq!(crm_host::tenancy::service::install_missing_defaults(&app.state.db).await.unwrap(), 0);
+    assert_eq!(count("SELECT COUNT(*) FROM stop_reasons WHERE tenant_id = $1", old.0).await, 6);
+    assert_eq!(count("SELECT COUNT(*) FROM pipelines WHERE tenant_id = $1", t.id).await, 2);
 }

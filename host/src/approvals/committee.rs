@@ -440,7 +440,7 @@ struct ProtocolData {
     decision: String,
 }
 
-fn factoring_type_label(key: &str) -> &str {
+pub(crate) fn factoring_type_label(key: &str) -> &str {
     match key {
         "with_recourse" => "с регрессом",
         "without_recourse" => "без регресса",

@@ -32,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(delete_delegation))
         .routes(routes!(list_scopes))
         .routes(routes!(set_scope))
+        .routes(routes!(super::application::credit_application))
         .merge(super::committee::router())
 }
 

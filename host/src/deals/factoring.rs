@@ -205,7 +205,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_reasons, create_reason))
         .routes(routes!(update_reason))
         .routes(routes!(list_parties, add_party))
-        .routes(routes!(remove_party))
+        .routes(routes!(update_party, remove_party))
         .routes(routes!(get_checklist))
         .routes(routes!(mark_checklist))
 }
@@ -287,10 +287,45 @@ async fn add_party(State(state): State<AppState>, caller: Caller, Path(id): Path
     let party = DealPartyId::new();
     let sql = "INSERT INTO deal_parties (tenant_id, id, deal_id, counterparty_id, role, limit_amount, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
     on_conn!(&mut c, c => sqlx::query(sql).bind(caller.tenant_id).bind(party).bind(id).bind(input.counterparty_id).bind(input.role).bind(input.limit).bind(Utc::now()).execute(c).await.map(|_| ()))?;
-    let row = parties(&mut c, caller.tenant_id, id).await?.into_iter().find(|p| p.id == party).ok_or(ApiError::NotFound("party"))?;
+    let after = parties(&mut c, caller.tenant_id, id).await?;
+    let row = after.iter().find(|p| p.id == party).cloned().ok_or(ApiError::NotFound("party"))?;
     audit::record(&mut c, caller.tenant_id, &Actor::from(&caller), "deal_party", party.0, AuditAction::Create, None, &row).await?;
+    let before: Vec<DealParty> = after.iter().filter(|p| p.id != party).cloned().collect();
+    super::terms::record_parties_change(&mut c, &caller, id, &before, &after).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, ApiJson(row)))
+}
+
+/// A party's terms as sent to change them.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartyUpdate {
+    /// The new limit (null: no limit).
+    #[schema(value_type = Option<String>, example = "4000000.00")]
+    pub limit: Option<Money>,
+}
+
+/// Change a linked supplier's or buyer's limit.
+#[utoipa::path(put, path = "/deals/{id}/parties/{party_id}", tag = "deals", params(("id" = DealId, Path), ("party_id" = DealPartyId, Path)), request_body = PartyUpdate,
+    responses((status = 200, body = DealParty), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn update_party(State(state): State<AppState>, caller: Caller, Path((id, party)): Path<(DealId, DealPartyId)>, ApiJson(input): ApiJson<PartyUpdate>) -> ApiResult<ApiJson<DealParty>> {
+    let mut tx = state.db.begin().await?;
+    let mut c = tx.conn();
+    let deal = super::store::get(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("deal"))?;
+    let before = parties(&mut c, caller.tenant_id, id).await?;
+    let old = before.iter().find(|p| p.id == party).cloned().ok_or(ApiError::NotFound("party"))?;
+    caller.ensure_owns(&[Some(deal.responsible_id)], "deal")?;
+    if input.limit.is_some_and(|l| l.is_negative()) {
+        return Err(ApiError::field("limit", "must not be negative"));
+    }
+    let sql = "UPDATE deal_parties SET limit_amount = $3 WHERE tenant_id = $1 AND id = $2";
+    on_conn!(&mut c, c => sqlx::query(sql).bind(caller.tenant_id).bind(party).bind(input.limit).execute(c).await.map(|_| ()))?;
+    let after = parties(&mut c, caller.tenant_id, id).await?;
+    let row = after.iter().find(|p| p.id == party).cloned().ok_or(ApiError::NotFound("party"))?;
+    audit::record(&mut c, caller.tenant_id, &Actor::from(&caller), "deal_party", party.0, AuditAction::Update, Some(&old), &row).await?;
+    super::terms::record_parties_change(&mut c, &caller, id, &before, &after).await?;
+    tx.commit().await?;
+    Ok(ApiJson(row))
 }
 
 /// Unlink a supplier or buyer from the deal.
@@ -300,11 +335,14 @@ async fn remove_party(State(state): State<AppState>, caller: Caller, Path((id, p
     let mut tx = state.db.begin().await?;
     let mut c = tx.conn();
     let deal = super::store::get(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("deal"))?;
-    let row = parties(&mut c, caller.tenant_id, id).await?.into_iter().find(|p| p.id == party).ok_or(ApiError::NotFound("party"))?;
+    let before = parties(&mut c, caller.tenant_id, id).await?;
+    let row = before.iter().find(|p| p.id == party).cloned().ok_or(ApiError::NotFound("party"))?;
     caller.ensure_owns(&[Some(deal.responsible_id)], "deal")?;
     let sql = "DELETE FROM deal_parties WHERE tenant_id = $1 AND id = $2";
     on_conn!(&mut c, c => sqlx::query(sql).bind(caller.tenant_id).bind(party).execute(c).await.map(|_| ()))?;
     audit::record_delete(&mut c, caller.tenant_id, &Actor::from(&caller), "deal_party", party.0, &row).await?;
+    let after: Vec<DealParty> = before.iter().filter(|p| p.id != party).cloned().collect();
+    super::terms::record_parties_change(&mut c, &caller, id, &before, &after).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,22 +10,36 @@ use crate::validation::FieldError;
 
 use super::model::Deal;
 use super::params::FieldDef;
-use super::pipelines::{CORE_GATE_FIELDS, Stage, StageKind};
+use super::pipelines::{CORE_GATE_FIELDS, Pipeline, Stage, StageKind};
 
 fn same_kind(a: &str, b: &str) -> bool {
     a.trim().to_lowercase() == b.trim().to_lowercase()
 }
 
-/// The items `to`'s gate requires that `deal` lacks, each as a field error: the field is
-/// `gate.fields.<key>`, `gate.documents[<i>]`, `gate.documents_when[<i>][<j>]`,
-/// `gate.approvals[<i>]`, `gate.collegial_decision` or `gate.checklist[<i>]`; the
-/// message says what to do.
-pub async fn missing(c: &mut Conn<'_>, tenant: TenantId, deal: &Deal, from: Option<&Stage>, to: &Stage, schema: &[FieldDef]) -> sqlx::Result<Vec<FieldError>> {
+/// The items the gates on the way to `to` require that `deal` lacks, each as a field
+/// error: the field is `gate.fields.<key>`, `gate.documents[<i>]`,
+/// `gate.documents_when[<i>][<j>]`, `gate.approvals[<i>]`, `gate.collegial_decision` or
+/// `gate.checklist[<i>]`; the message says what to do. A move that jumps forward over
+/// stages passes every gate it jumps over, not only the last one, so no stage's
+/// requirement is skipped; an item two gates ask for is named once.
+pub async fn missing(c: &mut Conn<'_>, tenant: TenantId, deal: &Deal, from: Option<&Stage>, to: &Stage, pipeline: &Pipeline) -> sqlx::Result<Vec<FieldError>> {
     let forward = from.is_none_or(|f| to.position > f.position);
     if !forward || to.kind == StageKind::Lost {
         return Ok(vec![]);
     }
-    required(c, tenant, deal, to, schema).await
+    let after = from.map_or(i32::MIN, |f| f.position);
+    let crossed = pipeline.stages.iter().filter(|s| s.position > after && s.position < to.position && s.kind != StageKind::Lost);
+    let mut out: Vec<FieldError> = Vec::new();
+    for stage in crossed.chain(std::iter::once(to)) {
+        for e in required(c, tenant, deal, stage, &pipeline.field_schema).await? {
+            // «Для этапа «X» приложите документ «ГДФО»»: the same demand of a later gate is dropped.
+            let demand = |e: &FieldError| e.message.split_once("» ").map(|(_, rest)| rest.to_string()).unwrap_or_else(|| e.message.clone());
+            if !out.iter().any(|o| o.field == e.field && demand(o) == demand(&e)) {
+                out.push(e);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Everything `to`'s gate requires that `deal` lacks, whatever the direction (the deal

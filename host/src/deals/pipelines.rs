@@ -34,6 +34,17 @@ pub enum StageKind {
 }
 str_enum!(StageKind { Open => "open", Won => "won", Lost => "lost" });
 
+/// What a pipeline is for: winning new business, or changing the terms of a deal already
+/// made (`POST /deals/{id}/change-terms` opens the new deal in a `change_of_terms` pipeline).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PipelinePurpose {
+    #[default]
+    NewBusiness,
+    ChangeOfTerms,
+}
+str_enum!(PipelinePurpose { NewBusiness => "new_business", ChangeOfTerms => "change_of_terms" });
+
 /// What a deal must have before it may enter a stage (moving back needs nothing).
 /// Stored per stage as data; a refused move names every missing item.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -113,6 +124,7 @@ pub struct Stage {
 pub struct Pipeline {
     pub id: PipelineId,
     pub name: String,
+    pub purpose: PipelinePurpose,
     /// Custom deal parameters of this pipeline.
     pub field_schema: Vec<FieldDef>,
     pub stages: Vec<Stage>,
@@ -125,6 +137,7 @@ pub struct Pipeline {
 struct PipelineRow {
     id: PipelineId,
     name: String,
+    purpose: PipelinePurpose,
     field_schema: Json<Vec<FieldDef>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -190,6 +203,9 @@ impl StageInput {
 pub struct PipelineInput {
     #[schema(example = "Факторинг")]
     pub name: String,
+    /// Default: `new_business`.
+    #[serde(default)]
+    pub purpose: PipelinePurpose,
     #[serde(default)]
     pub field_schema: Vec<FieldDef>,
     pub stages: Vec<StageInput>,
@@ -218,11 +234,12 @@ impl PipelineInput {
 #[serde(deny_unknown_fields)]
 pub struct PipelineUpdate {
     pub name: String,
+    pub purpose: PipelinePurpose,
     pub field_schema: Vec<FieldDef>,
 }
 
 const STAGE_COLS: &str = "id, pipeline_id, name, position, kind, win_probability, gate";
-const PIPELINE_COLS: &str = "id, name, field_schema, created_at, updated_at, archived_at";
+const PIPELINE_COLS: &str = "id, name, purpose, field_schema, created_at, updated_at, archived_at";
 
 async fn stages_of(c: &mut Conn<'_>, tenant: TenantId, id: PipelineId) -> sqlx::Result<Vec<Stage>> {
     let sql = format!("SELECT {STAGE_COLS} FROM stages WHERE tenant_id = $1 AND pipeline_id = $2 ORDER BY position, id");
@@ -234,6 +251,7 @@ async fn assemble(c: &mut Conn<'_>, tenant: TenantId, row: PipelineRow) -> sqlx:
     Ok(Pipeline {
         id: row.id,
         name: row.name,
+        purpose: row.purpose,
         field_schema: row.field_schema.0,
         stages,
         created_at: row.created_at,
@@ -270,8 +288,8 @@ pub async fn insert(c: &mut Conn<'_>, tenant: TenantId, input: &PipelineInput) -
     let id = PipelineId::new();
     let now = Utc::now();
     let schema = Json(input.field_schema.clone());
-    let sql = "INSERT INTO pipelines (tenant_id, id, name, field_schema, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)";
-    on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(id).bind(input.name.trim()).bind(&schema).bind(now).execute(c).await.map(|_| ()))?;
+    let sql = "INSERT INTO pipelines (tenant_id, id, name, purpose, field_schema, created_at, updated_at) VALUES ($1, $2, $3, $6, $4, $5, $5)";
+    on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(id).bind(input.name.trim()).bind(&schema).bind(now).bind(input.purpose).execute(c).await.map(|_| ()))?;
     for (i, s) in input.stages.iter().enumerate() {
         insert_stage_at(c, tenant, id, s, i as i32 + 1).await?;
     }
@@ -323,8 +341,8 @@ pub async fn update_stage(c: &mut Conn<'_>, tenant: TenantId, pipeline: &Pipelin
 
 pub async fn update(c: &mut Conn<'_>, tenant: TenantId, id: PipelineId, u: &PipelineUpdate) -> sqlx::Result<Pipeline> {
     let schema = Json(u.field_schema.clone());
-    let sql = "UPDATE pipelines SET name = $3, field_schema = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2";
-    on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(id).bind(u.name.trim()).bind(&schema).bind(Utc::now()).execute(c).await.map(|_| ()))?;
+    let sql = "UPDATE pipelines SET name = $3, field_schema = $4, updated_at = $5, purpose = $6 WHERE tenant_id = $1 AND id = $2";
+    on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(id).bind(u.name.trim()).bind(&schema).bind(Utc::now()).bind(u.purpose).execute(c).await.map(|_| ()))?;
     get(c, tenant, id).await?.ok_or(sqlx::Error::RowNotFound)
 }
 
@@ -378,6 +396,7 @@ pub fn default_factoring() -> PipelineInput {
     stop.gate.reason_required = true;
     PipelineInput {
         name: "Факторинг".into(),
+        purpose: PipelinePurpose::NewBusiness,
         field_schema: vec![
             field("factoring_type", "Вид факторинга", T::Enum, &["with_recourse", "without_recourse", "agency", "non_agency"]),
             field("deal_kind", "Вид сделки (поточная / индивидуальная)", T::Enum, &["flow", "individual"]),
@@ -404,8 +423,24 @@ pub fn default_factoring() -> PipelineInput {
     }
 }
 
-pub async fn seed_default(c: &mut Conn<'_>, tenant: TenantId, actor: &Actor) -> sqlx::Result<Pipeline> {
-    let p = insert(c, tenant, &default_factoring()).await?;
+/// The pipeline a returning client's new terms go through: the factoring pipeline's
+/// parameters and gates from «Сбор документов» on (the first three stages are skipped:
+/// the client, the terms and the offer are known from the deal being changed).
+pub fn default_change_of_terms() -> PipelineInput {
+    let mut p = default_factoring();
+    p.name = "Изменение условий финансирования".into();
+    p.purpose = PipelinePurpose::ChangeOfTerms;
+    let start = p.stages.iter().position(|s| s.name == "Сбор документов").unwrap_or(0);
+    p.stages.drain(..start);
+    p
+}
+
+pub async fn seed(c: &mut Conn<'_>, tenant: TenantId, actor: &Actor, input: &PipelineInput) -> sqlx::Result<Pipeline> {
+    let p = insert(c, tenant, input).await?;
     audit::record(c, tenant, actor, "pipeline", p.id.0, AuditAction::Create, None, &p).await?;
     Ok(p)
+}
+
+pub async fn seed_default(c: &mut Conn<'_>, tenant: TenantId, actor: &Actor) -> sqlx::Result<Pipeline> {
+    seed(c, tenant, actor, &default_factoring()).await
 }

@@ -89,7 +89,7 @@ async fn update_pipeline(
     caller.ensure(Action::Configure)?;
     let mut tx = state.db.begin().await?;
     let before = pipelines::get(&mut tx.conn(), caller.tenant_id, id).await?.ok_or(ApiError::NotFound("pipeline"))?;
-    let current = PipelineUpdate { name: before.name.clone(), field_schema: before.field_schema.clone() };
+    let current = PipelineUpdate { name: before.name.clone(), purpose: before.purpose, field_schema: before.field_schema.clone() };
     let update: PipelineUpdate = apply_patch(&current, &patch)?;
     let mut v = Violations::new();
     v.check(!update.name.trim().is_empty(), "name", "must not be empty");
@@ -244,7 +244,7 @@ pub(crate) async fn create_deal(State(state): State<AppState>, caller: Caller, A
         Some(sid) => pipeline.stages.iter().find(|s| s.id == sid).ok_or_else(|| ApiError::field("stage_id", "is not a stage of this pipeline"))?,
         None => pipeline.stages.iter().find(|s| s.kind == StageKind::Open).ok_or_else(|| ApiError::field("pipeline_id", "the pipeline has no open stage"))?,
     };
-    let mut update = DealUpdate {
+    let update = DealUpdate {
         title: input.title,
         counterparty_id: input.counterparty_id,
         responsible_id: input.responsible_id.unwrap_or(caller.user_id),
@@ -253,9 +253,17 @@ pub(crate) async fn create_deal(State(state): State<AppState>, caller: Caller, A
         expected_close_date: input.expected_close_date,
         params: input.params,
     };
+    let deal = open_deal(&mut c, &caller, &pipeline, stage, update).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, ApiJson(deal)))
+}
+
+/// Opens a deal at `stage` of `pipeline` in the caller's transaction: checks the fields,
+/// stores it with its first stage-history entry, timeline event and audit entry.
+pub(crate) async fn open_deal(c: &mut Conn<'_>, caller: &Caller, pipeline: &Pipeline, stage: &Stage, mut update: DealUpdate) -> ApiResult<Deal> {
     let params = update.validate(&pipeline.field_schema)?;
-    check_counterparty(&mut c, &caller, update.counterparty_id).await?;
-    ensure_user(&mut c, caller.tenant_id, "responsible_id", update.responsible_id).await?;
+    check_counterparty(c, caller, update.counterparty_id).await?;
+    ensure_user(c, caller.tenant_id, "responsible_id", update.responsible_id).await?;
     let now = Utc::now();
     let id = DealId::new();
     let row = DealRow {
@@ -269,9 +277,9 @@ pub(crate) async fn create_deal(State(state): State<AppState>, caller: Caller, A
         expected_close_date: update.expected_close_date,
         params: &params,
     };
-    let deal = store::insert(&mut c, caller.tenant_id, id, &row).await?;
-    store::record_stage_change(&mut c, caller.tenant_id, id, None, stage.id, caller.user_id, now, store::MoveNote::default()).await?;
-    timeline::record(&mut c, caller.tenant_id, NewEvent {
+    let deal = store::insert(c, caller.tenant_id, id, &row).await?;
+    store::record_stage_change(c, caller.tenant_id, id, None, stage.id, caller.user_id, now, store::MoveNote::default()).await?;
+    timeline::record(c, caller.tenant_id, NewEvent {
         kind: EventKind::DealCreated,
         entity_type: "deal",
         entity_id: id.0,
@@ -282,9 +290,8 @@ pub(crate) async fn create_deal(State(state): State<AppState>, caller: Caller, A
         occurred_at: now,
     })
     .await?;
-    audit::record(&mut c, caller.tenant_id, &Actor::from(&caller), "deal", id.0, AuditAction::Create, None, &deal).await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, ApiJson(deal)))
+    audit::record(c, caller.tenant_id, &Actor::from(caller), "deal", id.0, AuditAction::Create, None, &deal).await?;
+    Ok(deal)
 }
 
 /// Read a deal.
@@ -382,7 +389,7 @@ pub(crate) async fn move_deal(
     };
     let from = pipelines::get_stage(&mut c, caller.tenant_id, before.stage_id).await?;
     let pipeline = pipelines::get(&mut c, caller.tenant_id, before.pipeline_id).await?.ok_or(ApiError::NotFound("pipeline"))?;
-    let missing = super::gate::missing(&mut c, caller.tenant_id, &before, from.as_ref(), &stage, &pipeline.field_schema).await?;
+    let missing = super::gate::missing(&mut c, caller.tenant_id, &before, from.as_ref(), &stage, &pipeline).await?;
     if !missing.is_empty() {
         return Err(ApiError::Validation(missing));
     }

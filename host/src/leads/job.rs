@@ -21,6 +21,8 @@ use super::store;
 
 /// Deals opened at once after a chunk.
 const DEALS_AT_ONCE: usize = 4;
+/// Registry look-ups in flight at once: the provider's round trip, not the host, sets the pace.
+const ENRICH_AT_ONCE: usize = 8;
 
 #[derive(Deserialize)]
 struct Params {
@@ -99,8 +101,16 @@ pub async fn run(state: &AppState, job: &JobRun) -> Result<Value, JobError> {
             }
         }
         if enrich {
-            for id in out.created {
-                match crate::counterparties::enrichment::refresh(state, &caller, id).await {
+            let enriched: Vec<_> = futures::stream::iter(out.created)
+                .map(|id| {
+                    let caller = &caller;
+                    async move { (id, crate::counterparties::enrichment::refresh(state, caller, id).await) }
+                })
+                .buffer_unordered(ENRICH_AT_ONCE)
+                .collect()
+                .await;
+            for (id, result) in enriched {
+                match result {
                     Ok(()) => resume.report.enriched += 1,
                     Err(e) => resume.report.warnings.push(format!("Карточка {id} не дополнена из реестра: {e}")),
                 }

@@ -26,6 +26,13 @@ pub fn router() -> Router<AppState> {
         .route("/approvals/steps/{id}/attach", post(attach).layer(DefaultBodyLimit::disable()))
         .route("/approvals/steps/{id}/decide", post(decide))
         .route("/committee-meetings/{id}/protocol", get(protocol))
+        .route("/deals/{id}/credit-application", get(credit_application))
+}
+
+/// The deal's application to the credit committee as a page (the API's HTML rendering).
+async fn credit_application(State(state): State<AppState>, viewer: Viewer, Path(id): Path<crate::deals::DealId>) -> PageResult<Response> {
+    let params = crate::approvals::committee::ProtocolParams { format: Some("html".into()) };
+    Ok(crate::approvals::application::credit_application(State(state), viewer.caller(), Path(id), Query(params)).await?)
 }
 
 /// A meeting's protocol as a page (the API's HTML rendering, under the session).

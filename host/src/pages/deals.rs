@@ -43,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/deals/{id}/checklist", post(check))
         .route("/deals/{id}/committee", post(call_meeting))
         .route("/deals/{id}/committee/vote", post(vote))
+        .route("/deals/{id}/change-terms", post(change_terms))
 }
 
 #[derive(Deserialize, Default)]
@@ -320,6 +321,14 @@ async fn vote(State(state): State<AppState>, viewer: Viewer, Path(id): Path<Deal
     after_action(&state, &viewer, id, result).await
 }
 
+/// Opens a change of the deal's terms and shows the new deal.
+async fn change_terms(State(state): State<AppState>, viewer: Viewer, Path(id): Path<DealId>) -> PageResult<Response> {
+    match crate::deals::terms::change_terms(State(state.clone()), viewer.caller(), Path(id), ApiJson(Default::default())).await {
+        Ok((_, ApiJson(deal))) => Ok(Redirect::to(&format!("/deals/{}", deal.id)).into_response()),
+        Err(e) => after_action::<()>(&state, &viewer, id, Err(e)).await,
+    }
+}
+
 async fn deal_view(state: &AppState, viewer: &Viewer, id: DealId, refusal: Vec<String>) -> PageResult<Response> {
     let state = state.clone();
     let deal = crate::deals::routes::get_deal(State(state.clone()), viewer.caller(), Path(id)).await?.0;
@@ -388,6 +397,14 @@ async fn deal_view(state: &AppState, viewer: &Viewer, id: DealId, refusal: Vec<S
         .iter()
         .map(|f| serde_json::json!({ "label": f.label, "value": card.deal.params.0.get(&f.key).map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())) }))
         .collect();
+    // A change of terms shows each term against the deal it was copied from.
+    let (terms, changes_opened) = {
+        let mut conn = state.db.read().await.map_err(ApiError::from)?;
+        let mut c = conn.conn();
+        let terms = crate::deals::terms::changes(&mut c, viewer.session.caller.tenant_id, &card.deal).await?;
+        let opened = crate::deals::terms::changes_of(&mut c, viewer.session.caller.tenant_id, id).await?;
+        (terms, opened)
+    };
     let title = card.deal.title.clone();
     page(
         viewer,
@@ -399,6 +416,7 @@ async fn deal_view(state: &AppState, viewer: &Viewer, id: DealId, refusal: Vec<S
             "documents": documents.items, "responsible": name_of(Some(card.deal.responsible_id)),
             "parties": parties, "checklist": checklist, "runs": runs, "meetings": meetings, "reasons": reasons, "stop_stage": stop_stage,
             "next_stage": next.map(|s| s.name.clone()), "next_needs": next_needs, "startable": startable, "refusal": refusal,
+            "terms": terms, "changes_opened": changes_opened,
         }),
     )
 }

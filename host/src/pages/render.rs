@@ -62,6 +62,7 @@ fn env() -> &'static Environment<'static> {
         env.add_filter("datetime", |v: Value, tz: String| timestamp(&v, &tz, "%d.%m.%Y %H:%M"));
         env.add_filter("role_label", |v: String| role_label(&v).to_string());
         env.add_filter("share", share);
+        env.add_function("term_value", term_value);
         env
     })
 }
@@ -74,6 +75,27 @@ fn share(v: Value) -> Result<String, minijinja::Error> {
     let s = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
     let d: rust_decimal::Decimal = s.parse().map_err(|_| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("share: `{s}` is not a number")))?;
     Ok(crate::templates::format::percent((d * rust_decimal::Decimal::ONE_HUNDRED).round_dp(1)))
+}
+
+/// A deal term as users read it: `—` for none; a party's limit (`{"limit": …}`) in rubles or
+/// «без лимита»; an amount (`"7000000.00"`) in rubles; anything else as it is.
+fn term_value(v: Value) -> String {
+    if v.is_none() || v.is_undefined() {
+        return "—".into();
+    }
+    if v.kind() == minijinja::value::ValueKind::Map {
+        return match v.get_attr("limit").ok().filter(|l| !l.is_none() && !l.is_undefined()) {
+            Some(l) => money_text(&l).map(rub).unwrap_or_else(|_| l.to_string()),
+            None => "без лимита".into(),
+        };
+    }
+    match v.as_str() {
+        Some(s) if s.split_once('.').is_some_and(|(r, k)| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()) && k.len() == 2 && k.bytes().all(|b| b.is_ascii_digit())) => {
+            money_text(&v).map(rub).unwrap_or_else(|_| s.to_string())
+        }
+        Some(s) => s.to_string(),
+        None => v.to_string(),
+    }
 }
 
 fn money_text(v: &Value) -> Result<Money, minijinja::Error> {

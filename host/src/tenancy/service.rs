@@ -73,9 +73,52 @@ pub async fn create_tenant(
     let admin = create_user(c, tenant.id, actor, &input).await?;
     let token = issue_token(c, tenant.id, actor, admin.id, "initial admin token").await?;
     crate::deals::pipelines::seed_default(c, tenant.id, actor).await?;
-    crate::deals::factoring::seed_stop_reasons(c, tenant.id).await?;
-    crate::approvals::seed_defaults(c, tenant.id).await?;
+    install_defaults(c, tenant.id, actor, 0).await?;
+    store::set_defaults_version(c, tenant.id, 0, DEFAULTS_VERSION).await?;
     Ok(CreatedTenant { tenant, admin, token })
+}
+
+/// The version of the defaults this host ships to every tenant. A version adds what a
+/// tenant created by an older host lacks; none re-creates what a tenant removed.
+///
+/// 1. stop reasons, approval routes and collegial bodies (factoring, issue 16);
+/// 2. the «Изменение условий финансирования» pipeline.
+pub const DEFAULTS_VERSION: i32 = 2;
+
+/// Installs the defaults of every version after `from`.
+async fn install_defaults(c: &mut Conn<'_>, tenant: TenantId, actor: &Actor, from: i32) -> sqlx::Result<()> {
+    if from < 1 {
+        crate::deals::factoring::seed_stop_reasons(c, tenant).await?;
+        crate::approvals::seed_defaults(c, tenant).await?;
+    }
+    if from < 2 {
+        crate::deals::pipelines::seed(c, tenant, actor, &crate::deals::pipelines::default_change_of_terms()).await?;
+    }
+    Ok(())
+}
+
+/// Gives every tenant created by an older host the defaults it lacks, once: at start-up,
+/// each tenant in its own transaction that first claims the upgrade, so a second host
+/// process starting at the same time skips the tenants the first one took. Returns how
+/// many tenants were upgraded.
+pub async fn install_missing_defaults(db: &crate::db::Db) -> sqlx::Result<usize> {
+    let behind = {
+        let mut c = db.read().await?;
+        store::tenants_behind(&mut c.conn(), DEFAULTS_VERSION).await?
+    };
+    let actor = Actor::system("host upgrade");
+    let mut upgraded = 0;
+    for (tenant, version) in behind {
+        let mut tx = db.begin().await?;
+        if !store::set_defaults_version(&mut tx.conn(), tenant, version, DEFAULTS_VERSION).await? {
+            continue; // another host process took it
+        }
+        install_defaults(&mut tx.conn(), tenant, &actor, version).await?;
+        tx.commit().await?;
+        tracing::info!(tenant = %tenant.0, from = version, to = DEFAULTS_VERSION, "installed the tenant's missing defaults");
+        upgraded += 1;
+    }
+    Ok(upgraded)
 }
 
 /// A user as created or replaced through the API.

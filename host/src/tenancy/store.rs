@@ -20,6 +20,19 @@ pub async fn insert_tenant(c: &mut Conn<'_>, name: &str, time_zone: &str) -> sql
     on_conn!(c, c => sqlx::query_as::<_, Tenant>(&sql).bind(id).bind(name).bind(time_zone).bind(now).fetch_one(c).await)
 }
 
+/// Tenants whose shipped defaults are older than `version`, with the version they have.
+pub async fn tenants_behind(c: &mut Conn<'_>, version: i32) -> sqlx::Result<Vec<(TenantId, i32)>> {
+    let sql = "SELECT id, defaults_version FROM tenants WHERE defaults_version < $1 ORDER BY id";
+    on_conn!(c, c => sqlx::query_as(sql).bind(version).fetch_all(c).await)
+}
+
+/// Moves a tenant's defaults from version `from` to `to`; `false` when it was not at `from`
+/// (another process upgraded it first).
+pub async fn set_defaults_version(c: &mut Conn<'_>, tenant: TenantId, from: i32, to: i32) -> sqlx::Result<bool> {
+    let sql = "UPDATE tenants SET defaults_version = $3 WHERE id = $1 AND defaults_version = $2";
+    on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(from).bind(to).execute(c).await.map(|r| r.rows_affected() == 1))
+}
+
 pub async fn get_tenant(c: &mut Conn<'_>, id: TenantId) -> sqlx::Result<Option<Tenant>> {
     let sql = format!("SELECT {TENANT_COLS} FROM tenants WHERE id = $1 AND archived_at IS NULL");
     on_conn!(c, c => sqlx::query_as::<_, Tenant>(&sql).bind(id).fetch_optional(c).await)
