@@ -345,3 +345,33 @@ async fn an_approver_approves_from_the_inbox_with_the_conclusion_attached() {
     b.screenshot("approval-history").await;
     b.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_opens_a_change_of_terms_and_sees_what_changed() {
+    let app = TestApp::sqlite().await;
+    let (t, email) = tenant_with_password(&app).await;
+    let cp = t.counterparty("ООО «Моторика»").await;
+    let params = json!({"factoring_type": "with_recourse", "deal_kind": "flow", "limit": "5000000.00", "term_days": 90, "deferral_days": 60});
+    let deal = t.admin.post("/api/v1/deals", json!({"title": "Факторинг 5 млн", "pipeline_id": t.pipeline_id(), "counterparty_id": cp["id"], "params": params})).await.created().body;
+    let id = deal["id"].as_str().unwrap().to_string();
+    let Some(b) = BrowserTest::start(&app).await else { return };
+    b.sign_in(&email, PASSWORD).await;
+    b.open(&format!("/deals/{id}")).await;
+    b.click_and_wait("#change-terms").await;
+    let path = b.path().await;
+    assert!(path.starts_with("/deals/") && !path.ends_with(&id), "the new deal's page opens: {path}");
+    let main = b.text("main").await;
+    assert!(main.contains("Изменение условий: Факторинг 5 млн") && main.contains("Сбор документов"), "{main}");
+    assert!(b.text("#terms-changes").await.contains("Условия пока не менялись"));
+    // The new terms, then the comparison against the original.
+    let new_id = path.trim_start_matches("/deals/").to_string();
+    t.admin.patch(&format!("/api/v1/deals/{new_id}"), json!({"params": {"limit": "8000000.00"}})).await.ok();
+    b.open(&path).await;
+    let table = b.text("#terms-changes").await.replace('\u{a0}', " ");
+    assert!(table.contains("Лимит") && table.contains("5 000 000,00") && table.contains("8 000 000,00"), "{table}");
+    b.screenshot("change-of-terms").await;
+    // The printed application to the credit committee opens from the deal.
+    b.open(&format!("/deals/{new_id}/credit-application")).await;
+    assert!(b.text("body").await.contains("Факторинг с правом регресса"));
+    b.finish().await;
+}
