@@ -372,6 +372,7 @@ async fn a_manager_opens_a_change_of_terms_and_sees_what_changed() {
     b.screenshot("change-of-terms").await;
     // The printed application to the credit committee opens from the deal.
     b.open(&format!("/deals/{new_id}/credit-application")).await;
-    assert!(b.text("body").await.contains("Факторинг с правом регресса"));
+    let application = b.text("body").await.replace('\u{a0}', " ");
+    assert!(application.contains("Факторинг с правом регресса"), "{application}");
     b.finish().await;
 }
