@@ -27,6 +27,7 @@ on_both_engines!(
     a_jump_over_stages_passes_every_gate_on_the_way,
     the_credit_application_has_the_section_of_the_deals_factoring_type,
     tenants_of_an_older_host_get_the_missing_defaults_once,
+    suppliers_buyers_and_stand_ins_are_managed_from_the_pages,
 );
 
 /// A user holding a department role (legal, security, credit, risk), with a token.
@@ -840,4 +841,42 @@ async fn tenants_of_an_older_host_get_the_missing_defaults_once(app: TestApp) {
     assert_eq!(crm_host::tenancy::service::install_missing_defaults(&app.state.db).await.unwrap(), 0);
     assert_eq!(count("SELECT COUNT(*) FROM stop_reasons WHERE tenant_id = $1", old.0).await, 6);
     assert_eq!(count("SELECT COUNT(*) FROM pipelines WHERE tenant_id = $1", t.id).await, 2);
+}
+
+async fn suppliers_buyers_and_stand_ins_are_managed_from_the_pages(app: TestApp) {
+    let t = app.tenant("ООО Фактор").await;
+    let id = deal(&t, full_params()).await;
+    let buyer = t.counterparty("ООО Покупатель").await;
+    let inn = buyer["inn"].as_str().expect("the test counterparty has an ИНН").to_string();
+    let mut page = t.signed_in(&app.router, t.admin_id, &t.admin_email().await).await;
+    // A buyer linked by its ИНН with a limit typed the Russian way.
+    page.post_form(&format!("/deals/{id}/parties"), &[("role", "buyer"), ("inn", &inn), ("limit", "3 000 000,50")]).await.expect(StatusCode::SEE_OTHER);
+    let parties = t.admin.get(&format!("/api/v1/deals/{id}/parties")).await.ok().body;
+    assert_eq!(parties[0]["limit"], "3000000.50");
+    let party = parties[0]["id"].as_str().unwrap().to_string();
+    // An unknown ИНН and a limit that is no amount are named on the page.
+    let r = page.post_form(&format!("/deals/{id}/parties"), &[("role", "buyer"), ("inn", "7707083893"), ("limit", "")]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("Клиента с ИНН «7707083893» нет в базе"), "{}", r.body);
+    let r = page.post_form(&format!("/deals/{id}/parties/{party}"), &[("limit", "три миллиона")]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("не сумма"), "{}", r.body);
+    page.post_form(&format!("/deals/{id}/parties/{party}"), &[("limit", "4000000")]).await.expect(StatusCode::SEE_OTHER);
+    assert_eq!(t.admin.get(&format!("/api/v1/deals/{id}/parties")).await.ok().body[0]["limit"], "4000000.00");
+    page.post_form(&format!("/deals/{id}/parties/{party}"), &[("action", "remove")]).await.expect(StatusCode::SEE_OTHER);
+    assert_eq!(t.admin.get(&format!("/api/v1/deals/{id}/parties")).await.ok().body, json!([]));
+    // A stand-in while the admin is away, set and ended from the approvals page.
+    let (_, deputy) = approver(&app, &t, "risk").await;
+    let html = page.get("/approvals").await.expect(StatusCode::OK).body;
+    assert!(html.contains("Замещение на время отсутствия"), "{html}");
+    let r = page
+        .post_form("/approvals/delegations", &[("to_user_id", &deputy.to_string()), ("starts_on", "2026-12-10"), ("ends_on", "2026-12-01")])
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("Замещение не сохранено"), "{}", r.body);
+    page.post_form("/approvals/delegations", &[("to_user_id", &deputy.to_string()), ("starts_on", "2026-12-10"), ("ends_on", "2026-12-20")]).await.expect(StatusCode::SEE_OTHER);
+    let delegations = t.admin.get("/api/v1/approval-delegations").await.ok().body;
+    assert_eq!(delegations[0]["to_user_id"], deputy.to_string());
+    let html = page.get("/approvals").await.expect(StatusCode::OK).body;
+    assert!(html.contains("10.12.2026") && html.contains("20.12.2026"), "{html}");
+    page.post_form(&format!("/approvals/delegations/{}/end", delegations[0]["id"].as_str().unwrap()), &[]).await.expect(StatusCode::SEE_OTHER);
+    assert_eq!(t.admin.get("/api/v1/approval-delegations").await.ok().body, json!([]));
 }

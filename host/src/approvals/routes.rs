@@ -168,7 +168,7 @@ pub(crate) async fn inbox(State(state): State<AppState>, caller: Caller) -> ApiR
 
 /// Delegations of approvers away.
 #[utoipa::path(get, path = "/approval-delegations", tag = "approvals", responses((status = 200, body = Vec<Delegation>)))]
-async fn list_delegations(State(state): State<AppState>, caller: Caller) -> ApiResult<ApiJson<Vec<Delegation>>> {
+pub(crate) async fn list_delegations(State(state): State<AppState>, caller: Caller) -> ApiResult<ApiJson<Vec<Delegation>>> {
     let mut c = state.db.read().await?;
     Ok(ApiJson(store::delegations(&mut c.conn(), caller.tenant_id).await?))
 }
@@ -177,7 +177,7 @@ async fn list_delegations(State(state): State<AppState>, caller: Caller) -> ApiR
 /// themself, or a head or admin).
 #[utoipa::path(post, path = "/approval-delegations", tag = "approvals", request_body = DelegationInput,
     responses((status = 201, body = Delegation), (status = 403, body = Problem), (status = 422, body = Problem)))]
-async fn create_delegation(State(state): State<AppState>, caller: Caller, ApiJson(input): ApiJson<DelegationInput>) -> ApiResult<(StatusCode, ApiJson<Delegation>)> {
+pub(crate) async fn create_delegation(State(state): State<AppState>, caller: Caller, ApiJson(input): ApiJson<DelegationInput>) -> ApiResult<(StatusCode, ApiJson<Delegation>)> {
     let from = input.from_user_id.unwrap_or(caller.user_id);
     if from != caller.user_id && caller.role == Role::Manager {
         return Err(ApiError::Forbidden("Only the approver themself, a head or an admin may delegate an approver's decisions.".into()));
@@ -199,7 +199,7 @@ async fn create_delegation(State(state): State<AppState>, caller: Caller, ApiJso
 /// End a delegation.
 #[utoipa::path(delete, path = "/approval-delegations/{id}", tag = "approvals", params(("id" = DelegationId, Path)),
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
-async fn delete_delegation(State(state): State<AppState>, caller: Caller, Path(id): Path<DelegationId>) -> ApiResult<StatusCode> {
+pub(crate) async fn delete_delegation(State(state): State<AppState>, caller: Caller, Path(id): Path<DelegationId>) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
     let mut c = tx.conn();
     let d = store::delegation(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("delegation"))?;

@@ -270,7 +270,7 @@ pub(crate) async fn list_parties(State(state): State<AppState>, caller: Caller, 
 /// Link a supplier or a buyer (debtor) to the deal, with its limit.
 #[utoipa::path(post, path = "/deals/{id}/parties", tag = "deals", params(("id" = DealId, Path)), request_body = NewDealParty,
     responses((status = 201, body = DealParty), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn add_party(State(state): State<AppState>, caller: Caller, Path(id): Path<DealId>, ApiJson(input): ApiJson<NewDealParty>) -> ApiResult<(StatusCode, ApiJson<DealParty>)> {
+pub(crate) async fn add_party(State(state): State<AppState>, caller: Caller, Path(id): Path<DealId>, ApiJson(input): ApiJson<NewDealParty>) -> ApiResult<(StatusCode, ApiJson<DealParty>)> {
     let mut tx = state.db.begin().await?;
     let mut c = tx.conn();
     let deal = super::store::get(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("deal"))?;
@@ -308,7 +308,7 @@ pub struct PartyUpdate {
 /// Change a linked supplier's or buyer's limit.
 #[utoipa::path(put, path = "/deals/{id}/parties/{party_id}", tag = "deals", params(("id" = DealId, Path), ("party_id" = DealPartyId, Path)), request_body = PartyUpdate,
     responses((status = 200, body = DealParty), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
-async fn update_party(State(state): State<AppState>, caller: Caller, Path((id, party)): Path<(DealId, DealPartyId)>, ApiJson(input): ApiJson<PartyUpdate>) -> ApiResult<ApiJson<DealParty>> {
+pub(crate) async fn update_party(State(state): State<AppState>, caller: Caller, Path((id, party)): Path<(DealId, DealPartyId)>, ApiJson(input): ApiJson<PartyUpdate>) -> ApiResult<ApiJson<DealParty>> {
     let mut tx = state.db.begin().await?;
     let mut c = tx.conn();
     let deal = super::store::get(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("deal"))?;
@@ -331,7 +331,7 @@ async fn update_party(State(state): State<AppState>, caller: Caller, Path((id, p
 /// Unlink a supplier or buyer from the deal.
 #[utoipa::path(delete, path = "/deals/{id}/parties/{party_id}", tag = "deals", params(("id" = DealId, Path), ("party_id" = DealPartyId, Path)),
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
-async fn remove_party(State(state): State<AppState>, caller: Caller, Path((id, party)): Path<(DealId, DealPartyId)>) -> ApiResult<StatusCode> {
+pub(crate) async fn remove_party(State(state): State<AppState>, caller: Caller, Path((id, party)): Path<(DealId, DealPartyId)>) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
     let mut c = tx.conn();
     let deal = super::store::get(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("deal"))?;

@@ -27,6 +27,8 @@ pub fn router() -> Router<AppState> {
         .route("/approvals/steps/{id}/decide", post(decide))
         .route("/committee-meetings/{id}/protocol", get(protocol))
         .route("/deals/{id}/credit-application", get(credit_application))
+        .route("/approvals/delegations", post(delegate))
+        .route("/approvals/delegations/{id}/end", post(end_delegation))
 }
 
 /// The deal's application to the credit committee as a page (the API's HTML rendering).
@@ -86,8 +88,74 @@ async fn rows(state: &AppState, viewer: &Viewer, refused: Option<(StepId, Vec<St
 }
 
 async fn inbox_page(state: &AppState, viewer: &Viewer, q: InboxQuery, refused: Option<(StepId, Vec<String>)>) -> PageResult<Response> {
+    inbox_with(state, viewer, q, refused, vec![]).await
+}
+
+async fn inbox_with(state: &AppState, viewer: &Viewer, q: InboxQuery, refused: Option<(StepId, Vec<String>)>, delegation_refusal: Vec<String>) -> PageResult<Response> {
     let rows = rows(state, viewer, refused).await?;
-    page(viewer, "approvals.html", "Согласования", "approvals", serde_json::json!({ "rows": rows, "done": q.done, "attached": q.attached }))
+    // Stand-ins while an approver is away: the viewer's own (given or taken); heads and admins see all.
+    let me = viewer.session.caller.user_id;
+    let lead = viewer.session.caller.is_lead();
+    let people = users(state, viewer).await?;
+    let name = |u: crate::tenancy::UserId| people.iter().find(|p| p.id == u).map(|p| p.full_name.clone()).unwrap_or_default();
+    let delegations: Vec<_> = crate::approvals::routes::list_delegations(State(state.clone()), viewer.caller())
+        .await?
+        .0
+        .into_iter()
+        .filter(|d| lead || d.from_user_id == me || d.to_user_id == me)
+        .map(|d| serde_json::json!({ "id": d.id, "from": name(d.from_user_id), "to": name(d.to_user_id), "starts_on": d.starts_on, "ends_on": d.ends_on,
+            "can_end": lead || d.from_user_id == me }))
+        .collect();
+    let others: Vec<_> = people.iter().filter(|p| p.id != me).map(|p| serde_json::json!({ "id": p.id, "name": p.full_name })).collect();
+    let everyone: Vec<_> = people.iter().map(|p| serde_json::json!({ "id": p.id, "name": p.full_name, "me": p.id == me })).collect();
+    page(
+        viewer,
+        "approvals.html",
+        "Согласования",
+        "approvals",
+        serde_json::json!({ "rows": rows, "done": q.done, "attached": q.attached, "delegations": delegations, "others": others,
+            "everyone": everyone, "lead": lead, "delegation_refusal": delegation_refusal }),
+    )
+}
+
+#[derive(Deserialize)]
+struct DelegateForm {
+    #[serde(default)]
+    from_user_id: Option<crate::tenancy::UserId>,
+    to_user_id: crate::tenancy::UserId,
+    starts_on: String,
+    ends_on: String,
+}
+
+/// Lets another user decide for an approver away (the approver themself, or a head).
+async fn delegate(State(state): State<AppState>, viewer: Viewer, axum::Form(form): axum::Form<DelegateForm>) -> PageResult<Response> {
+    let date = |field: &str, s: &str| chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| ApiError::field(field, "укажите дату"));
+    let result = match (date("starts_on", &form.starts_on), date("ends_on", &form.ends_on)) {
+        (Ok(starts_on), Ok(ends_on)) => {
+            let input = crate::approvals::model::DelegationInput { from_user_id: form.from_user_id, to_user_id: form.to_user_id, starts_on, ends_on };
+            crate::approvals::routes::create_delegation(State(state.clone()), viewer.caller(), ApiJson(input)).await.map(drop)
+        }
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    };
+    delegation_done(&state, &viewer, result).await
+}
+
+/// Ends a stand-in early.
+async fn end_delegation(State(state): State<AppState>, viewer: Viewer, Path(id): Path<crate::approvals::model::DelegationId>) -> PageResult<Response> {
+    let result = crate::approvals::routes::delete_delegation(State(state.clone()), viewer.caller(), Path(id)).await.map(drop);
+    delegation_done(&state, &viewer, result).await
+}
+
+async fn delegation_done(state: &AppState, viewer: &Viewer, result: Result<(), ApiError>) -> PageResult<Response> {
+    let refusal = match result {
+        Ok(()) => return Ok(Redirect::to("/approvals#delegations").into_response()),
+        Err(ApiError::Validation(errs)) => errs.into_iter().map(|e| e.message).collect(),
+        Err(ApiError::Forbidden(detail)) => vec![detail],
+        Err(e) => return Err(e.into()),
+    };
+    let mut res = inbox_with(state, viewer, InboxQuery::default(), None, refusal).await?;
+    *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(res)
 }
 
 async fn inbox(State(state): State<AppState>, viewer: Viewer, Query(q): Query<InboxQuery>) -> PageResult<Response> {

@@ -44,6 +44,8 @@ pub fn router() -> Router<AppState> {
         .route("/deals/{id}/committee", post(call_meeting))
         .route("/deals/{id}/committee/vote", post(vote))
         .route("/deals/{id}/change-terms", post(change_terms))
+        .route("/deals/{id}/parties", post(add_party))
+        .route("/deals/{id}/parties/{party_id}", post(change_party))
 }
 
 #[derive(Deserialize, Default)]
@@ -321,6 +323,71 @@ async fn vote(State(state): State<AppState>, viewer: Viewer, Path(id): Path<Deal
     after_action(&state, &viewer, id, result).await
 }
 
+#[derive(Deserialize)]
+struct PartyForm {
+    role: crate::deals::factoring::PartyRole,
+    inn: String,
+    #[serde(default)]
+    limit: Option<String>,
+}
+
+/// A limit typed on a form: empty is none; `3 000 000,50` is read as the API reads `3000000.50`.
+fn form_limit(text: Option<&str>) -> Result<Option<crate::money::Money>, ApiError> {
+    let t: String = text.unwrap_or_default().chars().filter(|c| !c.is_whitespace()).collect::<String>().replace(',', ".");
+    if t.is_empty() {
+        return Ok(None);
+    }
+    t.parse().map(Some).map_err(|_| ApiError::field("limit", format!("Лимит «{t}» — не сумма: укажите, например, 3000000,00")))
+}
+
+/// Links a supplier or buyer found by its ИНН among the tenant's clients.
+async fn add_party(State(state): State<AppState>, viewer: Viewer, Path(id): Path<DealId>, axum::Form(form): axum::Form<PartyForm>) -> PageResult<Response> {
+    let inn = form.inn.trim().to_string();
+    let found = {
+        let mut conn = state.db.read().await.map_err(ApiError::from)?;
+        crate::counterparties::store::by_inns(&mut conn.conn(), viewer.session.caller.tenant_id, std::slice::from_ref(&inn)).await.map_err(ApiError::from)?
+    };
+    let result = match (found.first(), form_limit(form.limit.as_deref())) {
+        (_, Err(e)) => Err(e),
+        (None, _) => Err(ApiError::field("inn", format!("Клиента с ИНН «{inn}» нет в базе: сначала создайте его карточку («Клиенты» → «Новый клиент»)"))),
+        (Some(cp), Ok(limit)) => {
+            let input = crate::deals::factoring::NewDealParty { counterparty_id: cp.id, role: form.role, limit };
+            crate::deals::factoring::add_party(State(state.clone()), viewer.caller(), Path(id), ApiJson(input)).await.map(drop)
+        }
+    };
+    after_action(&state, &viewer, id, result).await
+}
+
+#[derive(Deserialize)]
+struct ChangePartyForm {
+    #[serde(default)]
+    limit: Option<String>,
+    /// `remove` unlinks the party; otherwise the limit is set.
+    #[serde(default)]
+    action: Option<String>,
+}
+
+/// Changes a linked party's limit, or unlinks it.
+async fn change_party(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((id, party)): Path<(DealId, crate::deals::factoring::DealPartyId)>,
+    axum::Form(form): axum::Form<ChangePartyForm>,
+) -> PageResult<Response> {
+    let result = if form.action.as_deref() == Some("remove") {
+        crate::deals::factoring::remove_party(State(state.clone()), viewer.caller(), Path((id, party))).await.map(drop)
+    } else {
+        match form_limit(form.limit.as_deref()) {
+            Ok(limit) => {
+                let input = crate::deals::factoring::PartyUpdate { limit };
+                crate::deals::factoring::update_party(State(state.clone()), viewer.caller(), Path((id, party)), ApiJson(input)).await.map(drop)
+            }
+            Err(e) => Err(e),
+        }
+    };
+    after_action(&state, &viewer, id, result).await
+}
+
 /// Opens a change of the deal's terms and shows the new deal.
 async fn change_terms(State(state): State<AppState>, viewer: Viewer, Path(id): Path<DealId>) -> PageResult<Response> {
     match crate::deals::terms::change_terms(State(state.clone()), viewer.caller(), Path(id), ApiJson(Default::default())).await {
@@ -346,7 +413,11 @@ async fn deal_view(state: &AppState, viewer: &Viewer, id: DealId, refusal: Vec<S
             "reason": h.reason, "comment": h.comment }))
         .collect();
     let parties = crate::deals::factoring::list_parties(State(state.clone()), viewer.caller(), Path(id)).await?.0;
-    let parties: Vec<_> = parties.iter().map(|p| serde_json::json!({ "name": p.counterparty_name, "role": p.role.label(), "limit": p.limit, "id": p.counterparty_id })).collect();
+    let parties: Vec<_> = parties
+        .iter()
+        .map(|p| serde_json::json!({ "name": p.counterparty_name, "role": p.role.label(), "limit": p.limit, "id": p.counterparty_id, "party_id": p.id,
+            "limit_text": p.limit.map(|l| l.to_string().replace('.', ",")) }))
+        .collect();
     let checklist = crate::deals::factoring::get_checklist(State(state.clone()), viewer.caller(), Path(id)).await?.0;
     let runs = crate::approvals::routes::deal_runs(State(state.clone()), viewer.caller(), Path(id)).await?.0;
     let latest: Vec<&crate::approvals::model::Run> = runs.iter().fold(Vec::new(), |mut acc, r| {
