@@ -434,12 +434,32 @@ async fn a_step_past_its_sla_is_escalated_to_the_head_once(app: TestApp) {
     let titles: Vec<&str> = tasks["items"].as_array().unwrap().iter().map(|t| t["title"].as_str().unwrap()).collect();
     assert_eq!(titles.len(), 2, "both parallel steps are overdue: {titles:?}");
     assert!(titles.iter().all(|t| t.starts_with("Просрочено согласование")));
+    // The head of a department gets only its own steps; the general head the rest.
+    let security_head = t
+        .admin
+        .post("/api/v1/users", json!({"email": "sb-head@example.test", "full_name": "Начальник СБ", "role": "head", "departments": ["security"]}))
+        .await
+        .created()
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let other = start(&t, &deal(&t, full_params()).await, "application").await;
+    let due2: chrono::DateTime<chrono::Utc> = other["steps"][0]["due_at"].as_str().unwrap().parse().unwrap();
+    escalate(due2 + chrono::Duration::hours(1)).await;
+    let sb_tasks = t.admin.get(&format!("/api/v1/tasks?assignee_id={security_head}")).await.ok().body;
+    let sb_titles: Vec<&str> = sb_tasks["items"].as_array().unwrap().iter().map(|t| t["title"].as_str().unwrap()).collect();
+    assert_eq!(sb_titles.len(), 1, "{sb_titles:?}");
+    assert!(sb_titles[0].contains("Служба безопасности"), "{sb_titles:?}");
+    let general = head.get(&format!("/api/v1/tasks?assignee_id={head_id}")).await.ok().body;
+    let general: Vec<&str> = general["items"].as_array().unwrap().iter().map(|t| t["title"].as_str().unwrap()).collect();
+    assert_eq!(general.len(), 3, "the legal step of the second deal, not its security step: {general:?}");
     let r = t.admin.get(&format!("/api/v1/approvals/{}", run["id"].as_str().unwrap())).await.ok().body;
     assert!(r["steps"][0]["escalated_at"].is_string());
     assert_eq!(r["history"].as_array().unwrap().iter().filter(|e| e["action"] == "escalate").count(), 2);
     // Once: the next round escalates nothing more.
-    escalate(due + chrono::Duration::hours(2)).await;
-    assert_eq!(head.get(&format!("/api/v1/tasks?assignee_id={head_id}")).await.ok().body["items"].as_array().unwrap().len(), 2);
+    escalate(due2 + chrono::Duration::hours(2)).await;
+    assert_eq!(head.get(&format!("/api/v1/tasks?assignee_id={head_id}")).await.ok().body["items"].as_array().unwrap().len(), 3);
 }
 
 async fn quorum_all_waits_for_every_approver_and_a_delegate_decides_for_one_away(app: TestApp) {

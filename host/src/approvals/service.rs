@@ -264,11 +264,10 @@ pub async fn inbox(c: &mut Conn<'_>, caller: &Caller) -> sqlx::Result<Vec<InboxI
 /// many steps were escalated.
 pub async fn escalate(c: &mut Conn<'_>, tenant: TenantId, now: DateTime<Utc>) -> sqlx::Result<usize> {
     let overdue = store::overdue_steps(c, tenant, now).await?;
-    let heads = store::heads(c, tenant).await?;
     for step in &overdue {
         let Some(run) = store::run(c, tenant, step.run_id).await? else { continue };
         let Some(deal) = crate::deals::store::get(c, tenant, run.deal_id).await? else { continue };
-        for head in &heads {
+        for head in &store::heads_for(c, tenant, step.department.0).await? {
             let title = format!("Просрочено согласование: «{}» по сделке «{}»", step.name, deal.title);
             let due = step.due_at.map(|d| d.format("%d.%m.%Y %H:%M UTC").to_string()).unwrap_or_default();
             let text = format!("«{}», этап «{}» ({}): срок {} истёк {due}. Поторопите службу или примите решение.", run.name, step.name, department_label(step.department.0), step.sla_days);

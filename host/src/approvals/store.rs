@@ -218,8 +218,31 @@ pub async fn set_scope(c: &mut Conn<'_>, tenant: TenantId, user: UserId, entitie
     Ok(())
 }
 
-/// Active heads of the tenant (escalations go to them; admins when there is none).
-pub async fn heads(c: &mut Conn<'_>, tenant: TenantId) -> sqlx::Result<Vec<UserId>> {
+/// Active heads of the tenant with their department roles.
+pub async fn heads_with_departments(c: &mut Conn<'_>, tenant: TenantId) -> sqlx::Result<Vec<(UserId, Vec<Department>)>> {
+    let sql = "SELECT id, departments FROM users WHERE tenant_id = $1 AND archived_at IS NULL AND role = 'head' ORDER BY id";
+    let rows: Vec<(UserId, Json<Vec<Department>>)> = on_conn!(c, c => sqlx::query_as(sql).bind(tenant).fetch_all(c).await)?;
+    Ok(rows.into_iter().map(|(id, d)| (id, d.0)).collect())
+}
+
+/// Who an overdue step of `department` escalates to: the heads of that department (heads
+/// holding its role); else the heads with no department (the general management); else
+/// every head; admins when there is no head at all.
+pub async fn heads_for(c: &mut Conn<'_>, tenant: TenantId, department: Department) -> sqlx::Result<Vec<UserId>> {
+    let heads = heads_with_departments(c, tenant).await?;
+    let of_department: Vec<UserId> = heads.iter().filter(|(_, d)| d.contains(&department)).map(|(id, _)| *id).collect();
+    if !of_department.is_empty() {
+        return Ok(of_department);
+    }
+    let general: Vec<UserId> = heads.iter().filter(|(_, d)| d.is_empty()).map(|(id, _)| *id).collect();
+    if !general.is_empty() {
+        return Ok(general);
+    }
+    heads_or_admins(c, tenant).await
+}
+
+/// Active heads of the tenant (admins when there is none).
+pub async fn heads_or_admins(c: &mut Conn<'_>, tenant: TenantId) -> sqlx::Result<Vec<UserId>> {
     let sql = "SELECT id FROM users WHERE tenant_id = $1 AND archived_at IS NULL AND role = 'head' ORDER BY id";
     let heads: Vec<UserId> = on_conn!(c, c => sqlx::query_scalar(sql).bind(tenant).fetch_all(c).await)?;
     if !heads.is_empty() {
