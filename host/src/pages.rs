@@ -25,6 +25,7 @@ pub mod receivables;
 pub mod render;
 pub mod sales;
 pub mod tasks;
+pub mod users;
 
 use axum::Router;
 use axum::response::Redirect;
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(leads::router())
         .merge(sales::router())
         .merge(admin::router())
+        .merge(users::router())
         .layer(axum::middleware::from_fn_with_state(state, auth::csrf_guard))
         .layer(axum::middleware::from_fn(render::error_pages))
         .merge(assets::router())
@@ -66,6 +68,7 @@ pub const PAGE_PATHS: &[(&str, &str)] = &[
     ("lead_import", "/leads/imports/{id}"),
     ("lead_batch", "/leads/batches/{id}"),
     ("module", "/admin/modules/{id}"),
+    ("user", "/admin/users/{id}"),
 ];
 
 /// Query parameters of a page's filter form, read like the API's [`crate::api::extract::Query`]

@@ -26,6 +26,7 @@ on_both_engines!(
     the_aging_page_draws_the_chart_drills_down_and_downloads_xlsx,
     an_admin_enables_a_module_whose_secret_is_never_shown,
     a_manager_sees_only_the_buttons_they_may_use,
+    an_admin_manages_users_their_services_and_scope_from_the_pages,
 );
 
 /// A tenant whose data came from the demo 1C base (debts, overdue, ratings).
@@ -211,6 +212,7 @@ async fn another_tenants_objects_are_404_pages(app: TestApp) {
         ("sales_document", doc["id"].as_str().unwrap().into()),
         ("job", job["id"].as_str().unwrap().into()),
         ("module", "accounting-1c".into()),
+        ("user", a.admin_id.to_string()),
     ];
     let mut own = admin_pages(&app, &a).await;
     let b = app.tenant("ООО Чужие").await;
@@ -451,4 +453,45 @@ async fn a_manager_sees_only_the_buttons_they_may_use(app: TestApp) {
     // The rule is the API's: a forged move of someone else's deal is refused.
     let r = mgr.post_form(&format!("/deals/{}/move", theirs["id"].as_str().unwrap()), &[("stage_id", &t.stage(1))]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+async fn an_admin_manages_users_their_services_and_scope_from_the_pages(app: TestApp) {
+    let t = app.tenant("ООО Фактор").await;
+    let mut admin = admin_pages(&app, &t).await;
+    let html = admin.get("/admin/users").await.expect(StatusCode::OK).body;
+    assert!(html.contains("Новый пользователь") && html.contains("Риск-менеджмент"), "{html}");
+    // A new approver of two services with a first password.
+    let r = admin
+        .post_form("/admin/users", &[("full_name", "Петрова Анна"), ("email", "petrova@factor.example"), ("role", "manager"), ("departments", "security"), ("departments", "risk"), ("password", "first-password-1")])
+        .await
+        .expect(StatusCode::SEE_OTHER);
+    let location = r.headers["location"].to_str().unwrap().to_string();
+    let id = location.trim_start_matches("/admin/users/").to_string();
+    let user = t.admin.get(&format!("/api/v1/users/{id}")).await.ok().body;
+    assert_eq!(user["departments"], json!(["security", "risk"]));
+    // She signs in with it.
+    let mut petrova = crm_tests::pages::PageClient::new(app.router.clone());
+    petrova.sign_in("petrova@factor.example", "first-password-1").await;
+    petrova.get("/approvals").await.expect(StatusCode::OK);
+    // A bad e-mail and a short password are named on the page; nothing is created.
+    let r = admin.post_form("/admin/users", &[("full_name", "Без почты"), ("email", "nope"), ("role", "manager")]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("Пользователь не создан"), "{}", r.body);
+    // Head of security only; she serves one of our legal entities.
+    admin.post_form(&location, &[("full_name", "Петрова Анна"), ("email", "petrova@factor.example"), ("role", "head"), ("departments", "security")]).await.expect(StatusCode::SEE_OTHER);
+    let user = t.admin.get(&format!("/api/v1/users/{id}")).await.ok().body;
+    assert_eq!((user["role"].as_str(), user["departments"].clone()), (Some("head"), json!(["security"])));
+    let entity = t.admin.post("/api/v1/legal-entities", json!({"full_name": "ООО «Фактор-Юг»", "inn": "7707083893"})).await.created().body;
+    admin.post_form(&format!("{location}/scope"), &[("legal_entity_ids", entity["id"].as_str().unwrap())]).await.expect(StatusCode::SEE_OTHER);
+    let scopes = t.admin.get("/api/v1/approval-scopes").await.ok().body;
+    assert_eq!(scopes[0]["legal_entity_ids"], json!([entity["id"]]));
+    let html = admin.get(&location).await.expect(StatusCode::OK).body;
+    assert!(html.contains("checked> ООО «Фактор-Юг»"), "{html}");
+    let r = admin.post_form(&format!("{location}/password"), &[("password", "short")]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("Не сохранено"), "{}", r.body);
+    // Switched off: her API and pages stop.
+    admin.post_form(&format!("{location}/archive"), &[]).await.expect(StatusCode::SEE_OTHER);
+    assert!(t.admin.get(&format!("/api/v1/users/{id}")).await.ok().body["archived_at"].is_string());
+    // A manager may not see the page.
+    let (mut manager, _, _) = user_pages(&app, &t, "manager").await;
+    manager.get("/admin/users").await.expect(StatusCode::FORBIDDEN);
 }

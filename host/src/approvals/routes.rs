@@ -221,7 +221,7 @@ pub struct ApproverScopeView {
 
 /// Which of our legal entities each approver serves (approvers not listed serve every one).
 #[utoipa::path(get, path = "/approval-scopes", tag = "approvals", responses((status = 200, body = Vec<ApproverScopeView>)))]
-async fn list_scopes(State(state): State<AppState>, caller: Caller) -> ApiResult<ApiJson<Vec<ApproverScopeView>>> {
+pub(crate) async fn list_scopes(State(state): State<AppState>, caller: Caller) -> ApiResult<ApiJson<Vec<ApproverScopeView>>> {
     let mut c = state.db.read().await?;
     let mut out: Vec<ApproverScopeView> = Vec::new();
     for (user, entity) in store::scopes(&mut c.conn(), caller.tenant_id).await? {
@@ -237,7 +237,7 @@ async fn list_scopes(State(state): State<AppState>, caller: Caller) -> ApiResult
 #[utoipa::path(put, path = "/approval-scopes/{id}", tag = "approvals", params(("id" = crate::tenancy::UserId, Path, description = "The approver (a user)")),
     request_body = ApproverScope,
     responses((status = 200, body = ApproverScopeView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
-async fn set_scope(State(state): State<AppState>, caller: Caller, Path(id): Path<crate::tenancy::UserId>, ApiJson(input): ApiJson<ApproverScope>) -> ApiResult<ApiJson<ApproverScopeView>> {
+pub(crate) async fn set_scope(State(state): State<AppState>, caller: Caller, Path(id): Path<crate::tenancy::UserId>, ApiJson(input): ApiJson<ApproverScope>) -> ApiResult<ApiJson<ApproverScopeView>> {
     caller.ensure(Action::Configure)?;
     let mut tx = state.db.begin().await?;
     let mut c = tx.conn();

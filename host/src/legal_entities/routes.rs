@@ -32,7 +32,7 @@ pub struct EntityFilter {
 
 /// The tenant's own legal entities.
 #[utoipa::path(get, path = "/legal-entities", tag = "legal-entities", params(EntityFilter), responses((status = 200, body = Vec<LegalEntity>)))]
-async fn list_entities(State(state): State<AppState>, caller: Caller, Query(f): Query<EntityFilter>) -> ApiResult<ApiJson<Vec<LegalEntity>>> {
+pub(crate) async fn list_entities(State(state): State<AppState>, caller: Caller, Query(f): Query<EntityFilter>) -> ApiResult<ApiJson<Vec<LegalEntity>>> {
     let mut c = state.db.read().await?;
     Ok(ApiJson(super::list(&mut c.conn(), caller.tenant_id, f.include_archived).await?))
 }

@@ -47,6 +47,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("sales.html", include_str!("../../assets/pages/sales.html")),
     ("lead_import.html", include_str!("../../assets/pages/lead_import.html")),
     ("lead_batch.html", include_str!("../../assets/pages/lead_batch.html")),
+    ("users.html", include_str!("../../assets/pages/users.html")),
+    ("user.html", include_str!("../../assets/pages/user.html")),
 ];
 
 fn env() -> &'static Environment<'static> {

@@ -117,7 +117,7 @@ pub(crate) async fn list_users(
 /// Create a user (admins).
 #[utoipa::path(post, path = "/users", tag = "tenancy", request_body = UserInput,
     responses((status = 201, body = User), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn create_user(
+pub(crate) async fn create_user(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(input): ApiJson<UserInput>,
@@ -143,7 +143,7 @@ pub(crate) async fn get_user(State(state): State<AppState>, caller: Caller, Path
     request_body(content = UserInput, content_type = "application/merge-patch+json", description = "Fields to change"),
     responses((status = 200, body = User), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "Another user has this e-mail, or this is the tenant's last active admin", body = Problem), (status = 422, body = Problem)))]
-async fn update_user(
+pub(crate) async fn update_user(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<UserId>,
@@ -163,14 +163,14 @@ async fn update_user(
 #[utoipa::path(post, path = "/users/{id}/archive", tag = "tenancy", params(("id" = UserId, Path)),
     responses((status = 200, body = User), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "The tenant's last active admin", body = Problem)))]
-async fn archive_user(State(state): State<AppState>, caller: Caller, Path(id): Path<UserId>) -> ApiResult<ApiJson<User>> {
+pub(crate) async fn archive_user(State(state): State<AppState>, caller: Caller, Path(id): Path<UserId>) -> ApiResult<ApiJson<User>> {
     set_archived(state, caller, id, true).await
 }
 
 /// Reactivate an archived user (admins).
 #[utoipa::path(post, path = "/users/{id}/restore", tag = "tenancy", params(("id" = UserId, Path)),
     responses((status = 200, body = User), (status = 403, body = Problem), (status = 404, body = Problem)))]
-async fn restore_user(State(state): State<AppState>, caller: Caller, Path(id): Path<UserId>) -> ApiResult<ApiJson<User>> {
+pub(crate) async fn restore_user(State(state): State<AppState>, caller: Caller, Path(id): Path<UserId>) -> ApiResult<ApiJson<User>> {
     set_archived(state, caller, id, false).await
 }
 
@@ -248,7 +248,7 @@ pub struct PasswordInput {
 /// sessions end; API tokens are not affected.
 #[utoipa::path(put, path = "/users/{id}/password", tag = "tenancy", params(("id" = UserId, Path)), request_body = PasswordInput,
     responses((status = 204, description = "Password set"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
-async fn set_user_password(
+pub(crate) async fn set_user_password(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<UserId>,
