@@ -382,7 +382,7 @@ mod tests {
         assert_eq!(changed, vec!["params.limit", party_key.as_str()]);
         assert!(d[0].changed && d[1].changed && !d[2].changed);
         let party = &d[1];
-        assert_eq!(party.original, json!({"limit": "1000000"}));
+        assert_eq!(party.original, json!({"limit": "1000000.00"}));
         assert_eq!(party.current, Value::Null);
         assert!(party.label.contains("ООО «Покупатель»"));
     }
