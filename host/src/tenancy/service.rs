@@ -75,6 +75,7 @@ pub async fn create_tenant(
     crate::deals::pipelines::seed_default(c, tenant.id, actor).await?;
     crate::deals::factoring::seed_stop_reasons(c, tenant.id).await?;
     crate::approvals::seed_defaults(c, tenant.id).await?;
+    crate::reminders::seed_defaults(c, tenant.id).await?;
     Ok(CreatedTenant { tenant, admin, token })
 }
 
