@@ -149,11 +149,11 @@ async fn pre_due_notices_count_working_days_across_the_may_holidays_and_the_chai
         want.sort();
         assert_eq!(docs, want);
     }
-    assert_eq!(all[0]["documents"][0]["days_overdue"], -4, "the pre-due notice is 4 calendar days ahead");
+    assert_eq!(all[0]["documents"][0]["days_overdue"], -6, "the pre-due notice is 6 calendar days ahead");
     assert_eq!(all[0]["recipients"], json!([{"name": "Сидорова Анна", "address": "buh@romashka.ru"}]), "to the accountant");
     assert_eq!(all[0]["sender"], manager_email, "from the client's manager");
     assert!(s(&all[0]["subject"]).contains("Напоминание о сроке оплаты"), "{}", all[0]);
-    assert!(s(&all[0]["body"]).contains("125 000,00"), "{}", all[0]["body"]);
+    assert!(s(&all[0]["body"]).contains("125\u{a0}000,00"), "{}", all[0]["body"]);
     assert!(s(&all[2]["subject"]).contains("Просроченная задолженность"));
     // SMS to the accountant and the director; the voice call to the director.
     assert_eq!(all[3]["recipients"].as_array().unwrap().len(), 2);

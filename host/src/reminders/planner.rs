@@ -249,7 +249,7 @@ async fn client_rule(c: &mut Conn<'_>, p: &mut Plan<'_>, cp: CounterpartyId, deb
     }
     // For each debt, the latest step whose day falls in the window.
     let mut due: BTreeMap<usize, Vec<&OpenDebt>> = BTreeMap::new();
-    for d in &scoped {
+    for &d in &scoped {
         let from = p.resumed.get(&d.document_id).map_or(p.from, |paused| (*paused).min(p.from));
         if let Some(min) = rule.scope.min_days_overdue
             && (p.day - d.due_on).num_days() < i64::from(min)

@@ -101,7 +101,7 @@ async fn delete_reminder_rule(State(state): State<AppState>, caller: Caller, Pat
     if !store::delete_rule(&mut c, caller.tenant_id, id).await? {
         return Err(ApiError::Conflict { detail: "По правилу уже есть сообщения: выключите его (active: false) вместо удаления.".into(), field: Some("active".into()) });
     }
-    audit::record(&mut c, caller.tenant_id, &Actor::from(&caller), "reminder_rule", id.0, AuditAction::Delete, Some(&before), &serde_json::Value::Null).await?;
+    audit::record_delete(&mut c, caller.tenant_id, &Actor::from(&caller), "reminder_rule", id.0, &before).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

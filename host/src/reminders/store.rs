@@ -279,8 +279,8 @@ pub async fn insert_message(c: &mut Conn<'_>, tenant: TenantId, m: &NewMessage<'
         .bind(tenant).bind(id).bind(&m.dedupe_key).bind(m.day).bind(m.rule_id).bind(m.step_id).bind(m.step_position).bind(m.counterparty_id)
         .bind(m.channel).bind(m.status).bind(m.reason_code).bind(&m.reason).bind(Json(m.documents)).bind(Json(m.recipients)).bind(&m.sender).bind(&m.subject).bind(&m.body).bind(&m.html)
         .bind(m.not_before).bind(m.task_id).bind(Utc::now())
-        .execute(c).await)?;
-    Ok((done.rows_affected() > 0).then_some(id))
+        .execute(c).await.map(|r| r.rows_affected()))?;
+    Ok((done > 0).then_some(id))
 }
 
 pub async fn key_exists(c: &mut Conn<'_>, tenant: TenantId, key: &str) -> sqlx::Result<bool> {
