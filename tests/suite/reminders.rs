@@ -77,7 +77,7 @@ async fn pay(app: &TestApp, t: &TestTenant, cp: &str, paid: NaiveDate, rubles: i
 
 /// Plans a day as if it were `hh:mm` in Moscow.
 async fn plan_at(t: &TestTenant, day: NaiveDate, hour: u32, minute: u32) -> Value {
-    let now = chrono_tz::Europe::Moscow.from_local_datetime(&day.and_hms_opt(hour, minute, 0).unwrap()).unwrap().with_timezone(&Utc);
+    let now = crm_host::jobs::schedule::tenant_zone("Europe/Moscow").from_local_datetime(&day.and_hms_opt(hour, minute, 0).unwrap()).unwrap().with_timezone(&Utc);
     t.admin.post("/api/v1/reminders/plan", json!({"date": day, "now": now})).await.ok().body
 }
 

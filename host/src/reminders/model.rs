@@ -35,6 +35,7 @@ id_type!(
 
 /// How a step reaches the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[schema(as = ReminderChannel)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Email,
@@ -48,6 +49,7 @@ str_enum!(Channel { Email => "email", Sms => "sms", Voice => "voice", Task => "t
 
 /// When a step fires, relative to a debt's due date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = ReminderOffsetKind)]
 #[serde(rename_all = "snake_case")]
 pub enum OffsetKind {
     /// `days` working days (production calendar) before the due date.
@@ -62,6 +64,7 @@ pub enum OffsetKind {
 
 /// A step's day relative to the due date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = ReminderOffset)]
 #[serde(deny_unknown_fields)]
 pub struct Offset {
     pub kind: OffsetKind,
@@ -94,6 +97,7 @@ impl Offset {
 
 /// One step of a rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = ReminderStep)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     /// Stable key of the step (kept across edits; a new step gets one). Messages are once
@@ -113,6 +117,7 @@ pub struct Step {
 
 /// Which clients and debts a rule applies to; an empty list or `null` does not restrict.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = ReminderScope)]
 #[serde(deny_unknown_fields, default)]
 pub struct Scope {
     /// Our legal entity that sold (debts of other entities are not chased by this rule).
@@ -130,6 +135,7 @@ pub struct Scope {
 
 /// A reminder rule.
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+#[schema(as = ReminderRule)]
 pub struct Rule {
     pub id: RuleId,
     pub name: String,
@@ -152,6 +158,7 @@ fn yes() -> bool {
 
 /// A rule as sent.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(as = ReminderRuleInput)]
 #[serde(deny_unknown_fields)]
 pub struct RuleInput {
     pub name: String,
@@ -207,7 +214,7 @@ impl RuleInput {
 
 /// `HH:MM` of a day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ToSchema)]
-#[schema(value_type = String, example = "09:00")]
+#[schema(as = TimeOfDay, value_type = String, example = "09:00")]
 pub struct Hm(pub u32);
 
 impl Hm {
@@ -239,6 +246,7 @@ impl<'de> Deserialize<'de> for Hm {
 
 /// A stretch of a day, `[from, to)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = SendWindow)]
 #[serde(deny_unknown_fields)]
 pub struct Window {
     pub from: Hm,
@@ -247,6 +255,7 @@ pub struct Window {
 
 /// How many contacts of a kind are allowed per day, week and month.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = ContactCaps)]
 #[serde(deny_unknown_fields)]
 pub struct Caps {
     pub day: u32,
@@ -256,6 +265,7 @@ pub struct Caps {
 
 /// Which cap a channel counts against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = ContactCapClass)]
 #[serde(rename_all = "snake_case")]
 pub enum CapClass {
     /// Telephone conversations (ФЗ-230 art. 7 p. 3 b).
@@ -266,6 +276,7 @@ pub enum CapClass {
 
 /// ФЗ-230 art. 7: how a natural person may be contacted about an overdue debt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = ContactLaw)]
 #[serde(deny_unknown_fields)]
 pub struct LawSettings {
     /// Working days, in the debtor's local time.
@@ -280,6 +291,7 @@ pub struct LawSettings {
 
 /// The tenant's reminder settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = ReminderSettings)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// The figures of the law for natural persons.
@@ -340,6 +352,7 @@ impl Settings {
 
 /// Why a debtor may not be contacted at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = NoContactReason)]
 #[serde(rename_all = "snake_case")]
 pub enum NoContact {
     Bankrupt,
@@ -351,6 +364,7 @@ str_enum!(NoContact { Bankrupt => "bankrupt", Incapable => "incapable", Refused 
 
 /// A client's reminder flags.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
+#[schema(as = ReminderFlags)]
 #[serde(deny_unknown_fields)]
 pub struct ClientFlags {
     /// The client asked not to get reminders.
@@ -365,6 +379,7 @@ pub struct ClientFlags {
 
 /// A dispute on a debt, as sent.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(as = DebtDisputeInput)]
 #[serde(deny_unknown_fields)]
 pub struct DisputeInput {
     pub disputed: bool,
@@ -374,6 +389,7 @@ pub struct DisputeInput {
 
 /// A debt's dispute state.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = DebtDispute)]
 pub struct Dispute {
     pub document_id: SalesDocumentId,
     pub disputed: bool,
@@ -383,6 +399,7 @@ pub struct Dispute {
 
 /// Where a promise is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = PaymentPromiseStatus)]
 #[serde(rename_all = "snake_case")]
 pub enum PromiseStatus {
     /// Chasing of its debts is paused until the date.
@@ -396,6 +413,7 @@ str_enum!(PromiseStatus { Open => "open", Kept => "kept", Broken => "broken" });
 
 /// A promise to pay.
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+#[schema(as = PaymentPromise)]
 pub struct Promise {
     pub id: PromiseId,
     pub counterparty_id: CounterpartyId,
@@ -422,6 +440,7 @@ pub struct Promise {
 
 /// A promise as sent.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(as = PaymentPromiseInput)]
 #[serde(deny_unknown_fields)]
 pub struct PromiseInput {
     pub amount: Money,
@@ -440,6 +459,7 @@ pub struct PromiseInput {
 
 /// Where a planned message is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = ReminderMessageStatus)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageStatus {
     /// Decided; waits for its time (`not_before`) or its channel (SMS, voice).
@@ -455,6 +475,7 @@ str_enum!(MessageStatus { Planned => "planned", Queued => "queued", TaskCreated 
 
 /// A debt listed in a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = ReminderMessageDocument)]
 pub struct MessageDoc {
     pub document_id: SalesDocumentId,
     pub number: String,
@@ -469,6 +490,7 @@ pub struct MessageDoc {
 
 /// Who a message goes to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = ReminderRecipient)]
 pub struct Recipient {
     pub name: String,
     /// An e-mail address or a phone number.
@@ -477,6 +499,7 @@ pub struct Recipient {
 
 /// A decision of the planner.
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+#[schema(as = ReminderMessage)]
 pub struct Message {
     pub id: MessageId,
     #[schema(value_type = String, format = Date)]
@@ -510,6 +533,7 @@ pub struct Message {
 
 /// What a run of the planner did.
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
+#[schema(as = ReminderPlanReport)]
 pub struct PlanReport {
     #[schema(value_type = String, format = Date)]
     pub day: NaiveDate,
@@ -527,6 +551,7 @@ pub struct PlanReport {
 
 /// One line of an explanation.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = ReminderExplanation)]
 pub struct Explanation {
     pub rule_id: Option<RuleId>,
     pub rule: Option<String>,
@@ -536,6 +561,7 @@ pub struct Explanation {
 
 /// Why a client did or did not get a reminder on a day.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = ReminderWhy)]
 pub struct Why {
     pub counterparty_id: CounterpartyId,
     #[schema(value_type = String, format = Date)]

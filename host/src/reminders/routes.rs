@@ -255,6 +255,7 @@ async fn create_promise(State(state): State<AppState>, caller: Caller, Path(id):
 
 /// What to plan.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[schema(as = ReminderPlanInput)]
 #[serde(deny_unknown_fields)]
 pub struct PlanInput {
     /// The day to plan; default: today in the tenant's time zone.
