@@ -17,6 +17,7 @@ on_both_engines!(
     the_law_holds_a_natural_person_to_the_window_and_the_caps,
     a_promise_pauses_chasing_a_kept_one_ends_it_a_broken_one_resumes_it_with_a_task,
     bad_input_is_recorded_with_its_reason_and_the_rest_of_the_plan_goes_on,
+    the_plan_is_a_scheduled_job_and_e_mails_wait_for_the_window_then_go_to_the_outbox_once,
 );
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -421,4 +422,53 @@ async fn bad_input_is_recorded_with_its_reason_and_the_rest_of_the_plan_goes_on(
     other.admin.get(&format!("/api/v1/reminder-rules/{}", s(&rule["id"]))).await.expect(StatusCode::NOT_FOUND);
     other.admin.get(&format!("/api/v1/reminders/why?client={fine}")).await.expect(StatusCode::NOT_FOUND);
     assert!(other.admin.get("/api/v1/reminders/messages").await.ok().body.as_array().unwrap().is_empty());
+}
+
+/// Queues a job of `kind` with `params` (as the scheduler or a domain does) and runs it.
+async fn run_job(app: &TestApp, t: &TestTenant, kind: crm_host::jobs::JobKind, params: Value) -> Value {
+    {
+        let mut tx = app.state.db.begin().await.unwrap();
+        crm_host::jobs::service::enqueue(&mut tx.conn(), &app.state.jobs, TenantId(t.id), &kind, params, None).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    let done = app.run_jobs().await;
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].status, crm_host::jobs::JobStatus::Succeeded, "{:?}", done[0].error);
+    done[0].progress.0.clone()
+}
+
+/// The plan runs as the `reminders.plan` job once a tenant turns its schedule on; an e-mail
+/// planned at 07:00 waits for the companies' window (09:00) and the `reminders.dispatch`
+/// job then hands it to the outbox, once.
+async fn the_plan_is_a_scheduled_job_and_e_mails_wait_for_the_window_then_go_to_the_outbox_once(app: TestApp) {
+    let t = app.tenant("ООО Дистрибьютор").await;
+    // Off until the tenant turns it on; then the scheduler queues it.
+    let sched = t.admin.get("/api/v1/job-schedules/reminders.plan").await.ok().body;
+    assert_eq!(sched["enabled"], false, "{sched}");
+    t.admin.put("/api/v1/job-schedules/reminders.plan", json!({"enabled": true, "daily_at": "07:00"})).await.ok();
+    assert_eq!(crm_host::jobs::scheduler::queue_due(&app.state, Utc::now()).await.unwrap(), 1);
+    let done = app.run_jobs().await;
+    assert_eq!((done[0].kind.as_str(), done[0].status), ("reminders.plan", crm_host::jobs::JobStatus::Succeeded));
+
+    let cp = client(&t, "legal_entity", "ООО «Ромашка»", None).await;
+    contact(&t, &cp, "Сидорова Анна", "Бухгалтер", Some("buh@romashka.ru"), None).await;
+    debt(&app, &t, &cp, "0000-000101", d(2026, 5, 12), 1_000).await;
+    // 07:00 in Moscow on the due day: planned, waiting for 09:00.
+    let report = run_job(&app, &t, crm_host::reminders::PLAN_JOB, json!({"date": "2026-05-12", "now": "2026-05-12T04:00:00Z"})).await;
+    assert_eq!((report["planned"].as_i64(), report["queued"].as_i64()), (Some(1), Some(0)), "{report}");
+    let planned = messages(&t, &cp).await;
+    assert_eq!((s(&planned[0]["status"]), s(&planned[0]["not_before"])), ("planned".into(), "2026-05-12T06:00:00Z".into()));
+    assert!(outbox(&t).await.is_empty());
+    let r = run_job(&app, &t, crm_host::reminders::DISPATCH_JOB, json!({"now": "2026-05-12T05:59:00Z"})).await;
+    assert_eq!(r["queued"], 0);
+    let r = run_job(&app, &t, crm_host::reminders::DISPATCH_JOB, json!({"now": "2026-05-12T06:00:00Z"})).await;
+    assert_eq!(r["queued"], 1);
+    let r = run_job(&app, &t, crm_host::reminders::DISPATCH_JOB, json!({"now": "2026-05-12T07:00:00Z"})).await;
+    assert_eq!(r["queued"], 0);
+    let mails = outbox(&t).await;
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0]["to"], json!(["buh@romashka.ru"]));
+    // No manager on the card: from the tenant's first admin.
+    assert_eq!(s(&mails[0]["from"]), t.admin_email().await);
+    assert_eq!(s(&messages(&t, &cp).await[0]["mail_id"]), s(&mails[0]["id"]));
 }

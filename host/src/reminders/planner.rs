@@ -374,11 +374,11 @@ async fn step(c: &mut Conn<'_>, p: &mut Plan<'_>, cp: CounterpartyId, rule: &Rul
     }
     // Who it is from.
     let manager = match first.responsible_id {
-        Some(u) => store::user(c, p.tenant, u).await?,
+        Some(u) => crate::tenancy::store::get_user(c, p.tenant, u).await?.filter(|u| u.archived_at.is_none()),
         None => None,
     };
-    let (sender_name, sender_email) = match (&manager, &p.settings.sender_email) {
-        (Some((_, name, email)), _) => (name.clone(), email.clone()),
+    let (sender_name, sender_email) = match (manager, &p.settings.sender_email) {
+        (Some(m), _) => (m.full_name, m.email),
         (None, Some(email)) => (p.tenant_name.clone(), email.clone()),
         (None, None) => match store::first_admin(c, p.tenant).await? {
             Some((_, _, email)) => (p.tenant_name.clone(), email),

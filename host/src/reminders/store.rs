@@ -228,12 +228,6 @@ pub async fn first_admin(c: &mut Conn<'_>, tenant: TenantId) -> sqlx::Result<Opt
     on_conn!(c, c => sqlx::query_as(sql).bind(tenant).fetch_optional(c).await)
 }
 
-/// A user's name and e-mail, when active.
-pub async fn user(c: &mut Conn<'_>, tenant: TenantId, id: UserId) -> sqlx::Result<Option<(UserId, String, String)>> {
-    let sql = "SELECT id, full_name, email FROM users WHERE tenant_id = $1 AND id = $2 AND archived_at IS NULL";
-    on_conn!(c, c => sqlx::query_as(sql).bind(tenant).bind(id).fetch_optional(c).await)
-}
-
 // --- Runs and messages ---------------------------------------------------------------------------
 
 /// The last day planned before `day`.
