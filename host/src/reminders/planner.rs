@@ -518,7 +518,7 @@ async fn recipients(c: &mut Conn<'_>, p: &Plan<'_>, cp: CounterpartyId, s: &Step
 
 /// A task for the client's responsible manager (the tenant's first admin when it has none).
 async fn manager_task(c: &mut Conn<'_>, p: &Plan<'_>, cp: CounterpartyId, title: &str, description: &str, doc: Option<SalesDocumentId>) -> anyhow::Result<crate::tasks::TaskId> {
-    let responsible: Option<UserId> = store::open_debts(c, p.tenant, Some(cp)).await?.first().and_then(|d| d.responsible_id);
+    let responsible: Option<UserId> = crate::counterparties::store::get(c, p.tenant, cp).await?.and_then(|card| card.responsible_id);
     let assignee = match responsible {
         Some(u) => Some(u),
         None => store::first_admin(c, p.tenant).await?.map(|a| a.0),
