@@ -354,6 +354,10 @@ async fn a_promise_pauses_chasing_a_kept_one_ends_it_a_broken_one_resumes_it_wit
 async fn bad_input_is_recorded_with_its_reason_and_the_rest_of_the_plan_goes_on(app: TestApp) {
     let t = app.tenant("ООО Дистрибьютор").await;
     let step = |kind: &str, days: u32, template: &str| json!({"offset": {"kind": kind, "days": days}, "channel": "email", "template": template, "recipients": ["accountant"]});
+    // Managers neither change rules nor run the plan.
+    let (manager, _) = t.user("manager").await;
+    manager.post("/api/v1/reminder-rules", json!({"name": "Моё", "steps": [step("due_day", 0, "reminder_before")]})).await.expect(StatusCode::FORBIDDEN);
+    manager.post("/api/v1/reminders/plan", json!({})).await.expect(StatusCode::FORBIDDEN);
     // Bad rules.
     let r = t.admin.post("/api/v1/reminder-rules", json!({"name": " ", "steps": []})).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.error_fields(), vec!["name", "steps"]);
