@@ -120,6 +120,17 @@ mod tests {
     }
 
     #[test]
+    fn calls_and_messages_have_the_law_s_caps_and_e_mail_has_none_by_default() {
+        let s = Settings::default();
+        let (class, caps, channels) = cap_of(&s, Channel::Voice).expect("a call is capped");
+        assert_eq!((class, caps, channels), (CapClass::Calls, Caps { day: 1, week: 2, month: 8 }, vec![Channel::Voice]));
+        let (class, caps, _) = cap_of(&s, Channel::Sms).expect("an SMS is capped");
+        assert_eq!((class, caps), (CapClass::Messages, Caps { day: 2, week: 4, month: 16 }));
+        assert!(cap_of(&s, Channel::Email).is_none());
+        assert_eq!(cap_words(CapClass::Calls, s.law.calls, 1), "не больше 2 звонков в неделю");
+    }
+
+    #[test]
     fn caps_count_over_the_day_the_week_and_the_month() {
         let [day, week, month] = periods(d(2026, 5, 13));
         assert_eq!(day, (d(2026, 5, 13), d(2026, 5, 13)));
