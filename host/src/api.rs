@@ -59,6 +59,7 @@ const JSON_BODY_LIMIT: usize = 1024 * 1024;
         (name = "audit", description = "Who changed what"),
         (name = "plugins", description = "Plugin registry, per-tenant modules and the plugin run log"),
         (name = "receivables", description = "Debts synced from the accounting system (1C): \"Owed to us\", payer ratings, penalties, claim letters"),
+        (name = "reminders", description = "Dunning: reminder rules and settings (ФЗ-230 figures), the daily plan and its messages, disputes, promises to pay, why a client got a reminder"),
         (name = "jobs", description = "Background jobs such as the 1C sync: progress and reports"),
         (name = "mail", description = "Outgoing e-mail queued by plugins and the host"),
         (name = "leads", description = "Clients and leads imported from spreadsheets (XLSX/CSV): preview, import job, telemarketing batches"),
@@ -98,6 +99,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::audit::routes::router())
         .merge(crate::plugins::routes::router())
         .merge(crate::receivables::routes::router())
+        .merge(crate::reminders::routes::router())
         .merge(crate::jobs::routes::router())
         .merge(crate::mail::routes::router())
         .merge(crate::templates::routes::router())

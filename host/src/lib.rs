@@ -2,7 +2,7 @@
 //!
 //! Layout: one module per domain concept (`tenancy`, `counterparties`, `contacts`,
 //! `deals`, `interactions`, `tasks`, `documents`, `timeline`, `audit`,
-//! `legal_entities`, `receivables`, `jobs`, `mail`, `templates`), each owning its model, queries and routes; `api` assembles the
+//! `legal_entities`, `receivables`, `reminders`, `jobs`, `mail`, `templates`), each owning its model, queries and routes; `api` assembles the
 //! router and the OpenAPI document; `pages` serves the managers' web pages over the same
 //! handlers; `db` hides the two engines behind one API.
 
@@ -27,6 +27,7 @@ pub mod money;
 pub mod pages;
 pub mod plugins;
 pub mod receivables;
+pub mod reminders;
 pub mod sales;
 pub mod server;
 pub mod tasks;
@@ -63,7 +64,7 @@ pub struct AppState {
 /// Every job kind the host runs: each domain registers its own. The job runner knows
 /// no domain; this list is the one place that names them.
 pub fn job_kinds() -> Result<jobs::Registry, jobs::registry::RegistryError> {
-    jobs::Registry::with(receivables::jobs().into_iter().chain(leads::jobs()).chain(approvals::jobs()))
+    jobs::Registry::with(receivables::jobs().into_iter().chain(leads::jobs()).chain(approvals::jobs()).chain(reminders::jobs()))
 }
 
 impl AppState {

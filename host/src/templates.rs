@@ -31,7 +31,15 @@ pub use engine::{Format, TemplateError, TemplateProblem};
 
 /// Every document kind, one line each. A kind listed here is listed, documented, stored,
 /// previewed and checked by the API without further code.
-pub static KINDS: &[&TemplateKind] = &[&crate::receivables::claim_letter::TEMPLATE, &crate::approvals::committee::PROTOCOL, &crate::approvals::application::APPLICATION];
+pub static KINDS: &[&TemplateKind] = &[
+    &crate::receivables::claim_letter::TEMPLATE,
+    &crate::approvals::committee::PROTOCOL,
+    &crate::approvals::application::APPLICATION,
+    &crate::reminders::templates::BEFORE,
+    &crate::reminders::templates::OVERDUE,
+    &crate::reminders::templates::SHORT,
+    &crate::reminders::templates::TASK,
+];
 
 /// A kind of document rendered from a per-tenant template.
 #[derive(Debug)]

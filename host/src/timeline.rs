@@ -30,6 +30,10 @@ pub enum EventKind {
     Approval,
     /// A collegial body's meeting or decision.
     Committee,
+    /// A reminder planned, queued or skipped (and why).
+    Reminder,
+    /// A promise to pay made, kept or broken.
+    Promise,
 }
 str_enum!(EventKind {
     DealCreated => "deal_created",
@@ -41,6 +45,8 @@ str_enum!(EventKind {
     DocumentAttached => "document_attached",
     Approval => "approval",
     Committee => "committee",
+    Reminder => "reminder",
+    Promise => "promise",
 });
 
 /// One entry of a timeline.

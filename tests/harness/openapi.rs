@@ -4,8 +4,8 @@
 //! documented schema. A drift between the server and its document fails `cargo test`.
 //!
 //! The validator is written here rather than taken from a JSON Schema crate: the
-//! document utoipa emits uses eleven keywords (`type`, `$ref`, `properties`, `required`,
-//! `additionalProperties`, `items`, `oneOf`, `allOf`, `enum`, `minimum`, `format`), all
+//! document utoipa emits uses twelve keywords (`type`, `$ref`, `properties`, `required`,
+//! `additionalProperties`, `propertyNames`, `items`, `oneOf`, `allOf`, `enum`, `minimum`, `format`), all
 //! covered below with exact semantics (`oneOf` is exactly one), and any other keyword
 //! fails loudly instead of being skipped, so a schema feature utoipa starts to emit is
 //! noticed. The formats utoipa emits (`uuid`, `date`, `date-time`, `int32`, `int64`) are
@@ -245,6 +245,14 @@ pub fn validate(doc: &Value, schema: &Value, v: &Value, at: &str, errors: &mut V
                                 validate(doc, kw, x, &format!("{at}.{name}"), errors);
                             }
                         }
+                    }
+                }
+            }
+            // Maps keyed by an enum or a string (`BTreeMap<K, V>`): every key is a `K`.
+            "propertyNames" => {
+                if let Value::Object(o) = v {
+                    for name in o.keys() {
+                        validate(doc, kw, &Value::String(name.clone()), &format!("{at} (key `{name}`)"), errors);
                     }
                 }
             }

@@ -113,6 +113,8 @@ async fn seed(app: &TestApp, t: &TestTenant, fake: &crm_fake_1c::FakeOneC) -> Se
     app.run_jobs().await;
     let batch = t.admin.get("/api/v1/lead-batches").await.ok().body[0].clone();
     let batch_client = s(&t.admin.get(&format!("/api/v1/lead-batches/{}", s(&batch["id"]))).await.ok().body["items"][0]["counterparty_id"]);
+    // The default reminder rule every tenant starts with.
+    let reminder_rule = s(&t.admin.get("/api/v1/reminder-rules").await.ok().body[0]["id"]);
     let tokens = t.admin.get("/api/v1/tokens").await.ok().body;
     let token = tokens.as_array().unwrap().iter().find(|x| x["user_id"] == json!(manager_id)).unwrap()["id"].clone();
     let ids = BTreeMap::from([
@@ -148,6 +150,7 @@ async fn seed(app: &TestApp, t: &TestTenant, fake: &crm_fake_1c::FakeOneC) -> Se
         ("committee-meetings", s(&meeting["id"])),
         ("approval-scopes", manager_id.to_string()),
         ("lead-imports", s(&import["id"])),
+        ("reminder-rules", reminder_rule),
         ("lead-batches", s(&batch["id"])),
         ("{counterparty_id}", batch_client),
         ("{user_id}", manager_id.to_string()),
@@ -245,6 +248,9 @@ fn probe_body(op: &Op, a: &Seed) -> Option<Value> {
         "put_plan" => json!({"amount": "1.00"}),
         "configure_module" => json!({"version": "0.1.0"}),
         "try_module" => json!({"input": {"inn": "7719402047"}}),
+        "update_reminder_rule" => json!({"name": "Probe", "steps": [{"offset": {"kind": "due_day"}, "channel": "task", "template": "reminder_task"}]}),
+        "put_dispute" => json!({"disputed": false}),
+        "create_promise" => json!({"amount": "1.00", "promised_on": "2099-12-31", "document_ids": [a.ids["sales-documents"]]}),
         "refresh_from_registry" => json!({"overwrite": true}),
         // PATCH bodies are merge patches: `{}` is valid and the target is loaded first.
         _ => json!({}),
@@ -275,6 +281,11 @@ fn create_probe(op_id: &str, a: &Seed) -> Option<CreateProbe> {
         // A spreadsheet names managers by e-mail or name, resolved among the caller's own
         // users only (another tenant's e-mail is an "unknown manager" row): no ids at all.
         "start_import" | "preview_import" => CreateProbe::NoReferences,
+        // A rule's scope may name our legal entity: another tenant's is refused.
+        "create_reminder_rule" => CreateProbe::Json(json!({"name": "Probe", "scope": {"legal_entity_id": id("legal-entities")},
+            "steps": [{"offset": {"kind": "due_day"}, "channel": "task", "template": "reminder_task"}]})),
+        // The day to plan: the caller's own tenant, no ids at all.
+        "run_reminder_plan" => CreateProbe::NoReferences,
         "create_token" => CreateProbe::Json(json!({"user_id": id("users"), "name": "probe"})),
         "create_counterparty" => CreateProbe::Json(json!({"kind": "legal_entity", "full_name": "Probe", "responsible_id": a.admin_id})),
         "create_contact" => CreateProbe::Json(json!({"counterparty_id": id("counterparties"), "full_name": "Probe"})),

@@ -838,6 +838,7 @@ async fn tenants_of_an_older_host_get_the_missing_defaults_once(app: TestApp) {
         let c = &mut tx.conn();
         crm_host::on_conn!(c, c => sqlx::query("DELETE FROM stages WHERE tenant_id = $1 AND pipeline_id = $2").bind(t.id).bind(change).execute(c).await.map(drop)).unwrap();
         crm_host::on_conn!(c, c => sqlx::query("DELETE FROM pipelines WHERE tenant_id = $1 AND id = $2").bind(t.id).bind(change).execute(c).await.map(drop)).unwrap();
+        crm_host::on_conn!(c, c => sqlx::query("DELETE FROM reminder_rules WHERE tenant_id = $1").bind(t.id).execute(c).await.map(drop)).unwrap();
         crm_host::on_conn!(c, c => sqlx::query("UPDATE tenants SET defaults_version = 1 WHERE id = $1").bind(t.id).execute(c).await.map(drop)).unwrap();
         crm_host::on_conn!(c, c => sqlx::query("INSERT INTO tenants (id, name, time_zone, created_at) VALUES ($1, 'Старый', 'Europe/Moscow', $2)").bind(old).bind(chrono::Utc::now()).execute(c).await.map(drop)).unwrap();
         tx.commit().await.unwrap();
@@ -857,6 +858,8 @@ async fn tenants_of_an_older_host_get_the_missing_defaults_once(app: TestApp) {
     assert_eq!(count("SELECT COUNT(*) FROM stop_reasons WHERE tenant_id = $1", old.0).await, 6);
     assert!(count("SELECT COUNT(*) FROM approval_routes WHERE tenant_id = $1", old.0).await >= 2);
     assert_eq!(count("SELECT COUNT(*) FROM pipelines WHERE tenant_id = $1 AND purpose = 'change_of_terms'", old.0).await, 1);
+    assert_eq!(count("SELECT COUNT(*) FROM reminder_rules WHERE tenant_id = $1", old.0).await, 1);
+    assert_eq!(count("SELECT COUNT(*) FROM reminder_rules WHERE tenant_id = $1", t.id).await, 1);
     // Once: a second start installs nothing more.
     assert_eq!(crm_host::tenancy::service::install_missing_defaults(&app.state.db).await.unwrap(), 0);
     assert_eq!(count("SELECT COUNT(*) FROM stop_reasons WHERE tenant_id = $1", old.0).await, 6);

@@ -21,6 +21,7 @@ mod plugins;
 mod receivables;
 mod receivables_as_of;
 mod receivables_sync_1c;
+mod reminders;
 mod sales;
 mod schema;
 mod strict_input;

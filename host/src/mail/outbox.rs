@@ -151,6 +151,21 @@ pub async fn queue(db: &Db, tenant: TenantId, mail: &OutgoingEmail) -> Result<Ma
     }
 }
 
+/// Queues `mail` inside the caller's transaction (a domain that decides and queues in one
+/// commit, such as the reminders' dispatch); with an idempotency key already queued by the
+/// same source, returns that message's id and queues nothing.
+pub async fn queue_on(c: &mut Conn<'_>, tenant: TenantId, mail: &OutgoingEmail) -> Result<MailId, QueueError> {
+    mail.validate()?;
+    if let Some(key) = &mail.idempotency_key
+        && let Some(existing) = by_key(c, tenant, &mail.source, key).await?
+    {
+        return Ok(existing);
+    }
+    let id = MailId::new();
+    insert(c, tenant, id, mail).await?;
+    Ok(id)
+}
+
 async fn insert(c: &mut Conn<'_>, tenant: TenantId, id: MailId, mail: &OutgoingEmail) -> sqlx::Result<()> {
     let now = Utc::now();
     let sql = "INSERT INTO mail_outbox (tenant_id, id, source, idempotency_key, from_addr, reply_to, to_addrs, cc_addrs, subject, text_body, html_body, status, created_at) \

@@ -56,6 +56,20 @@ pub fn add_working_days(date: NaiveDate, n: u32) -> NaiveDate {
     d
 }
 
+/// The `n`-th working day strictly before `date` (`n == 0`: `date` itself): "N working days
+/// before the due date" of a reminder.
+pub fn sub_working_days(date: NaiveDate, n: u32) -> NaiveDate {
+    let mut d = date;
+    let mut left = n;
+    while left > 0 {
+        d = d.pred_opt().expect("receivable dates are nowhere near NaiveDate::MIN");
+        if is_working_day(d) {
+            left -= 1;
+        }
+    }
+    d
+}
+
 /// The payment due date: `issued` plus `deferral_days` calendar days, moved to the next
 /// working day when that day is not a working day (art. 193 of the Civil Code).
 pub fn due_date(issued: NaiveDate, deferral_days: u32) -> NaiveDate {
@@ -184,6 +198,10 @@ mod tests {
         assert_eq!(add_working_days(d(2026, 3, 6), 1), d(2026, 3, 10));
         // Fri 31.10.2025 + 1 working day is the working Saturday 01.11.2025.
         assert_eq!(add_working_days(d(2025, 10, 31), 1), d(2025, 11, 1));
+        // Tue 12.05.2026 − 1 working day skips the May holidays (9–11) to Fri 08.05.
+        assert_eq!(sub_working_days(d(2026, 5, 12), 1), d(2026, 5, 8));
+        assert_eq!(sub_working_days(d(2026, 5, 12), 3), d(2026, 5, 6));
+        assert_eq!(sub_working_days(d(2026, 5, 12), 0), d(2026, 5, 12));
     }
 
     #[test]

@@ -82,8 +82,10 @@ pub async fn create_tenant(
 /// tenant created by an older host lacks; none re-creates what a tenant removed.
 ///
 /// 1. stop reasons, approval routes and collegial bodies (factoring, issue 16);
-/// 2. the «Изменение условий финансирования» pipeline.
-pub const DEFAULTS_VERSION: i32 = 2;
+/// 2. the «Изменение условий финансирования» pipeline;
+/// 3. the default reminder rule (it plans nothing until the tenant schedules
+///    `reminders.plan`).
+pub const DEFAULTS_VERSION: i32 = 3;
 
 /// Installs the defaults of every version after `from`.
 async fn install_defaults(c: &mut Conn<'_>, tenant: TenantId, actor: &Actor, from: i32) -> sqlx::Result<()> {
@@ -93,6 +95,9 @@ async fn install_defaults(c: &mut Conn<'_>, tenant: TenantId, actor: &Actor, fro
     }
     if from < 2 {
         crate::deals::pipelines::seed(c, tenant, actor, &crate::deals::pipelines::default_change_of_terms()).await?;
+    }
+    if from < 3 {
+        crate::reminders::seed_defaults(c, tenant).await?;
     }
     Ok(())
 }

@@ -1,0 +1,123 @@
+//! Reminders that collect by themselves: dunning rules as data, the daily plan, the law.
+//!
+//! * [`model`] — rules (scope: our legal entity, segments, tags, client kinds, minimum debt,
+//!   minimum days overdue; ordered steps: offset from the due date by the production
+//!   calendar, channel, template, recipients by contact role; a maximum of attempts), the
+//!   tenant's settings (ФЗ-230 figures, the companies' send window, contact roles), client
+//!   flags, disputes, promises to pay, and the planner's messages;
+//! * [`planner`] — the daily plan (idempotent, catching up a missed day once) and the
+//!   dispatch of e-mails to the mail outbox; [`law`] — windows and caps;
+//! * [`templates`] — the template kinds of the messages, with Russian defaults;
+//! * [`store`] — the queries; [`routes`] — the API;
+//! * [`jobs`] — the daily plan ([`PLAN_JOB`], on the schedule a tenant turns on) and the
+//!   dispatch of e-mails whose window opened ([`DISPATCH_JOB`], every 15 minutes).
+
+pub mod law;
+pub mod model;
+pub mod planner;
+pub mod routes;
+pub mod store;
+pub mod templates;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::AppState;
+use crate::db::Conn;
+use crate::jobs::runner::{JobError, JobRun};
+use crate::jobs::{JobKind, JobKindSpec, RetryPolicy, Schedule};
+use crate::tenancy::TenantId;
+
+use model::{Channel, Offset, OffsetKind, RuleInput, Scope, Step};
+
+/// The daily plan of reminders.
+pub const PLAN_JOB: JobKind = JobKind::from_static("reminders.plan");
+/// Hands planned e-mails whose window has opened to the mail outbox.
+pub const DISPATCH_JOB: JobKind = JobKind::from_static("reminders.dispatch");
+
+/// The job kinds of this domain.
+pub fn jobs() -> Vec<JobKindSpec> {
+    let plan = JobKindSpec::new(PLAN_JOB, "План напоминаний должникам на день", |state: AppState, run| async move { plan_job(&state, &run).await }).retry(RetryPolicy::default());
+    let dispatch = JobKindSpec::new(DISPATCH_JOB, "Отправка запланированных напоминаний", |state: AppState, run| async move { dispatch_job(&state, &run).await })
+        .retry(RetryPolicy::default())
+        .applies_when(|state: AppState, tenant: TenantId| async move { has_due_emails(&state, tenant).await });
+    vec![plan, match Schedule::cron("*/15 * * * *").ok() {
+        Some(s) => dispatch.default_schedule(s),
+        None => dispatch,
+    }]
+}
+
+/// `now` from a job's parameters (tests, replays), or the clock.
+fn job_now(run: &JobRun) -> DateTime<Utc> {
+    run.job.params.0.get("now").and_then(|v| v.as_str()).and_then(|s| s.parse().ok()).unwrap_or_else(Utc::now)
+}
+
+async fn plan_job(state: &AppState, run: &JobRun) -> Result<serde_json::Value, JobError> {
+    let now = job_now(run);
+    let zone = {
+        let mut c = state.db.read().await.map_err(anyhow::Error::from)?;
+        store::tenant(&mut c.conn(), run.tenant).await.map_err(anyhow::Error::from)?.1
+    };
+    // The day: as asked, else the scheduled slot's day, else today — in the tenant's zone.
+    let tz = law::zone(None, &zone);
+    let slot: Option<DateTime<Utc>> = run.job.params.0.get("slot").and_then(|v| v.as_str()).and_then(|s| s.parse().ok());
+    let day: NaiveDate = match run.job.params.0.get("date").and_then(|v| v.as_str()) {
+        Some(s) => crate::dates::parse(s).map_err(|e| JobError::Failed(crate::dates::message(s, e)))?,
+        None => slot.unwrap_or(now).with_timezone(&tz).date_naive(),
+    };
+    let report = run_day(state, run.tenant, day, now).await?;
+    Ok(serde_json::to_value(report).unwrap_or_default())
+}
+
+async fn dispatch_job(state: &AppState, run: &JobRun) -> Result<serde_json::Value, JobError> {
+    let mut tx = state.db.begin().await.map_err(anyhow::Error::from)?;
+    let queued = planner::dispatch(&mut tx.conn(), run.tenant, job_now(run)).await?;
+    tx.commit().await.map_err(anyhow::Error::from)?;
+    Ok(serde_json::json!({ "queued": queued }))
+}
+
+/// Plans a day and dispatches what may go now, in one transaction.
+pub async fn run_day(state: &AppState, tenant: TenantId, day: NaiveDate, now: DateTime<Utc>) -> anyhow::Result<model::PlanReport> {
+    let mut tx = state.db.begin().await?;
+    let mut report = planner::plan(&mut tx.conn(), tenant, day, now, None, None).await?;
+    report.queued = planner::dispatch(&mut tx.conn(), tenant, now).await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+async fn has_due_emails(state: &AppState, tenant: TenantId) -> anyhow::Result<bool> {
+    let mut c = state.db.read().await?;
+    Ok(!store::due_emails(&mut c.conn(), tenant, Utc::now()).await?.is_empty())
+}
+
+/// The rule a new tenant starts with: notices to the accountant 3 working days before the
+/// due date and on it, then e-mail, SMS and a voice call after it, and a task for the
+/// manager on the 15th day.
+pub fn default_rule() -> RuleInput {
+    let step = |kind: OffsetKind, days: u32, channel: Channel, template: &str, recipients: &[&str]| Step {
+        id: String::new(),
+        offset: Offset { kind, days },
+        channel,
+        template: template.into(),
+        recipients: recipients.iter().map(|r| (*r).to_owned()).collect(),
+    };
+    RuleInput {
+        name: "Стандартные напоминания о долгах".into(),
+        position: 0,
+        active: true,
+        max_attempts: None,
+        scope: Scope { client_kinds: vec![crate::counterparties::model::CounterpartyKind::LegalEntity, crate::counterparties::model::CounterpartyKind::SoleProprietor], ..Scope::default() },
+        steps: vec![
+            step(OffsetKind::WorkingDaysBefore, 3, Channel::Email, "reminder_before", &["accountant"]),
+            step(OffsetKind::DueDay, 0, Channel::Email, "reminder_before", &["accountant"]),
+            step(OffsetKind::CalendarDaysAfter, 1, Channel::Email, "reminder_overdue", &["accountant"]),
+            step(OffsetKind::CalendarDaysAfter, 3, Channel::Sms, "reminder_short", &["accountant", "director"]),
+            step(OffsetKind::CalendarDaysAfter, 10, Channel::Voice, "reminder_short", &["director"]),
+            step(OffsetKind::CalendarDaysAfter, 15, Channel::Task, "reminder_task", &[]),
+        ],
+    }
+}
+
+/// Seeds a new tenant's default rule.
+pub async fn seed_defaults(c: &mut Conn<'_>, tenant: TenantId) -> sqlx::Result<()> {
+    store::insert_rule(c, tenant, model::RuleId::new(), &default_rule()).await.map(|_| ())
+}
