@@ -22,6 +22,7 @@ pub mod deals;
 pub mod jobs;
 pub mod leads;
 pub mod receivables;
+pub mod reminders;
 pub mod render;
 pub mod sales;
 pub mod tasks;
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(sales::router())
         .merge(admin::router())
         .merge(users::router())
+        .merge(reminders::router())
         .layer(axum::middleware::from_fn_with_state(state, auth::csrf_guard))
         .layer(axum::middleware::from_fn(render::error_pages))
         .merge(assets::router())
@@ -59,6 +61,9 @@ pub fn router(state: AppState) -> Router<AppState> {
 pub const PAGE_PATHS: &[(&str, &str)] = &[
     ("counterparty", "/clients/{id}"),
     ("counterparty", "/clients/{id}/debts"),
+    ("counterparty", "/clients/{id}/reminders"),
+    ("reminder_rule", "/reminders/rules/{id}"),
+    ("reminder_rule", "/reminders/rules/{id}/preview"),
     ("deal", "/deals/{id}"),
     ("deal", "/deals/{id}/credit-application"),
     ("approval", "/approvals/{id}"),

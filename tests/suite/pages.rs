@@ -27,6 +27,7 @@ on_both_engines!(
     an_admin_enables_a_module_whose_secret_is_never_shown,
     a_manager_sees_only_the_buttons_they_may_use,
     an_admin_manages_users_their_services_and_scope_from_the_pages,
+    reminder_rules_promises_and_the_log_are_worked_from_the_pages,
 );
 
 /// A tenant whose data came from the demo 1C base (debts, overdue, ratings).
@@ -213,6 +214,7 @@ async fn another_tenants_objects_are_404_pages(app: TestApp) {
         ("job", job["id"].as_str().unwrap().into()),
         ("module", "accounting-1c".into()),
         ("user", a.admin_id.to_string()),
+        ("reminder_rule", a.admin.get("/api/v1/reminder-rules").await.ok().body[0]["id"].as_str().unwrap().to_string()),
     ];
     let mut own = admin_pages(&app, &a).await;
     let b = app.tenant("ООО Чужие").await;
@@ -494,4 +496,63 @@ async fn an_admin_manages_users_their_services_and_scope_from_the_pages(app: Tes
     // A manager may not see the page.
     let (mut manager, _, _) = user_pages(&app, &t, "manager").await;
     manager.get("/admin/users").await.expect(StatusCode::FORBIDDEN);
+}
+
+async fn reminder_rules_promises_and_the_log_are_worked_from_the_pages(app: TestApp) {
+    let (t, _fake) = demo_synced(&app).await;
+    let mut admin = admin_pages(&app, &t).await;
+    let html = admin.get("/reminders").await.expect(StatusCode::OK).body;
+    assert!(html.contains("Стандартные напоминания о долгах") && html.contains("за 3 раб. дн. до срока оплаты"), "{html}");
+    let rule = t.admin.get("/api/v1/reminder-rules").await.ok().body[0].clone();
+    let rid = rule["id"].as_str().unwrap().to_string();
+    let editor = admin.get(&format!("/reminders/rules/{rid}")).await.expect(StatusCode::OK).body;
+    assert!(editor.contains("rule-form"), "{editor}");
+    // Rename it, keep its steps, add an SMS on day 5 to the director, and set a minimum debt.
+    let steps = rule["steps"].as_array().unwrap();
+    let mut form: Vec<(String, String)> = vec![
+        ("name".into(), "Напоминания оптовикам".into()),
+        ("active".into(), "true".into()),
+        ("min_debt".into(), "10 000,00".into()),
+        ("client_kinds".into(), "legal_entity".into()),
+    ];
+    for s in steps {
+        form.push(("step_id".into(), s["id"].as_str().unwrap().into()));
+        form.push(("step_kind".into(), s["offset"]["kind"].as_str().unwrap().into()));
+        form.push(("step_days".into(), s["offset"]["days"].to_string()));
+        form.push(("step_channel".into(), s["channel"].as_str().unwrap().into()));
+        form.push(("step_template".into(), s["template"].as_str().unwrap().into()));
+        form.push(("step_recipients".into(), s["recipients"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect::<Vec<_>>().join(", ")));
+    }
+    for (k, v) in [("step_id", ""), ("step_kind", "calendar_days_after"), ("step_days", "5"), ("step_channel", "sms"), ("step_template", "reminder_short"), ("step_recipients", "director")] {
+        form.push((k.into(), v.into()));
+    }
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    admin.post_form(&format!("/reminders/rules/{rid}"), &pairs).await.expect(StatusCode::SEE_OTHER);
+    let after = t.admin.get(&format!("/api/v1/reminder-rules/{rid}")).await.ok().body;
+    assert_eq!(after["name"], "Напоминания оптовикам");
+    assert_eq!(after["scope"]["min_debt"], "10000.00");
+    assert_eq!(after["steps"].as_array().unwrap().len(), steps.len() + 1);
+    assert_eq!(after["steps"][steps.len()]["recipients"], json!(["director"]));
+    // A template that does not fit the channel is refused, named, and the form comes back as typed.
+    let bad = [("name", "Неверное"), ("active", "true"), ("step_id", ""), ("step_kind", "due_day"), ("step_days", "0"), ("step_channel", "sms"), ("step_template", "reminder_before"), ("step_recipients", "accountant")];
+    let r = admin.post_form("/reminders/rules/new", &bad).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("Правило не сохранено") && r.body.contains("шаблон не подходит к каналу") && r.body.contains("value=\"Неверное\""), "{}", r.body);
+    admin.get(&format!("/reminders/rules/{rid}/preview")).await.expect(StatusCode::OK);
+    // A client's reminders: why today, a promise, the flags.
+    let debtor = t.admin.get("/api/v1/receivables/aging?limit=1").await.ok().body["items"][0]["counterparty_id"].as_str().unwrap().to_string();
+    let html = admin.get(&format!("/clients/{debtor}/reminders")).await.expect(StatusCode::OK).body;
+    assert!(html.contains("Почему сегодня") && html.contains("promise-form"), "{html}");
+    let r = admin.post_form(&format!("/clients/{debtor}/reminders/promises"), &[("amount", "сто"), ("promised_on", "2026-12-20")]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("не сумма"), "{}", r.body);
+    let docs = t.admin.get(&format!("/api/v1/sales-documents?counterparty_id={debtor}&limit=1")).await.ok().body["items"][0]["id"].as_str().unwrap().to_string();
+    admin.post_form(&format!("/clients/{debtor}/reminders/promises"), &[("amount", "1 500,00"), ("promised_on", "2099-12-20"), ("document_ids", &docs), ("note", "Из звонка")]).await.expect(StatusCode::SEE_OTHER);
+    let promises = t.admin.get(&format!("/api/v1/counterparties/{debtor}/promises")).await.ok().body;
+    assert_eq!((promises[0]["amount"].as_str(), promises[0]["status"].as_str()), (Some("1500.00"), Some("open")));
+    admin.post_form(&format!("/clients/{debtor}/reminders/flags"), &[("opted_out", "true"), ("no_contact", ""), ("time_zone", "Asia/Vladivostok")]).await.expect(StatusCode::SEE_OTHER);
+    let flags = t.admin.get(&format!("/api/v1/counterparties/{debtor}/reminder-flags")).await.ok().body;
+    assert_eq!((flags["opted_out"].as_bool(), flags["time_zone"].as_str()), (Some(true), Some("Asia/Vladivostok")));
+    // The log after today's plan.
+    t.admin.post("/api/v1/reminders/plan", json!({})).await.ok();
+    let html = admin.get("/reminders/log?status=skipped").await.expect(StatusCode::OK).body;
+    assert!(html.contains("Журнал напоминаний"), "{html}");
 }

@@ -48,6 +48,11 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("lead_import.html", include_str!("../../assets/pages/lead_import.html")),
     ("lead_batch.html", include_str!("../../assets/pages/lead_batch.html")),
     ("users.html", include_str!("../../assets/pages/users.html")),
+    ("reminders.html", include_str!("../../assets/pages/reminders.html")),
+    ("reminder_rule.html", include_str!("../../assets/pages/reminder_rule.html")),
+    ("reminder_preview.html", include_str!("../../assets/pages/reminder_preview.html")),
+    ("reminder_log.html", include_str!("../../assets/pages/reminder_log.html")),
+    ("client_reminders.html", include_str!("../../assets/pages/client_reminders.html")),
     ("user.html", include_str!("../../assets/pages/user.html")),
 ];
 

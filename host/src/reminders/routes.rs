@@ -49,7 +49,7 @@ async fn check_rule(c: &mut Conn<'_>, tenant: TenantId, input: &RuleInput) -> Ap
 
 /// The reminder rules, in the order they are applied.
 #[utoipa::path(get, path = "/reminder-rules", tag = "reminders", responses((status = 200, body = Vec<Rule>)))]
-async fn list_reminder_rules(State(state): State<AppState>, caller: Caller) -> ApiResult<ApiJson<Vec<Rule>>> {
+pub(crate) async fn list_reminder_rules(State(state): State<AppState>, caller: Caller) -> ApiResult<ApiJson<Vec<Rule>>> {
     let mut c = state.db.read().await?;
     Ok(ApiJson(store::list_rules(&mut c.conn(), caller.tenant_id).await?))
 }
@@ -57,7 +57,7 @@ async fn list_reminder_rules(State(state): State<AppState>, caller: Caller) -> A
 /// Create a reminder rule (admins): its scope and ordered steps.
 #[utoipa::path(post, path = "/reminder-rules", tag = "reminders", request_body = RuleInput,
     responses((status = 201, body = Rule), (status = 403, body = Problem), (status = 422, body = Problem)))]
-async fn create_reminder_rule(State(state): State<AppState>, caller: Caller, ApiJson(input): ApiJson<RuleInput>) -> ApiResult<(StatusCode, ApiJson<Rule>)> {
+pub(crate) async fn create_reminder_rule(State(state): State<AppState>, caller: Caller, ApiJson(input): ApiJson<RuleInput>) -> ApiResult<(StatusCode, ApiJson<Rule>)> {
     caller.ensure(Action::Configure)?;
     let mut tx = state.db.begin().await?;
     let mut c = tx.conn();
@@ -70,7 +70,7 @@ async fn create_reminder_rule(State(state): State<AppState>, caller: Caller, Api
 
 #[utoipa::path(get, path = "/reminder-rules/{id}", tag = "reminders", params(("id" = RuleId, Path)),
     responses((status = 200, body = Rule), (status = 404, body = Problem)))]
-async fn get_reminder_rule(State(state): State<AppState>, caller: Caller, Path(id): Path<RuleId>) -> ApiResult<ApiJson<Rule>> {
+pub(crate) async fn get_reminder_rule(State(state): State<AppState>, caller: Caller, Path(id): Path<RuleId>) -> ApiResult<ApiJson<Rule>> {
     let mut c = state.db.read().await?;
     Ok(ApiJson(store::get_rule(&mut c.conn(), caller.tenant_id, id).await?.ok_or(ApiError::NotFound("reminder rule"))?))
 }
@@ -78,7 +78,7 @@ async fn get_reminder_rule(State(state): State<AppState>, caller: Caller, Path(i
 /// Replace a rule (admins). Steps keep their keys (`id`) so what was sent is not sent again.
 #[utoipa::path(put, path = "/reminder-rules/{id}", tag = "reminders", params(("id" = RuleId, Path)), request_body = RuleInput,
     responses((status = 200, body = Rule), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
-async fn update_reminder_rule(State(state): State<AppState>, caller: Caller, Path(id): Path<RuleId>, ApiJson(input): ApiJson<RuleInput>) -> ApiResult<ApiJson<Rule>> {
+pub(crate) async fn update_reminder_rule(State(state): State<AppState>, caller: Caller, Path(id): Path<RuleId>, ApiJson(input): ApiJson<RuleInput>) -> ApiResult<ApiJson<Rule>> {
     caller.ensure(Action::Configure)?;
     let mut tx = state.db.begin().await?;
     let mut c = tx.conn();
@@ -137,7 +137,7 @@ async fn client_exists(c: &mut Conn<'_>, tenant: TenantId, id: CounterpartyId) -
 /// A client's reminder flags: opted out, no contact (bankrupt, incapable, refused), time zone.
 #[utoipa::path(get, path = "/counterparties/{id}/reminder-flags", tag = "reminders", params(("id" = CounterpartyId, Path)),
     responses((status = 200, body = ClientFlags), (status = 404, body = Problem)))]
-async fn get_reminder_flags(State(state): State<AppState>, caller: Caller, Path(id): Path<CounterpartyId>) -> ApiResult<ApiJson<ClientFlags>> {
+pub(crate) async fn get_reminder_flags(State(state): State<AppState>, caller: Caller, Path(id): Path<CounterpartyId>) -> ApiResult<ApiJson<ClientFlags>> {
     let mut c = state.db.read().await?;
     let mut c = c.conn();
     client_exists(&mut c, caller.tenant_id, id).await?;
@@ -147,7 +147,7 @@ async fn get_reminder_flags(State(state): State<AppState>, caller: Caller, Path(
 /// Set a client's reminder flags.
 #[utoipa::path(put, path = "/counterparties/{id}/reminder-flags", tag = "reminders", params(("id" = CounterpartyId, Path)), request_body = ClientFlags,
     responses((status = 200, body = ClientFlags), (status = 404, body = Problem), (status = 422, body = Problem)))]
-async fn put_reminder_flags(State(state): State<AppState>, caller: Caller, Path(id): Path<CounterpartyId>, ApiJson(input): ApiJson<ClientFlags>) -> ApiResult<ApiJson<ClientFlags>> {
+pub(crate) async fn put_reminder_flags(State(state): State<AppState>, caller: Caller, Path(id): Path<CounterpartyId>, ApiJson(input): ApiJson<ClientFlags>) -> ApiResult<ApiJson<ClientFlags>> {
     let mut tx = state.db.begin().await?;
     let mut c = tx.conn();
     client_exists(&mut c, caller.tenant_id, id).await?;
@@ -198,7 +198,7 @@ async fn put_dispute(State(state): State<AppState>, caller: Caller, Path(id): Pa
 /// A client's promises to pay, the latest first.
 #[utoipa::path(get, path = "/counterparties/{id}/promises", tag = "reminders", params(("id" = CounterpartyId, Path)),
     responses((status = 200, body = Vec<Promise>), (status = 404, body = Problem)))]
-async fn list_promises(State(state): State<AppState>, caller: Caller, Path(id): Path<CounterpartyId>) -> ApiResult<ApiJson<Vec<Promise>>> {
+pub(crate) async fn list_promises(State(state): State<AppState>, caller: Caller, Path(id): Path<CounterpartyId>) -> ApiResult<ApiJson<Vec<Promise>>> {
     let mut c = state.db.read().await?;
     let mut c = c.conn();
     client_exists(&mut c, caller.tenant_id, id).await?;
@@ -209,7 +209,7 @@ async fn list_promises(State(state): State<AppState>, caller: Caller, Path(id): 
 /// those debts pauses until the promise is kept or broken.
 #[utoipa::path(post, path = "/counterparties/{id}/promises", tag = "reminders", params(("id" = CounterpartyId, Path)), request_body = PromiseInput,
     responses((status = 201, body = Promise), (status = 404, body = Problem), (status = 422, body = Problem)))]
-async fn create_promise(State(state): State<AppState>, caller: Caller, Path(id): Path<CounterpartyId>, ApiJson(input): ApiJson<PromiseInput>) -> ApiResult<(StatusCode, ApiJson<Promise>)> {
+pub(crate) async fn create_promise(State(state): State<AppState>, caller: Caller, Path(id): Path<CounterpartyId>, ApiJson(input): ApiJson<PromiseInput>) -> ApiResult<(StatusCode, ApiJson<Promise>)> {
     let mut tx = state.db.begin().await?;
     let mut c = tx.conn();
     client_exists(&mut c, caller.tenant_id, id).await?;
@@ -303,7 +303,7 @@ pub struct MessageFilter {
 /// The planner's decisions (planned, queued, task created, skipped with the reason), the
 /// latest first (at most 1000).
 #[utoipa::path(get, path = "/reminders/messages", tag = "reminders", params(MessageFilter), responses((status = 200, body = Vec<Message>), (status = 422, body = Problem)))]
-async fn list_reminder_messages(State(state): State<AppState>, caller: Caller, Query(f): Query<MessageFilter>) -> ApiResult<ApiJson<Vec<Message>>> {
+pub(crate) async fn list_reminder_messages(State(state): State<AppState>, caller: Caller, Query(f): Query<MessageFilter>) -> ApiResult<ApiJson<Vec<Message>>> {
     let mut c = state.db.read().await?;
     Ok(ApiJson(store::messages(&mut c.conn(), caller.tenant_id, f.counterparty_id, f.from, f.to, 1000).await?))
 }
@@ -323,7 +323,7 @@ pub struct WhyQuery {
 /// by step (as they stand now, nothing is written), and what the planner stored that day.
 #[utoipa::path(get, path = "/reminders/why", tag = "reminders", params(WhyQuery),
     responses((status = 200, body = Why), (status = 404, body = Problem), (status = 422, body = Problem)))]
-async fn why_reminder(State(state): State<AppState>, caller: Caller, Query(q): Query<WhyQuery>) -> ApiResult<ApiJson<Why>> {
+pub(crate) async fn why_reminder(State(state): State<AppState>, caller: Caller, Query(q): Query<WhyQuery>) -> ApiResult<ApiJson<Why>> {
     let Some(client) = q.client else { return Err(ApiError::field("client", "укажите клиента (id карточки)")) };
     let day = q.date.unwrap_or_else(|| caller.today());
     let mut tx = state.db.snapshot().await?;
