@@ -376,3 +376,33 @@ async fn a_manager_opens_a_change_of_terms_and_sees_what_changed() {
     assert!(application.contains("Факторинг с правом регресса"), "{application}");
     b.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_records_a_promise_to_pay_on_the_clients_reminders() {
+    let app = TestApp::sqlite().await;
+    let (t, email) = tenant_with_password(&app).await;
+    let _fake = synced(&app, &t).await;
+    let Some(b) = BrowserTest::start(&app).await else { return };
+    b.sign_in(&email, PASSWORD).await;
+    b.open("/clients").await;
+    b.fill("#q", "магистраль").await;
+    b.click_and_wait("form.filters button[type=submit]").await;
+    b.click_and_wait("tbody tr td a").await;
+    b.click_and_wait("a[href^='/clients/'][href$='/reminders']").await;
+    assert!(b.text("main").await.contains("Почему сегодня"));
+    // The client promises to pay by the end of next month; every open debt is ticked.
+    let by = (chrono::Utc::now().date_naive() + chrono::Duration::days(30)).format("%Y-%m-%d").to_string();
+    b.fill("#promise-amount", "150 000,00").await;
+    b.eval::<serde_json::Value>(&format!("document.querySelector('#promise-date').value = '{by}'")).await;
+    b.fill("#promise-note", "Обещал в звонке").await;
+    b.click_and_wait("#promise-form button[type=submit]").await;
+    let main = b.text("main").await.replace('\u{a0}', " ");
+    assert!(main.contains("150 000,00") && main.contains("ожидается") && main.contains("Обещал в звонке"), "{main}");
+    // Why today, rule by rule, for this client's debts.
+    assert!(b.text("#why").await.contains("Документ №"), "{}", b.text("#why").await);
+    b.screenshot("client-reminders").await;
+    b.open("/reminders").await;
+    assert!(b.text("main").await.contains("Стандартные напоминания о долгах"));
+    b.screenshot("reminders").await;
+    b.finish().await;
+}
