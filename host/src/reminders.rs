@@ -12,6 +12,7 @@
 //! * [`jobs`] — the daily plan ([`PLAN_JOB`], on the schedule a tenant turns on) and the
 //!   dispatch of e-mails whose window opened ([`DISPATCH_JOB`], every 15 minutes).
 
+pub mod channels;
 pub mod law;
 pub mod model;
 pub mod planner;
@@ -69,24 +70,29 @@ async fn plan_job(state: &AppState, run: &JobRun) -> Result<serde_json::Value, J
 }
 
 async fn dispatch_job(state: &AppState, run: &JobRun) -> Result<serde_json::Value, JobError> {
+    let now = job_now(run);
     let mut tx = state.db.begin().await.map_err(anyhow::Error::from)?;
-    let queued = planner::dispatch(&mut tx.conn(), run.tenant, job_now(run)).await?;
+    let queued = planner::dispatch(&mut tx.conn(), run.tenant, now).await?;
     tx.commit().await.map_err(anyhow::Error::from)?;
-    Ok(serde_json::json!({ "queued": queued }))
+    let sent = channels::send(state, run.tenant, now).await?;
+    Ok(serde_json::json!({ "queued": queued, "sent_by_providers": sent }))
 }
 
-/// Plans a day and dispatches what may go now, in one transaction.
+/// Plans a day and dispatches what may go now, in one transaction; then SMS and voice
+/// through their providers.
 pub async fn run_day(state: &AppState, tenant: TenantId, day: NaiveDate, now: DateTime<Utc>) -> anyhow::Result<model::PlanReport> {
     let mut tx = state.db.begin().await?;
     let mut report = planner::plan(&mut tx.conn(), tenant, day, now, None, None).await?;
     report.queued = planner::dispatch(&mut tx.conn(), tenant, now).await?;
     tx.commit().await?;
+    // SMS and voice through their providers, outside the plan's transaction.
+    report.sent_by_providers = channels::send(state, tenant, now).await?;
     Ok(report)
 }
 
 async fn has_due_emails(state: &AppState, tenant: TenantId) -> anyhow::Result<bool> {
     let mut c = state.db.read().await?;
-    Ok(!store::due_emails(&mut c.conn(), tenant, Utc::now()).await?.is_empty())
+    Ok(store::any_due(&mut c.conn(), tenant, Utc::now()).await?)
 }
 
 /// The rule a new tenant starts with: notices to the accountant 3 working days before the

@@ -21,17 +21,17 @@ on_both_engines!(
 );
 
 /// Every request's form fields, in order.
-type Forms = Arc<Mutex<Vec<Vec<(String, String)>>>>;
+pub(crate) type Forms = Arc<Mutex<Vec<Vec<(String, String)>>>>;
 
 /// A fake SMS.RU on loopback: the real `sms/send` and `sms/status` JSON answers, and a
 /// record of every request's form (to see which key each instance sent).
-struct FakeSmsRu {
-    base_url: String,
-    host: String,
-    seen: Forms,
+pub(crate) struct FakeSmsRu {
+    pub(crate) base_url: String,
+    pub(crate) host: String,
+    pub(crate) seen: Forms,
 }
 
-async fn fake_sms_ru(api_id: &'static str) -> FakeSmsRu {
+pub(crate) async fn fake_sms_ru(api_id: &'static str) -> FakeSmsRu {
     let seen: Forms = Arc::default();
     let log = seen.clone();
     let handle = move |path: &'static str| {

@@ -18,6 +18,7 @@ on_both_engines!(
     a_promise_pauses_chasing_a_kept_one_ends_it_a_broken_one_resumes_it_with_a_task,
     bad_input_is_recorded_with_its_reason_and_the_rest_of_the_plan_goes_on,
     the_plan_is_a_scheduled_job_and_e_mails_wait_for_the_window_then_go_to_the_outbox_once,
+    sms_goes_through_the_sms_module_once_and_an_unset_voice_channel_is_named,
 );
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -96,11 +97,23 @@ async fn outbox(t: &TestTenant) -> Vec<Value> {
     t.admin.get("/api/v1/mail/outbox?source=reminders&limit=100").await.ok().body["items"].as_array().unwrap().clone()
 }
 
+/// The tenant's SMS provider: the built-in sms-ru module against a loopback SMS.RU.
+async fn sms_provider(t: &TestTenant) -> crate::plugin_platform::FakeSmsRu {
+    let sms = crate::plugin_platform::fake_sms_ru("key-a").await;
+    t.admin
+        .put("/api/v1/modules/sms-ru", json!({"version": "0.2.0", "settings": {"base_url": sms.base_url}, "secrets": {"api_id": "key-a"},
+            "grants": {"http_hosts": [sms.host], "private_hosts": [sms.host]}}))
+        .await
+        .ok();
+    sms
+}
+
 /// The default rule for companies, day by day from 4 to 28 May 2026, the host down on the
 /// 13th: 3 working days before a due date of Tue 12 May is Wed 6 May (the 8th and the 7th are
 /// working days, 9–11 May are holidays; Monday to Friday alone would give Thu 7 May).
 async fn pre_due_notices_count_working_days_across_the_may_holidays_and_the_chain_escalates_once_per_step(app: TestApp) {
     let t = app.tenant("ООО Дистрибьютор").await;
+    let _sms = sms_provider(&t).await;
     let (_, manager) = t.user("manager").await;
     let manager_email = t.admin.get(&format!("/api/v1/users/{manager}")).await.ok().body["email"].as_str().unwrap().to_string();
     // The default rule ships with the tenant.
@@ -137,8 +150,9 @@ async fn pre_due_notices_count_working_days_across_the_may_holidays_and_the_chai
             m("2026-05-12", 2, "email", "queued"),
             // The 13th was missed: its step is caught up on the 14th, once.
             m("2026-05-14", 3, "email", "queued"),
-            m("2026-05-15", 4, "sms", "planned"),
-            m("2026-05-22", 5, "voice", "planned"),
+            // The SMS goes to SMS.RU; no voice module is set up, so the call is skipped saying so.
+            m("2026-05-15", 4, "sms", "queued"),
+            m("2026-05-22", 5, "voice", "skipped"),
             m("2026-05-27", 6, "task", "task_created"),
         ]
     );
@@ -170,7 +184,7 @@ async fn pre_due_notices_count_working_days_across_the_may_holidays_and_the_chai
     // Every decision is on the client's timeline.
     let timeline = t.admin.get(&format!("/api/v1/counterparties/{cp}/timeline?limit=100")).await.ok().body;
     let reminders = timeline["items"].as_array().unwrap().iter().filter(|e| e["kind"] == "reminder").count();
-    assert_eq!(reminders, 6);
+    assert_eq!(reminders, 8, "six decisions, the SMS handed to SMS.RU, the call skipped for want of a voice module");
     // Why: on the 13th nothing was planned (the host was down); the 14th explains the catch-up.
     let why = t.admin.get(&format!("/api/v1/reminders/why?client={cp}&date=2026-05-14")).await.ok().body;
     assert_eq!(why["messages"].as_array().unwrap().len(), 1);
@@ -203,6 +217,7 @@ async fn the_law_holds_a_natural_person_to_the_window_and_the_caps(app: TestApp)
     settings["law"]["messages"]["week"] = json!(10);
     t.admin.put("/api/v1/reminder-settings", settings.clone()).await.ok();
 
+    let _sms = sms_provider(&t).await;
     let far = client(&t, "natural_person", "Иванов Иван Иванович", None).await;
     contact(&t, &far, "Иванов Иван Иванович", "заёмщик", None, Some("+79241234567")).await;
     t.admin.put(&format!("/api/v1/counterparties/{far}/reminder-flags"), json!({"time_zone": "Asia/Vladivostok"})).await.ok();
@@ -218,9 +233,10 @@ async fn the_law_holds_a_natural_person_to_the_window_and_the_caps(app: TestApp)
     assert_eq!(
         got,
         vec![
-            ("2026-06-01".into(), 1, "planned".into()),
-            ("2026-06-02".into(), 1, "planned".into()),
-            ("2026-06-02".into(), 2, "planned".into()),
+            // Sent once their window opened (the next plan's dispatch); the 3rd's still wait.
+            ("2026-06-01".into(), 1, "queued".into()),
+            ("2026-06-02".into(), 1, "queued".into()),
+            ("2026-06-02".into(), 2, "queued".into()),
             ("2026-06-03".into(), 1, "planned".into()),
             ("2026-06-03".into(), 2, "planned".into()),
             ("2026-06-03".into(), 3, "skipped".into()),
@@ -274,6 +290,7 @@ async fn the_law_holds_a_natural_person_to_the_window_and_the_caps(app: TestApp)
 /// debt is skipped with the reason.
 async fn a_promise_pauses_chasing_a_kept_one_ends_it_a_broken_one_resumes_it_with_a_task(app: TestApp) {
     let t = app.tenant("ООО Дистрибьютор").await;
+    let _sms = sms_provider(&t).await;
     let (_, manager) = t.user("manager").await;
     let mk = |name: &'static str| {
         let t = &t;
@@ -330,7 +347,7 @@ async fn a_promise_pauses_chasing_a_kept_one_ends_it_a_broken_one_resumes_it_wit
             ("2026-05-12".into(), 2, "queued".into(), String::new()),
             ("2026-05-13".into(), 3, "skipped".into(), "promised".into()),
             ("2026-05-15".into(), 4, "skipped".into(), "promised".into()),
-            ("2026-05-19".into(), 4, "planned".into(), String::new()),
+            ("2026-05-19".into(), 4, "queued".into(), String::new()),
         ]
     );
     // Честный: nothing after the promise (the 15th's step found the debt paid).
@@ -475,4 +492,49 @@ async fn the_plan_is_a_scheduled_job_and_e_mails_wait_for_the_window_then_go_to_
     // No manager on the card: from the tenant's first admin.
     assert_eq!(s(&mails[0]["from"]), t.admin_email().await);
     assert_eq!(s(&messages(&t, &cp).await[0]["mail_id"]), s(&mails[0]["id"]));
+}
+
+/// SMS through the built-in sms-ru module against a loopback SMS.RU (its real answers), once
+/// however often the dispatch runs; a voice step with no voice module is skipped saying so.
+async fn sms_goes_through_the_sms_module_once_and_an_unset_voice_channel_is_named(app: TestApp) {
+    let t = app.tenant("ООО Дистрибьютор").await;
+    let sms = crate::plugin_platform::fake_sms_ru("key-a").await;
+    t.admin
+        .put("/api/v1/modules/sms-ru", json!({"version": "0.2.0", "settings": {"base_url": sms.base_url, "sender": "FACTOR"}, "secrets": {"api_id": "key-a"},
+            "grants": {"http_hosts": [sms.host], "private_hosts": [sms.host]}}))
+        .await
+        .ok();
+    // One rule: an SMS 3 days after the due date, a call 4 days after.
+    let default = t.admin.get("/api/v1/reminder-rules").await.ok().body[0]["id"].as_str().unwrap().to_string();
+    t.admin.delete(&format!("/api/v1/reminder-rules/{default}")).await.expect(StatusCode::NO_CONTENT);
+    let step = |days: u32, channel: &str| json!({"offset": {"kind": "calendar_days_after", "days": days}, "channel": channel, "template": "reminder_short", "recipients": ["accountant"]});
+    t.admin.post("/api/v1/reminder-rules", json!({"name": "SMS и звонок", "steps": [step(3, "sms"), step(4, "voice")]})).await.created();
+    let cp = client(&t, "legal_entity", "ООО «Ромашка»", None).await;
+    contact(&t, &cp, "Сидорова Анна", "Главный бухгалтер", Some("buh@romashka.ru"), Some("+7 (916) 123-45-67")).await;
+    debt(&app, &t, &cp, "0000-000201", d(2026, 6, 1), 50_000).await;
+    // Thu 4 June, 10:00: the SMS goes to SMS.RU.
+    let report = plan_at(&t, d(2026, 6, 4), 10, 0).await;
+    assert_eq!(report["sent_by_providers"], 1, "{report}");
+    let sends = || sms.seen.lock().unwrap().iter().filter(|f| f.iter().any(|(k, _)| k == "to")).cloned().collect::<Vec<_>>();
+    assert_eq!(sends().len(), 1);
+    assert!(sends()[0].contains(&("to".into(), "79161234567".into())), "{:?}", sends());
+    let all = messages(&t, &cp).await;
+    let m = all.iter().find(|m| m["channel"] == "sms").unwrap();
+    assert_eq!((s(&m["status"]), s(&m["delivery"])), ("queued".into(), "sent".into()), "{m}");
+    assert!(m["provider_ids"].as_str().is_some_and(|p| !p.is_empty()), "{m}");
+    // Again, the same day and later that day: nothing more reaches SMS.RU.
+    plan_at(&t, d(2026, 6, 4), 15, 0).await;
+    let mut tx = app.state.db.begin().await.unwrap();
+    crm_host::jobs::service::enqueue(&mut tx.conn(), &app.state.jobs, TenantId(t.id), &crm_host::reminders::DISPATCH_JOB, json!({"now": "2026-06-04T13:00:00Z"}), None).await.unwrap();
+    tx.commit().await.unwrap();
+    app.run_jobs().await;
+    assert_eq!(sends().len(), 1, "sent once");
+    // Fri 5 June: the call step has no voice module — skipped, saying what to set up.
+    plan_at(&t, d(2026, 6, 5), 10, 0).await;
+    let all = messages(&t, &cp).await;
+    let v = all.iter().find(|m| m["channel"] == "voice").unwrap();
+    assert_eq!(s(&v["status"]), "skipped", "{v}");
+    assert!(s(&v["reason"]).contains("голосовые звонки не настроены") && s(&v["reason"]).contains("voice_module"), "{v}");
+    let timeline = t.admin.get(&format!("/api/v1/counterparties/{cp}/timeline")).await.ok().text();
+    assert!(timeline.contains("отправлено через sms-ru"), "{timeline}");
 }

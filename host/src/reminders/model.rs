@@ -305,6 +305,13 @@ pub struct Settings {
     pub sender_email: Option<String>,
     /// A missed day is caught up within this many days.
     pub catch_up_days: u32,
+    /// The notification-channel module instance that sends SMS (`sms-ru`); `null`: the
+    /// tenant's only enabled one.
+    #[serde(default)]
+    pub sms_module: Option<String>,
+    /// The module instance that makes voice calls; `null`: voice steps are not sent.
+    #[serde(default)]
+    pub voice_module: Option<String>,
 }
 
 impl Default for Settings {
@@ -326,6 +333,8 @@ impl Default for Settings {
             ]),
             sender_email: None,
             catch_up_days: 30,
+            sms_module: None,
+            voice_module: None,
         }
     }
 }
@@ -528,6 +537,13 @@ pub struct Message {
     pub not_before: Option<DateTime<Utc>>,
     pub mail_id: Option<MailId>,
     pub task_id: Option<TaskId>,
+    /// SMS and voice: the provider's message ids (comma-separated, one per recipient).
+    pub provider_ids: Option<String>,
+    /// SMS and voice: the delivery state the provider reports — `queued`, `sent`,
+    /// `delivered`, `failed`.
+    pub delivery: Option<String>,
+    /// The provider's own words about the delivery (why it failed).
+    pub delivery_detail: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -544,6 +560,8 @@ pub struct PlanReport {
     pub skipped: i64,
     /// E-mails handed to the outbox by this run.
     pub queued: i64,
+    /// SMS and voice reminders handed to their providers by this run.
+    pub sent_by_providers: i64,
     pub tasks: i64,
     pub promises_kept: i64,
     pub promises_broken: i64,

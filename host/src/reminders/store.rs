@@ -303,7 +303,7 @@ pub async fn html_of(c: &mut Conn<'_>, tenant: TenantId, id: MessageId) -> sqlx:
 }
 
 const MESSAGE_COLS: &str = "id, day, rule_id, step_id, step_position, counterparty_id, channel, status, reason_code, reason, documents, recipients, sender, subject, body, \
-                            not_before, mail_id, task_id, created_at";
+                            not_before, mail_id, task_id, provider_ids, delivery, delivery_detail, created_at";
 
 /// Planned e-mails whose time has come.
 pub async fn due_emails(c: &mut Conn<'_>, tenant: TenantId, now: DateTime<Utc>) -> sqlx::Result<Vec<Message>> {
@@ -311,6 +311,34 @@ pub async fn due_emails(c: &mut Conn<'_>, tenant: TenantId, now: DateTime<Utc>) 
         "SELECT {MESSAGE_COLS} FROM reminder_messages WHERE tenant_id = $1 AND channel = 'email' AND status = 'planned' AND (not_before IS NULL OR not_before <= $2) ORDER BY id"
     );
     on_conn!(c, c => sqlx::query_as::<_, Message>(&sql).bind(tenant).bind(now).fetch_all(c).await)
+}
+
+/// Planned messages of `channel` whose time has come.
+pub async fn due_on(c: &mut Conn<'_>, tenant: TenantId, channel: Channel, now: DateTime<Utc>) -> sqlx::Result<Vec<Message>> {
+    let sql = format!(
+        "SELECT {MESSAGE_COLS} FROM reminder_messages WHERE tenant_id = $1 AND channel = $3 AND status = 'planned' AND (not_before IS NULL OR not_before <= $2) ORDER BY id LIMIT 1000"
+    );
+    on_conn!(c, c => sqlx::query_as::<_, Message>(&sql).bind(tenant).bind(now).bind(channel).fetch_all(c).await)
+}
+
+/// Whether any message other than a task waits to be sent now.
+pub async fn any_due(c: &mut Conn<'_>, tenant: TenantId, now: DateTime<Utc>) -> sqlx::Result<bool> {
+    let sql = "SELECT COUNT(*) FROM reminder_messages WHERE tenant_id = $1 AND channel <> 'task' AND status = 'planned' AND (not_before IS NULL OR not_before <= $2)";
+    let n: i64 = on_conn!(c, c => sqlx::query_scalar(sql).bind(tenant).bind(now).fetch_one(c).await)?;
+    Ok(n > 0)
+}
+
+/// A message handed to its provider: its ids there and the delivery state it reported.
+pub async fn mark_sent(c: &mut Conn<'_>, tenant: TenantId, id: MessageId, provider_ids: &str, delivery: &str, detail: Option<&str>) -> sqlx::Result<()> {
+    let sql = "UPDATE reminder_messages SET status = 'queued', provider_ids = $3, delivery = $4, delivery_detail = $5 WHERE tenant_id = $1 AND id = $2 AND status = 'planned'";
+    on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(id).bind(provider_ids).bind(delivery).bind(detail).execute(c).await.map(|_| ()))
+}
+
+/// A provider's failure: the message stays planned (the next dispatch tries again with the
+/// same keys) and says why it has not gone yet.
+pub async fn note_retry(c: &mut Conn<'_>, tenant: TenantId, id: MessageId, detail: &str) -> sqlx::Result<()> {
+    let sql = "UPDATE reminder_messages SET delivery_detail = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'planned'";
+    on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(id).bind(detail).execute(c).await.map(|_| ()))
 }
 
 /// Tenants with planned e-mails waiting.
