@@ -75,7 +75,8 @@ async fn dispatch_job(state: &AppState, run: &JobRun) -> Result<serde_json::Valu
     let queued = planner::dispatch(&mut tx.conn(), run.tenant, now).await?;
     tx.commit().await.map_err(anyhow::Error::from)?;
     let sent = channels::send(state, run.tenant, now).await?;
-    Ok(serde_json::json!({ "queued": queued, "sent_by_providers": sent }))
+    let delivery = channels::refresh_delivery(state, run.tenant, now).await?;
+    Ok(serde_json::json!({ "queued": queued, "sent_by_providers": sent, "delivery_updates": delivery }))
 }
 
 /// Plans a day and dispatches what may go now, in one transaction; then SMS and voice
@@ -91,8 +92,15 @@ pub async fn run_day(state: &AppState, tenant: TenantId, day: NaiveDate, now: Da
 }
 
 async fn has_due_emails(state: &AppState, tenant: TenantId) -> anyhow::Result<bool> {
-    let mut c = state.db.read().await?;
-    Ok(store::any_due(&mut c.conn(), tenant, Utc::now()).await?)
+    let mut conn = state.db.read().await?;
+    let mut c = conn.conn();
+    let now = Utc::now();
+    if store::any_due(&mut c, tenant, now).await? {
+        return Ok(true);
+    }
+    let since = now - chrono::Duration::days(7);
+    Ok(!store::awaiting_delivery(&mut c, tenant, model::Channel::Sms, since).await?.is_empty()
+        || !store::awaiting_delivery(&mut c, tenant, model::Channel::Voice, since).await?.is_empty())
 }
 
 /// The rule a new tenant starts with: notices to the accountant 3 working days before the

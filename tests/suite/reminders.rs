@@ -529,6 +529,9 @@ async fn sms_goes_through_the_sms_module_once_and_an_unset_voice_channel_is_name
     tx.commit().await.unwrap();
     app.run_jobs().await;
     assert_eq!(sends().len(), 1, "sent once");
+    // That dispatch also asked SMS.RU how the SMS is doing: delivered (status 103).
+    let m = messages(&t, &cp).await.into_iter().find(|m| m["channel"] == "sms").unwrap();
+    assert_eq!(s(&m["delivery"]), "delivered", "{m}");
     // Fri 5 June: the call step has no voice module — skipped, saying what to set up.
     plan_at(&t, d(2026, 6, 5), 10, 0).await;
     let all = messages(&t, &cp).await;

@@ -285,7 +285,13 @@ async fn message_rows(state: &AppState, viewer: &Viewer, messages: Vec<Message>)
                 "channel": channel_label(m.channel), "status": status_label(m), "skipped": m.status.as_str() == "skipped", "reason": m.reason,
                 "recipients": m.recipients.0.iter().map(|r| format!("{} <{}>", r.name, r.address)).collect::<Vec<_>>().join(", "),
                 "documents": m.documents.0.iter().map(|d| d.number.clone()).collect::<Vec<_>>().join(", "),
-                "not_before": m.not_before, "subject": m.subject })
+                "not_before": m.not_before, "subject": m.subject,
+                "delivery": m.delivery.as_deref().map(|d| match d {
+                    "delivered" => "доставлено",
+                    "sent" => "отправлено провайдером",
+                    "failed" => "не доставлено",
+                    _ => "в очереди у провайдера",
+                }), "delivery_detail": m.delivery_detail })
         })
         .collect())
 }

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 
 use crate::AppState;
 use crate::plugins::manifest::World;
-use crate::plugins::worlds::channel::{DeliveryStatus, Message as ChannelMessage, Receipt, Send};
+use crate::plugins::worlds::channel::{DeliveryStatus, Message as ChannelMessage, Receipt, Send, Status};
 use crate::receivables::model::SalesDocumentId;
 use crate::tenancy::TenantId;
 use crate::timeline::{self, EventKind, NewEvent};
@@ -56,6 +56,75 @@ fn outgoing(m: &Message) -> Vec<ChannelMessage> {
         .collect()
 }
 
+/// The module instance that carries `channel`, or why there is none (in words, with what to do).
+async fn module_for(state: &AppState, tenant: TenantId, settings: &super::model::Settings, channel: Channel) -> Result<crate::plugins::service::LoadedModule, String> {
+    let named = match channel {
+        Channel::Sms => settings.sms_module.as_deref(),
+        _ => settings.voice_module.as_deref(),
+    };
+    let hint = format!(
+        "Подключите модуль {} в «Модули» и укажите его в настройках напоминаний ({}).",
+        channel_name(channel),
+        if channel == Channel::Sms { "sms_module" } else { "voice_module" }
+    );
+    match (channel, named) {
+        // A voice step needs its module named: an SMS module must not make calls.
+        (Channel::Voice, None) => Err(format!("голосовые звонки не настроены. {hint}")),
+        _ => crate::plugins::service::resolve(state, tenant, World::NotificationChannel, named, &hint).await.map_err(|e| e.to_string()),
+    }
+}
+
+/// Asks the providers how the reminders they took are doing, and records it: delivered, or
+/// failed with the provider's words (on the client's timeline too). Returns how many changed.
+pub async fn refresh_delivery(state: &AppState, tenant: TenantId, now: DateTime<Utc>) -> anyhow::Result<i64> {
+    let since = now - chrono::Duration::days(7);
+    let (settings, waiting) = {
+        let mut conn = state.db.read().await?;
+        let mut c = conn.conn();
+        let settings = store::settings(&mut c, tenant).await?;
+        let sms = store::awaiting_delivery(&mut c, tenant, Channel::Sms, since).await?;
+        let voice = store::awaiting_delivery(&mut c, tenant, Channel::Voice, since).await?;
+        (settings, [(Channel::Sms, sms), (Channel::Voice, voice)])
+    };
+    let mut changed = 0;
+    for (channel, messages) in waiting {
+        if messages.is_empty() {
+            continue;
+        }
+        let Ok(module) = module_for(state, tenant, &settings, channel).await else { continue };
+        let ids: Vec<(usize, String)> = messages
+            .iter()
+            .enumerate()
+            .flat_map(|(i, m)| m.provider_ids.clone().unwrap_or_default().split(',').filter(|s| !s.is_empty()).map(|s| (i, s.to_string())).collect::<Vec<_>>())
+            .collect();
+        // A provider that does not answer now is asked again next time.
+        let Ok(receipts) = module.call(state, Status { provider_ids: ids.iter().map(|(_, id)| id.clone()).collect() }).await else { continue };
+        if receipts.len() != ids.len() {
+            continue;
+        }
+        let mut tx = state.db.begin().await?;
+        let mut c = tx.conn();
+        for (i, m) in messages.iter().enumerate() {
+            let mine: Vec<&Receipt> = ids.iter().zip(&receipts).filter(|((j, _), _)| *j == i).map(|(_, r)| r).collect();
+            let word = if mine.iter().all(|r| r.status == DeliveryStatus::Delivered) {
+                "delivered"
+            } else if mine.iter().all(|r| r.status == DeliveryStatus::Failed) {
+                "failed"
+            } else {
+                continue;
+            };
+            let detail = mine.iter().filter_map(|r| r.detail.clone()).collect::<Vec<_>>().join("; ");
+            store::set_delivery(&mut c, tenant, m.id, word, (!detail.is_empty()).then_some(detail.as_str())).await?;
+            if word == "failed" {
+                record(&mut c, tenant, m, format!("Напоминание ({}) не доставлено: {detail}", channel_name(channel)), now).await?;
+            }
+            changed += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(changed)
+}
+
 /// Sends the planned SMS and voice reminders whose time has come; returns how many went
 /// to a provider.
 pub async fn send(state: &AppState, tenant: TenantId, now: DateTime<Utc>) -> anyhow::Result<i64> {
@@ -72,19 +141,7 @@ pub async fn send(state: &AppState, tenant: TenantId, now: DateTime<Utc>) -> any
         if messages.is_empty() {
             continue;
         }
-        let named = match channel {
-            Channel::Sms => settings.sms_module.as_deref(),
-            _ => settings.voice_module.as_deref(),
-        };
-        let hint = format!("Подключите модуль {} в «Модули» и укажите его в настройках напоминаний ({}).", channel_name(channel), match channel {
-            Channel::Sms => "sms_module",
-            _ => "voice_module",
-        });
-        let module = match (channel, named) {
-            // A voice step needs its module named: an SMS module must not make calls.
-            (Channel::Voice, None) => Err(format!("голосовые звонки не настроены. {hint}")),
-            _ => crate::plugins::service::resolve(state, tenant, World::NotificationChannel, named, &hint).await.map_err(|e| e.to_string()),
-        };
+        let module = module_for(state, tenant, &settings, channel).await;
         let module = match module {
             Ok(m) => m,
             Err(reason) => {

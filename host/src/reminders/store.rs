@@ -334,6 +334,22 @@ pub async fn mark_sent(c: &mut Conn<'_>, tenant: TenantId, id: MessageId, provid
     on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(id).bind(provider_ids).bind(delivery).bind(detail).execute(c).await.map(|_| ()))
 }
 
+/// Messages of `channel` handed to a provider whose delivery is not known yet (of the last
+/// week: a provider forgets older ids).
+pub async fn awaiting_delivery(c: &mut Conn<'_>, tenant: TenantId, channel: Channel, since: DateTime<Utc>) -> sqlx::Result<Vec<Message>> {
+    let sql = format!(
+        "SELECT {MESSAGE_COLS} FROM reminder_messages WHERE tenant_id = $1 AND channel = $2 AND status = 'queued' AND delivery IN ('queued', 'sent') \
+         AND provider_ids IS NOT NULL AND provider_ids <> '' AND created_at >= $3 ORDER BY id LIMIT 1000"
+    );
+    on_conn!(c, c => sqlx::query_as::<_, Message>(&sql).bind(tenant).bind(channel).bind(since).fetch_all(c).await)
+}
+
+/// The delivery state a provider reported.
+pub async fn set_delivery(c: &mut Conn<'_>, tenant: TenantId, id: MessageId, delivery: &str, detail: Option<&str>) -> sqlx::Result<()> {
+    let sql = "UPDATE reminder_messages SET delivery = $3, delivery_detail = COALESCE($4, delivery_detail) WHERE tenant_id = $1 AND id = $2";
+    on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(id).bind(delivery).bind(detail).execute(c).await.map(|_| ()))
+}
+
 /// A provider's failure: the message stays planned (the next dispatch tries again with the
 /// same keys) and says why it has not gone yet.
 pub async fn note_retry(c: &mut Conn<'_>, tenant: TenantId, id: MessageId, detail: &str) -> sqlx::Result<()> {
