@@ -551,6 +551,18 @@ async fn reminder_rules_promises_and_the_log_are_worked_from_the_pages(app: Test
     admin.post_form(&format!("/clients/{debtor}/reminders/flags"), &[("opted_out", "true"), ("no_contact", ""), ("time_zone", "Asia/Vladivostok")]).await.expect(StatusCode::SEE_OTHER);
     let flags = t.admin.get(&format!("/api/v1/counterparties/{debtor}/reminder-flags")).await.ok().body;
     assert_eq!((flags["opted_out"].as_bool(), flags["time_zone"].as_str()), (Some(true), Some("Asia/Vladivostok")));
+    // The sending settings: an SMS module that is no channel is refused; sms-ru is taken.
+    let r = admin.post_form("/reminders/settings", &[("sender_email", "dolg@factor.example"), ("sms_module", "nope"), ("voice_module", ""), ("window_from", "09:00"), ("window_to", "18:00")]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("нет модуля отправки сообщений «nope»"), "{}", r.body);
+    let r = admin.post_form("/reminders/settings", &[("sender_email", ""), ("sms_module", ""), ("voice_module", ""), ("window_from", "9 утра"), ("window_to", "18:00")]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("ЧЧ:ММ"), "{}", r.body);
+    t.admin.put("/api/v1/modules/sms-ru", json!({"version": "0.2.0", "settings": {"base_url": "http://127.0.0.1:9/"}, "secrets": {"api_id": "k"}})).await.ok();
+    let html = admin.get("/reminders").await.expect(StatusCode::OK).body;
+    assert!(html.contains("<option value=\"sms-ru\""), "{html}");
+    admin.post_form("/reminders/settings", &[("sender_email", "dolg@factor.example"), ("sms_module", "sms-ru"), ("voice_module", ""), ("window_from", "10:00"), ("window_to", "17:30")]).await.expect(StatusCode::SEE_OTHER);
+    let settings = t.admin.get("/api/v1/reminder-settings").await.ok().body;
+    assert_eq!((settings["sms_module"].as_str(), settings["sender_email"].as_str()), (Some("sms-ru"), Some("dolg@factor.example")));
+    assert_eq!(settings["business_window"], json!({"from": "10:00", "to": "17:30"}));
     // The log after today's plan.
     t.admin.post("/api/v1/reminders/plan", json!({})).await.ok();
     let html = admin.get("/reminders/log?status=skipped").await.expect(StatusCode::OK).body;

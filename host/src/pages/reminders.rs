@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/reminders/rules/{id}", get(edit_rule).post(save_rule))
         .route("/reminders/rules/{id}/preview", get(preview))
         .route("/reminders/log", get(log))
+        .route("/reminders/settings", post(save_settings))
         .route("/clients/{id}/reminders", get(client))
         .route("/clients/{id}/reminders/flags", post(save_flags))
         .route("/clients/{id}/reminders/promises", post(promise))
@@ -93,9 +94,55 @@ fn kind_label(k: CounterpartyKind) -> &'static str {
 }
 
 async fn rules(State(state): State<AppState>, viewer: Viewer) -> PageResult<Response> {
+    rules_page(&state, &viewer, vec![], StatusCode::OK).await
+}
+
+async fn rules_page(state: &AppState, viewer: &Viewer, refusal: Vec<String>, status: StatusCode) -> PageResult<Response> {
     let rules = crate::reminders::routes::list_reminder_rules(State(state.clone()), viewer.caller()).await?.0;
     let rows: Vec<_> = rules.iter().map(rule_view).collect();
-    page(&viewer, "reminders.html", "Напоминания", "reminders", serde_json::json!({ "rules": rows, "can_edit": viewer.session.caller.ensure(Action::Configure).is_ok() }))
+    let settings = crate::reminders::routes::get_reminder_settings(State(state.clone()), viewer.caller()).await?.0;
+    let can_edit = viewer.session.caller.ensure(Action::Configure).is_ok();
+    // The notification-channel module instances an admin may pick for SMS and for calls.
+    let channels: Vec<String> = if can_edit {
+        let filter = params::<crate::plugins::routes::ModuleFilter>(&[("world", "notification-channel".into())])?;
+        crate::plugins::routes::list_modules(State(state.clone()), viewer.caller(), Query(filter)).await?.0.into_iter().map(|m| m.id).collect()
+    } else {
+        vec![]
+    };
+    let mut res = page(
+        viewer,
+        "reminders.html",
+        "Напоминания",
+        "reminders",
+        serde_json::json!({ "rules": rows, "can_edit": can_edit, "settings": settings, "channels": channels, "refusal": refusal }),
+    )?;
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+/// The sending settings admins change on the page: the sender, the SMS and voice modules,
+/// the companies' send window; the rest (the law's figures, roles) stays as it is.
+async fn save_settings(State(state): State<AppState>, viewer: Viewer, body: String) -> PageResult<Response> {
+    let f = fields(&body);
+    let mut settings = crate::reminders::routes::get_reminder_settings(State(state.clone()), viewer.caller()).await?.0;
+    let text = |k: &str| Some(one(&f, k)).filter(|s| !s.is_empty());
+    settings.sender_email = text("sender_email");
+    settings.sms_module = text("sms_module");
+    settings.voice_module = text("voice_module");
+    let window: Result<crate::reminders::model::Window, ApiError> =
+        serde_json::from_value(serde_json::json!({ "from": one(&f, "window_from"), "to": one(&f, "window_to") }))
+            .map_err(|_| ApiError::field("business_window", "укажите время как ЧЧ:ММ, например 09:00"));
+    let result = match window {
+        Ok(w) => {
+            settings.business_window = w;
+            crate::reminders::routes::put_reminder_settings(State(state.clone()), viewer.caller(), ApiJson(settings)).await.map(drop)
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to("/reminders#settings").into_response()),
+        Err(e) => rules_page(&state, &viewer, refusal_of(e)?, StatusCode::UNPROCESSABLE_ENTITY).await,
+    }
 }
 
 /// The editor's form values for a rule (or a new one), with one empty step row to add.

@@ -108,7 +108,7 @@ async fn delete_reminder_rule(State(state): State<AppState>, caller: Caller, Pat
 
 /// The tenant's reminder settings: the ФЗ-230 figures, the companies' send window, contact roles.
 #[utoipa::path(get, path = "/reminder-settings", tag = "reminders", responses((status = 200, body = Settings)))]
-async fn get_reminder_settings(State(state): State<AppState>, caller: Caller) -> ApiResult<ApiJson<Settings>> {
+pub(crate) async fn get_reminder_settings(State(state): State<AppState>, caller: Caller) -> ApiResult<ApiJson<Settings>> {
     let mut c = state.db.read().await?;
     Ok(ApiJson(store::settings(&mut c.conn(), caller.tenant_id).await?))
 }
@@ -116,13 +116,25 @@ async fn get_reminder_settings(State(state): State<AppState>, caller: Caller) ->
 /// Replace the reminder settings (admins).
 #[utoipa::path(put, path = "/reminder-settings", tag = "reminders", request_body = Settings,
     responses((status = 200, body = Settings), (status = 403, body = Problem), (status = 422, body = Problem)))]
-async fn put_reminder_settings(State(state): State<AppState>, caller: Caller, ApiJson(input): ApiJson<Settings>) -> ApiResult<ApiJson<Settings>> {
+pub(crate) async fn put_reminder_settings(State(state): State<AppState>, caller: Caller, ApiJson(input): ApiJson<Settings>) -> ApiResult<ApiJson<Settings>> {
     caller.ensure(Action::Configure)?;
     let mut v = Violations::new();
     input.check(&mut v);
     v.finish()?;
     let mut tx = state.db.begin().await?;
     let mut c = tx.conn();
+    // A module named for SMS or calls must be one of the tenant's notification channels.
+    for (field, named) in [("sms_module", &input.sms_module), ("voice_module", &input.voice_module)] {
+        let Some(id) = named else { continue };
+        let m = crate::plugins::store::get_module(&mut c, caller.tenant_id, id).await?;
+        let world = match &m {
+            Some(m) => crate::plugins::store::get_version(&mut c, caller.tenant_id, &m.plugin_id, &m.version).await?.map(|v| v.world),
+            None => None,
+        };
+        if world != Some(crate::plugins::manifest::World::NotificationChannel) {
+            return Err(ApiError::field(field, format!("нет модуля отправки сообщений «{id}»: подключите его в «Модули» (плагин мира notification-channel)")));
+        }
+    }
     let before = store::settings(&mut c, caller.tenant_id).await?;
     store::put_settings(&mut c, caller.tenant_id, &input).await?;
     audit::record(&mut c, caller.tenant_id, &Actor::from(&caller), "reminder_settings", caller.tenant_id.0, AuditAction::Update, Some(&before), &input).await?;
