@@ -76,6 +76,28 @@ pub const PAGE_PATHS: &[(&str, &str)] = &[
     ("user", "/admin/users/{id}"),
 ];
 
+/// A posted form's fields in order, repeated keys kept (checkboxes, table rows), for the
+/// forms `axum::Form` cannot read into a struct.
+pub(crate) struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    pub(crate) fn parse(body: &str) -> Fields {
+        Fields(form_urlencoded::parse(body.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+    }
+    /// The first value of `key`, trimmed; empty when absent.
+    pub(crate) fn one(&self, key: &str) -> String {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim().to_string()).unwrap_or_default()
+    }
+    /// As typed: a password keeps its spaces (the policy refuses them, it does not trim them).
+    pub(crate) fn raw(&self, key: &str) -> String {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default()
+    }
+    /// Every value of `key` in order, trimmed.
+    pub(crate) fn all(&self, key: &str) -> Vec<String> {
+        self.0.iter().filter(|(k, _)| k == key).map(|(_, v)| v.trim().to_string()).collect()
+    }
+}
+
 /// Query parameters of a page's filter form, read like the API's [`crate::api::extract::Query`]
 /// but without the empty fields a form sends for "any" (`responsible_id=`).
 pub struct Filters<T>(pub T);

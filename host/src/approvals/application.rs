@@ -5,8 +5,7 @@
 //! notification of debtors for agency factoring, …), and a tenant may replace it.
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::NaiveDate;
 use serde::Serialize;
 
@@ -17,7 +16,7 @@ use crate::db::{Conn, on_conn};
 use crate::deals::{Deal, DealId};
 use crate::deals::factoring::{PartyRole, parties};
 use crate::money::Money;
-use crate::templates::{Format, Sample, TemplateKind, Variable, var};
+use crate::templates::{Sample, TemplateKind, Variable, var};
 use crate::tenancy::{Caller, TenantId};
 
 use super::committee::{ProtocolParams, factoring_type_label};
@@ -114,11 +113,7 @@ async fn application_data(c: &mut Conn<'_>, tenant: TenantId, deal: &Deal, date:
     responses((status = 200, description = "The application: PDF, or HTML with `format=html`", content(("application/pdf"), ("text/html"))),
               (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub(crate) async fn credit_application(State(state): State<AppState>, caller: Caller, Path(id): Path<DealId>, Query(p): Query<ProtocolParams>) -> ApiResult<Response> {
-    let format = match p.format.as_deref().unwrap_or("pdf") {
-        "pdf" => Format::Pdf,
-        "html" => Format::Html,
-        other => return Err(ApiError::field("format", format!("`{other}` is not a format of the application; use pdf or html"))),
-    };
+    let format = crate::templates::routes::document_format(p.format.as_deref(), "the application")?;
     let data = {
         let mut conn = state.db.read().await?;
         let mut c = conn.conn();
@@ -126,8 +121,7 @@ pub(crate) async fn credit_application(State(state): State<AppState>, caller: Ca
         application_data(&mut c, caller.tenant_id, &deal, caller.today()).await?
     };
     let bytes = crate::templates::routes::tenant_document(&state, caller.tenant_id, &APPLICATION, crate::templates::engine::context(&data), format).await?;
-    let disposition = crate::api::download::content_disposition("inline", &format!("zayavka-ko.{}", format.extension()));
-    Ok((StatusCode::OK, [(header::CONTENT_TYPE, format.content_type().to_string())], [(header::CONTENT_DISPOSITION, disposition)], bytes).into_response())
+    Ok(crate::templates::routes::document_response(format, "zayavka-ko", bytes))
 }
 
 /// The application to the credit committee.

@@ -4,8 +4,8 @@
 //! and the protocol, rendered from the tenant's `committee_protocol` template.
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
@@ -22,7 +22,7 @@ use crate::db::{Conn, on_conn};
 use crate::deals::DealId;
 use crate::id_type;
 use crate::money::Money;
-use crate::templates::{Format, Sample, TemplateKind, Variable, var};
+use crate::templates::{Sample, TemplateKind, Variable, var};
 use crate::tenancy::model::str_enum;
 use crate::tenancy::{Action, Caller, TenantId, UserId};
 use crate::timeline::{self, EventKind, NewEvent};
@@ -393,11 +393,7 @@ pub struct ProtocolParams {
     responses((status = 200, description = "The protocol: PDF, or HTML with `format=html`", content(("application/pdf"), ("text/html"))),
               (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub(crate) async fn protocol(State(state): State<AppState>, caller: Caller, Path(id): Path<MeetingId>, Query(p): Query<ProtocolParams>) -> ApiResult<Response> {
-    let format = match p.format.as_deref().unwrap_or("pdf") {
-        "pdf" => Format::Pdf,
-        "html" => Format::Html,
-        other => return Err(ApiError::field("format", format!("`{other}` is not a format of the protocol; use pdf or html"))),
-    };
+    let format = crate::templates::routes::document_format(p.format.as_deref(), "the protocol")?;
     let data = {
         let mut conn = state.db.read().await?;
         let mut c = conn.conn();
@@ -408,8 +404,7 @@ pub(crate) async fn protocol(State(state): State<AppState>, caller: Caller, Path
         protocol_data(&m, &deal, &client, number)
     };
     let bytes = crate::templates::routes::tenant_document(&state, caller.tenant_id, &PROTOCOL, crate::templates::engine::context(&data), format).await?;
-    let disposition = crate::api::download::content_disposition("inline", &format!("protokol.{}", format.extension()));
-    Ok((StatusCode::OK, [(header::CONTENT_TYPE, format.content_type().to_string())], [(header::CONTENT_DISPOSITION, disposition)], bytes).into_response())
+    Ok(crate::templates::routes::document_response(format, "protokol", bytes))
 }
 
 #[derive(Serialize)]

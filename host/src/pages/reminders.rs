@@ -20,7 +20,7 @@ use crate::counterparties::model::CounterpartyKind;
 use crate::reminders::model::{Channel, ClientFlags, Message, NoContact, Offset, OffsetKind, PromiseInput, Rule, RuleId, RuleInput, Scope, Step};
 use crate::tenancy::Action;
 
-use super::Filters;
+use super::{Fields, Filters};
 use super::auth::Viewer;
 use super::clients::params;
 use super::render::{PageResult, page};
@@ -123,14 +123,14 @@ async fn rules_page(state: &AppState, viewer: &Viewer, refusal: Vec<String>, sta
 /// The sending settings admins change on the page: the sender, the SMS and voice modules,
 /// the companies' send window; the rest (the law's figures, roles) stays as it is.
 async fn save_settings(State(state): State<AppState>, viewer: Viewer, body: String) -> PageResult<Response> {
-    let f = fields(&body);
+    let f = Fields::parse(&body);
     let mut settings = crate::reminders::routes::get_reminder_settings(State(state.clone()), viewer.caller()).await?.0;
-    let text = |k: &str| Some(one(&f, k)).filter(|s| !s.is_empty());
+    let text = |k: &str| Some(f.one(k)).filter(|s| !s.is_empty());
     settings.sender_email = text("sender_email");
     settings.sms_module = text("sms_module");
     settings.voice_module = text("voice_module");
     let window: Result<crate::reminders::model::Window, ApiError> =
-        serde_json::from_value(serde_json::json!({ "from": one(&f, "window_from"), "to": one(&f, "window_to") }))
+        serde_json::from_value(serde_json::json!({ "from": f.one("window_from"), "to": f.one("window_to") }))
             .map_err(|_| ApiError::field("business_window", "укажите время как ЧЧ:ММ, например 09:00"));
     let result = match window {
         Ok(w) => {
@@ -181,19 +181,6 @@ async fn edit_rule(State(state): State<AppState>, viewer: Viewer, Path(id): Path
     editor(&viewer, Some(id), form_values(&r.name, r.active, r.max_attempts, &r.scope.0, &r.steps.0), vec![], StatusCode::OK).await
 }
 
-/// A form's fields in order, repeated keys kept (the step rows, the kind checkboxes).
-fn fields(body: &str) -> Vec<(String, String)> {
-    form_urlencoded::parse(body.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
-}
-
-fn one(f: &[(String, String)], key: &str) -> String {
-    f.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim().to_string()).unwrap_or_default()
-}
-
-fn all(f: &[(String, String)], key: &str) -> Vec<String> {
-    f.iter().filter(|(k, _)| k == key).map(|(_, v)| v.trim().to_string()).collect()
-}
-
 fn list_of(text: &str) -> Vec<String> {
     text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
@@ -203,22 +190,22 @@ fn enum_of<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
 }
 
 /// The rule a form describes; the editor's own mistakes (a number that is none) by field.
-fn rule_from(f: &[(String, String)]) -> Result<RuleInput, ApiError> {
+fn rule_from(f: &Fields) -> Result<RuleInput, ApiError> {
     let number = |field: &str, s: String| -> Result<Option<i64>, ApiError> {
         if s.is_empty() { Ok(None) } else { s.parse().map(Some).map_err(|_| ApiError::field(field, format!("«{s}» — не число"))) }
     };
-    let min_debt = one(f, "min_debt").replace(' ', "").replace(',', ".");
+    let min_debt = f.one("min_debt").replace(' ', "").replace(',', ".");
     let min_debt = if min_debt.is_empty() { None } else { Some(min_debt.parse().map_err(|_| ApiError::field("scope.min_debt", format!("«{min_debt}» — не сумма")))?) };
     let scope = Scope {
         legal_entity_id: None,
-        segments: list_of(&one(f, "segments")),
-        tags: list_of(&one(f, "tags")),
-        client_kinds: all(f, "client_kinds").iter().filter_map(|k| enum_of(k)).collect(),
+        segments: list_of(&f.one("segments")),
+        tags: list_of(&f.one("tags")),
+        client_kinds: f.all("client_kinds").iter().filter_map(|k| enum_of(k)).collect(),
         min_debt,
-        min_days_overdue: number("scope.min_days_overdue", one(f, "min_days_overdue"))?.map(|d| d as i32),
+        min_days_overdue: number("scope.min_days_overdue", f.one("min_days_overdue"))?.map(|d| d as i32),
     };
     let (ids, kinds, days, channels, templates, recipients) =
-        (all(f, "step_id"), all(f, "step_kind"), all(f, "step_days"), all(f, "step_channel"), all(f, "step_template"), all(f, "step_recipients"));
+        (f.all("step_id"), f.all("step_kind"), f.all("step_days"), f.all("step_channel"), f.all("step_template"), f.all("step_recipients"));
     let mut steps = Vec::new();
     for (i, kind) in kinds.iter().enumerate() {
         if kind.is_empty() {
@@ -236,10 +223,10 @@ fn rule_from(f: &[(String, String)]) -> Result<RuleInput, ApiError> {
         });
     }
     Ok(RuleInput {
-        name: one(f, "name"),
+        name: f.one("name"),
         position: 0,
-        active: one(f, "active") == "true",
-        max_attempts: number("max_attempts", one(f, "max_attempts"))?.map(|n| n as i32),
+        active: f.one("active") == "true",
+        max_attempts: number("max_attempts", f.one("max_attempts"))?.map(|n| n as i32),
         scope,
         steps,
     })
@@ -254,7 +241,7 @@ fn refusal_of(e: ApiError) -> Result<Vec<String>, ApiError> {
 }
 
 async fn create_rule(State(state): State<AppState>, viewer: Viewer, body: String) -> PageResult<Response> {
-    let f = fields(&body);
+    let f = Fields::parse(&body);
     let result = match rule_from(&f) {
         Ok(input) => crate::reminders::routes::create_reminder_rule(State(state.clone()), viewer.caller(), ApiJson(input)).await.map(|(_, r)| r.0.id),
         Err(e) => Err(e),
@@ -263,7 +250,7 @@ async fn create_rule(State(state): State<AppState>, viewer: Viewer, body: String
 }
 
 async fn save_rule(State(state): State<AppState>, viewer: Viewer, Path(id): Path<RuleId>, body: String) -> PageResult<Response> {
-    let f = fields(&body);
+    let f = Fields::parse(&body);
     let result = match rule_from(&f) {
         Ok(mut input) => {
             let current = crate::reminders::routes::get_reminder_rule(State(state.clone()), viewer.caller(), Path(id)).await?.0;
@@ -275,13 +262,13 @@ async fn save_rule(State(state): State<AppState>, viewer: Viewer, Path(id): Path
     saved(&viewer, Some(id), &f, result).await
 }
 
-async fn saved(viewer: &Viewer, rule: Option<RuleId>, f: &[(String, String)], result: Result<RuleId, ApiError>) -> PageResult<Response> {
+async fn saved(viewer: &Viewer, rule: Option<RuleId>, f: &Fields, result: Result<RuleId, ApiError>) -> PageResult<Response> {
     match result {
         Ok(id) => Ok(Redirect::to(&format!("/reminders/rules/{id}")).into_response()),
         Err(e) => {
             let refusal = refusal_of(e)?;
             // The form comes back as typed, with what is wrong.
-            let input = rule_from(f).unwrap_or_else(|_| RuleInput { name: one(f, "name"), position: 0, active: true, max_attempts: None, scope: Scope::default(), steps: vec![] });
+            let input = rule_from(f).unwrap_or_else(|_| RuleInput { name: f.one("name"), position: 0, active: true, max_attempts: None, scope: Scope::default(), steps: vec![] });
             editor(viewer, rule, form_values(&input.name, input.active, input.max_attempts, &input.scope, &input.steps), refusal, StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
@@ -416,26 +403,26 @@ async fn after(state: &AppState, viewer: &Viewer, id: CounterpartyId, result: Re
 }
 
 async fn save_flags(State(state): State<AppState>, viewer: Viewer, Path(id): Path<CounterpartyId>, body: String) -> PageResult<Response> {
-    let f = fields(&body);
-    let no_contact: Option<NoContact> = enum_of(&one(&f, "no_contact"));
-    let tz = one(&f, "time_zone");
-    let input = ClientFlags { opted_out: one(&f, "opted_out") == "true", no_contact, time_zone: (!tz.is_empty()).then_some(tz) };
+    let f = Fields::parse(&body);
+    let no_contact: Option<NoContact> = enum_of(&f.one("no_contact"));
+    let tz = f.one("time_zone");
+    let input = ClientFlags { opted_out: f.one("opted_out") == "true", no_contact, time_zone: (!tz.is_empty()).then_some(tz) };
     let result = crate::reminders::routes::put_reminder_flags(State(state.clone()), viewer.caller(), Path(id), ApiJson(input)).await.map(drop);
     after(&state, &viewer, id, result).await
 }
 
 /// Records a promise to pay the debts ticked (by default every open one).
 async fn promise(State(state): State<AppState>, viewer: Viewer, Path(id): Path<CounterpartyId>, body: String) -> PageResult<Response> {
-    let f = fields(&body);
+    let f = Fields::parse(&body);
     let result = async {
-        let amount = one(&f, "amount").replace(' ', "").replace(',', ".");
+        let amount = f.one("amount").replace(' ', "").replace(',', ".");
         let amount = amount.parse().map_err(|_| ApiError::field("amount", format!("«{amount}» — не сумма: укажите, например, 150000,00")))?;
-        let promised_on = NaiveDate::parse_from_str(&one(&f, "promised_on"), "%Y-%m-%d").map_err(|_| ApiError::field("promised_on", "укажите дату"))?;
-        let document_ids = all(&f, "document_ids")
+        let promised_on = NaiveDate::parse_from_str(&f.one("promised_on"), "%Y-%m-%d").map_err(|_| ApiError::field("promised_on", "укажите дату"))?;
+        let document_ids = f.all("document_ids")
             .iter()
             .map(|s| s.parse::<uuid::Uuid>().map(crate::receivables::model::SalesDocumentId).map_err(|_| ApiError::field("document_ids", "неизвестный документ")))
             .collect::<Result<Vec<_>, _>>()?;
-        let note = Some(one(&f, "note")).filter(|s| !s.is_empty());
+        let note = Some(f.one("note")).filter(|s| !s.is_empty());
         let input = PromiseInput { amount, promised_on, document_ids, made_on: None, note };
         crate::reminders::routes::create_promise(State(state.clone()), viewer.caller(), Path(id), ApiJson(input)).await.map(drop)
     }

@@ -19,6 +19,7 @@ use crate::tenancy::model::{Department, Role, User, UserId};
 use crate::tenancy::service::UserInput;
 use crate::tenancy::{Action, Caller};
 
+use super::Fields;
 use super::auth::Viewer;
 use super::clients::params;
 use super::render::{PageResult, page};
@@ -41,23 +42,13 @@ fn admin_only(viewer: &Viewer) -> PageResult<Caller> {
     Ok(viewer.caller())
 }
 
-/// A form's fields, repeated keys kept (the department checkboxes).
-struct Fields(Vec<(String, String)>);
+/// What a user form chose.
+trait UserFields {
+    fn role(&self) -> Result<Role, ApiError>;
+    fn departments(&self) -> Result<Vec<Department>, ApiError>;
+}
 
-impl Fields {
-    fn parse(body: &str) -> Fields {
-        Fields(form_urlencoded::parse(body.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
-    }
-    fn one(&self, key: &str) -> String {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim().to_string()).unwrap_or_default()
-    }
-    /// As typed: a password keeps its spaces (the policy refuses them, it does not trim them).
-    fn raw(&self, key: &str) -> String {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default()
-    }
-    fn all(&self, key: &str) -> Vec<String> {
-        self.0.iter().filter(|(k, _)| k == key).map(|(_, v)| v.clone()).collect()
-    }
+impl UserFields for Fields {
     fn role(&self) -> Result<Role, ApiError> {
         serde_json::from_value(serde_json::Value::String(self.one("role"))).map_err(|_| ApiError::field("role", "выберите роль"))
     }

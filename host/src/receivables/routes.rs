@@ -571,11 +571,7 @@ pub struct ClaimParams {
         (status = 201, description = "With `save=true`: the letter as stored on the client", body = super::letters::StoredLetter),
         (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn claim_letter(State(state): State<AppState>, caller: Caller, Path(id): Path<CounterpartyId>, Query(p): Query<ClaimParams>) -> ApiResult<Response> {
-    let html = match p.format.as_deref().unwrap_or("pdf") {
-        "pdf" => false,
-        "html" => true,
-        other => return Err(ApiError::field("format", format!("`{other}` is not a format of the letter; use pdf or html"))),
-    };
+    let html = crate::templates::routes::document_format(p.format.as_deref(), "the letter")? == crate::templates::Format::Html;
     let as_of = as_of(p.as_of, caller.today())?;
     let built = super::claim::letter(&state, &caller, id, as_of, &p).await?;
     if p.save {

@@ -296,6 +296,22 @@ async fn preview_template(
         .into_response())
 }
 
+/// The format a document route was asked for (`format=pdf`, the default, or `html`); `what`
+/// names the document in the error (`the protocol`).
+pub fn document_format(asked: Option<&str>, what: &str) -> ApiResult<Format> {
+    match asked.unwrap_or("pdf") {
+        "pdf" => Ok(Format::Pdf),
+        "html" => Ok(Format::Html),
+        other => Err(ApiError::field("format", format!("`{other}` is not a format of {what}; use pdf or html"))),
+    }
+}
+
+/// A rendered document as the answer of a route: its type, and shown inline as `<stem>.pdf|html`.
+pub fn document_response(format: Format, stem: &str, bytes: Vec<u8>) -> Response {
+    let disposition = crate::api::download::content_disposition("inline", &format!("{stem}.{}", format.extension()));
+    (StatusCode::OK, [(header::CONTENT_TYPE, format.content_type().to_string())], [(header::CONTENT_DISPOSITION, disposition)], bytes).into_response()
+}
+
 /// Renders a document of `kind` for the tenant from its template (its own, or the default),
 /// as HTML or PDF: what a domain's route calls to serve a document. A tenant's own template
 /// that fails on this data is the tenant's configuration to fix (409, naming the line);
