@@ -252,3 +252,187 @@ async fn set_key_rate_prints_the_table_it_leaves_and_records_the_day_it_is_curre
         std::panic::resume_unwind(e);
     }
 }
+
+// --- Mail delivery across kill -9 and two processes --------------------------------------------
+
+/// A PostgreSQL schema of its own for a test of the binary, with its URL; `None` (after a
+/// loud banner) without PostgreSQL outside CI. Dropped by [`drop_schema`].
+async fn pg_schema() -> Option<(String, String)> {
+    let base_url = std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let mut conn = match <sqlx::PgConnection as sqlx::Connection>::connect(&base_url).await {
+        Ok(c) => c,
+        Err(e) => {
+            assert!(!std::env::var("CI").is_ok_and(|v| v == "true"), "PostgreSQL unreachable under CI: {e}");
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "!! PostgreSQL unreachable ({e}): binary mail test on PostgreSQL SKIPPED");
+            return None;
+        }
+    };
+    let schema = format!("crm_bin_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut conn).await.unwrap();
+    let sep = if base_url.contains('?') { '&' } else { '?' };
+    Some((format!("{base_url}{sep}options=-c%20search_path%3D{schema}"), schema))
+}
+
+async fn drop_schema(schema: &str) {
+    let base_url = std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&base_url).await.unwrap();
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(&mut conn).await.unwrap();
+}
+
+/// What a test puts into a tenant's outbox: `n` messages, as reminders queue them.
+async fn queue_mails(db: &crm_host::Db, tenant: crm_host::tenancy::TenantId, n: usize) {
+    for i in 0..n {
+        let mail = crm_host::mail::OutgoingEmail {
+            source: "test:binary".into(),
+            idempotency_key: Some(format!("m{i}")),
+            from: "Иван Петров <ivan@seller.ru>".into(),
+            reply_to: None,
+            to: vec![format!("buh{i}@buyer.ru")],
+            cc: vec![],
+            subject: format!("Напоминание № {i}"),
+            text: "Добрый день! Напоминаем о задолженности.".into(),
+            html: None,
+            attachments: vec![],
+        };
+        crm_host::mail::outbox::queue(db, tenant, &mail).await.unwrap();
+    }
+}
+
+/// Queues the delivery job of `tenant` (as the scheduler does every minute), unless the
+/// scheduler already did.
+async fn queue_delivery(db: &crm_host::Db, tenant: crm_host::tenancy::TenantId) {
+    let registry = crm_host::job_kinds().unwrap();
+    let mut tx = db.begin().await.unwrap();
+    match crm_host::jobs::service::enqueue(&mut tx.conn(), &registry, tenant, &crm_host::mail::delivery::DELIVER_JOB, json!({}), None).await {
+        Ok(_) | Err(crm_host::jobs::JobsError::AlreadyActive { .. }) => {}
+        Err(e) => panic!("queueing the delivery: {e}"),
+    }
+    tx.commit().await.unwrap();
+}
+
+async fn set_smtp(http: &reqwest::Client, base: &str, token: &str, port: u16) {
+    let body = json!({"host": "127.0.0.1", "port": port, "security": "none", "from": "robot@seller.ru"});
+    let r = http.put(format!("{base}/api/v1/mail/settings")).bearer_auth(token).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+}
+
+/// Waits until `count` messages arrived at the server, or 60 s.
+async fn wait_received(smtp: &crm_fake_smtp::SmtpServer, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while smtp.received().len() < count && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A moment more: a second copy would arrive now.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+}
+
+fn message_ids(smtp: &crm_fake_smtp::SmtpServer) -> (usize, std::collections::BTreeSet<String>) {
+    let got = smtp.received();
+    (got.len(), got.iter().filter_map(|m| m.header("Message-ID")).collect())
+}
+
+/// A host killed (`kill -9`) while it hands a message to the SMTP server: the server never
+/// got that message whole, and the host started again sends it and the rest — every
+/// message arrives exactly once. On SQLite and on PostgreSQL.
+async fn killed_mid_delivery(db_url: Option<&str>) {
+    use crm_fake_smtp::{SmtpServer, SmtpTls};
+    let dir = tempfile::tempdir().unwrap();
+    let created = admin(dir.path(), db_url, &["admin", "create-tenant", "--name", "ООО Ромашка"]);
+    let token = token_from(&created);
+    let tenant = crm_host::tenancy::TenantId(field(&created, "tenant:").parse().unwrap());
+    let smtp = SmtpServer::start(SmtpTls::None, None);
+    smtp.stall_message(4);
+    let lease = ["--job-lease-secs", "2"];
+    let mut server = Server::start(dir.path(), db_url, &lease);
+    let http = reqwest::Client::new();
+    server.wait_ready(&http).await;
+    set_smtp(&http, &server.base, &token, smtp.port).await;
+
+    let url = db_url.map_or_else(|| format!("sqlite://{}", dir.path().join("crm.db").display()), str::to_owned);
+    let db = crm_host::Db::connect(&crm_host::db::DbOptions { url, max_connections: 2, pg_schema: None }).await.unwrap();
+    queue_mails(&db, tenant, 12).await;
+    queue_delivery(&db, tenant).await;
+    assert!(smtp.wait_stalled(Duration::from_secs(60)), "the host reached the 4th message");
+    Command::new("kill").arg("-9").arg(server.child.id().to_string()).status().unwrap();
+    let _ = server.child.wait();
+    assert_eq!(smtp.received().len(), 3, "three went before the kill");
+    smtp.release();
+
+    let mut again = Server::start(dir.path(), db_url, &lease);
+    again.wait_ready(&http).await;
+    // The dead host's job is taken over once its lease runs out; the next minute's
+    // schedule would queue it too.
+    queue_delivery(&db, tenant).await;
+    wait_received(&smtp, 12).await;
+    let (count, ids) = message_ids(&smtp);
+    assert_eq!((count, ids.len()), (12, 12), "every message once, none twice");
+    let page: Value = http.get(format!("{}/api/v1/mail/outbox?status=sent&limit=100", again.base)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 12, "{page}");
+    let fourth = page["items"].as_array().unwrap().iter().find(|m| m["subject"] == "Напоминание № 3").unwrap();
+    assert_eq!(fourth["attempts"], 2, "the interrupted message was tried twice and arrived once: {fourth}");
+    db.close().await;
+    let (status, logs) = again.stop();
+    assert!(status.success(), "{logs}");
+}
+
+#[tokio::test]
+async fn a_host_killed_mid_delivery_sends_every_message_exactly_once_after_restart_on_sqlite() {
+    killed_mid_delivery(None).await;
+}
+
+#[tokio::test]
+async fn a_host_killed_mid_delivery_sends_every_message_exactly_once_after_restart_on_postgresql() {
+    let Some((url, schema)) = pg_schema().await else { return };
+    let outcome = tokio::spawn(async move { killed_mid_delivery(Some(&url)).await }).await;
+    drop_schema(&schema).await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// Two host processes over one PostgreSQL database share the delivery of several tenants'
+/// outboxes (each tenant's run is taken by one of them at a time): every message arrives
+/// exactly once.
+#[tokio::test]
+async fn two_hosts_on_postgresql_deliver_every_message_exactly_once() {
+    use crm_fake_smtp::{SmtpServer, SmtpTls};
+    let Some((url, schema)) = pg_schema().await else { return };
+    let outcome = tokio::spawn(async move {
+        let dir = tempfile::tempdir().unwrap();
+        let smtp = SmtpServer::start(SmtpTls::None, None);
+        let mut tenants = Vec::new();
+        for n in 0..4 {
+            let created = admin(dir.path(), Some(&url), &["admin", "create-tenant", "--name", &format!("ООО Продавец {n}")]);
+            tenants.push((token_from(&created), crm_host::tenancy::TenantId(field(&created, "tenant:").parse().unwrap())));
+        }
+        let http = reqwest::Client::new();
+        let mut a = Server::start(dir.path(), Some(&url), &["--job-workers", "2"]);
+        let mut b = Server::start(dir.path(), Some(&url), &["--job-workers", "2"]);
+        a.wait_ready(&http).await;
+        b.wait_ready(&http).await;
+        let db = crm_host::Db::connect(&crm_host::db::DbOptions { url: url.clone(), max_connections: 2, pg_schema: None }).await.unwrap();
+        for (token, tenant) in &tenants {
+            set_smtp(&http, &a.base, token, smtp.port).await;
+            queue_mails(&db, *tenant, 25).await;
+        }
+        for (_, tenant) in &tenants {
+            queue_delivery(&db, *tenant).await;
+        }
+        wait_received(&smtp, 100).await;
+        let (count, ids) = message_ids(&smtp);
+        assert_eq!((count, ids.len()), (100, 100), "every message once, none twice");
+        let workers: Vec<String> = sqlx::query_scalar("SELECT DISTINCT worker FROM jobs WHERE kind = 'mail.deliver' AND status = 'succeeded' AND worker IS NOT NULL").fetch_all(&mut <sqlx::PgConnection as sqlx::Connection>::connect(&url).await.unwrap()).await.unwrap();
+        db.close().await;
+        let (sa, la) = a.stop();
+        let (sb, lb) = b.stop();
+        assert!(sa.success() && sb.success(), "{la}\n{lb}");
+        workers
+    })
+    .await;
+    drop_schema(&schema).await;
+    match outcome {
+        Ok(workers) => assert!(!workers.is_empty(), "the runs record which process ran them"),
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}

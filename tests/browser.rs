@@ -278,7 +278,7 @@ async fn pages_and_the_api_reference_load_nothing_from_the_internet() {
         "performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.startsWith('{}') && !n.startsWith('data:') && !n.startsWith('blob:'))",
         b.base
     );
-    for path in ["/tasks", "/clients", "/deals", "/receivables", "/leads", "/jobs", "/admin/modules", "/admin/users", "/reminders", "/reminders/log", "/account"] {
+    for path in ["/tasks", "/clients", "/deals", "/receivables", "/leads", "/jobs", "/admin/modules", "/admin/users", "/admin/mail", "/reminders", "/reminders/log", "/account"] {
         b.open(path).await;
         let fetched: Vec<String> = b.eval(&outside).await;
         assert!(fetched.is_empty(), "{path} fetched {fetched:?}");

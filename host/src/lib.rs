@@ -64,7 +64,7 @@ pub struct AppState {
 /// Every job kind the host runs: each domain registers its own. The job runner knows
 /// no domain; this list is the one place that names them.
 pub fn job_kinds() -> Result<jobs::Registry, jobs::registry::RegistryError> {
-    jobs::Registry::with(receivables::jobs().into_iter().chain(leads::jobs()).chain(approvals::jobs()).chain(reminders::jobs()))
+    jobs::Registry::with(receivables::jobs().into_iter().chain(leads::jobs()).chain(approvals::jobs()).chain(reminders::jobs()).chain(mail::delivery::jobs()))
 }
 
 impl AppState {

@@ -21,6 +21,7 @@ pub mod clients;
 pub mod deals;
 pub mod jobs;
 pub mod leads;
+pub mod mail;
 pub mod receivables;
 pub mod reminders;
 pub mod render;
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(admin::router())
         .merge(users::router())
         .merge(reminders::router())
+        .merge(mail::router())
         .layer(axum::middleware::from_fn_with_state(state, auth::csrf_guard))
         .layer(axum::middleware::from_fn(render::error_pages))
         .merge(assets::router())
@@ -75,6 +77,17 @@ pub const PAGE_PATHS: &[(&str, &str)] = &[
     ("module", "/admin/modules/{id}"),
     ("user", "/admin/users/{id}"),
 ];
+
+/// Why the API refused what a form sent, in words the page shows above the form (`field:
+/// message` for each invalid field); any other error becomes the error page.
+pub(crate) fn refusal_of(e: crate::api::error::ApiError) -> Result<Vec<String>, crate::api::error::ApiError> {
+    use crate::api::error::ApiError;
+    match e {
+        ApiError::Validation(errs) => Ok(errs.into_iter().map(|e| if e.field.is_empty() { e.message } else { format!("{}: {}", e.field, e.message) }).collect()),
+        ApiError::Conflict { detail, .. } | ApiError::Forbidden(detail) | ApiError::BadRequest(detail) => Ok(vec![detail]),
+        other => Err(other),
+    }
+}
 
 /// A posted form's fields in order, repeated keys kept (checkboxes, table rows), for the
 /// forms `axum::Form` cannot read into a struct.

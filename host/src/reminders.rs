@@ -47,13 +47,8 @@ pub fn jobs() -> Vec<JobKindSpec> {
     }]
 }
 
-/// `now` from a job's parameters (tests, replays), or the clock.
-fn job_now(run: &JobRun) -> DateTime<Utc> {
-    run.job.params.0.get("now").and_then(|v| v.as_str()).and_then(|s| s.parse().ok()).unwrap_or_else(Utc::now)
-}
-
 async fn plan_job(state: &AppState, run: &JobRun) -> Result<serde_json::Value, JobError> {
-    let now = job_now(run);
+    let now = run.now();
     let zone = {
         let mut c = state.db.read().await.map_err(anyhow::Error::from)?;
         store::tenant(&mut c.conn(), run.tenant).await.map_err(anyhow::Error::from)?.1
@@ -70,7 +65,7 @@ async fn plan_job(state: &AppState, run: &JobRun) -> Result<serde_json::Value, J
 }
 
 async fn dispatch_job(state: &AppState, run: &JobRun) -> Result<serde_json::Value, JobError> {
-    let now = job_now(run);
+    let now = run.now();
     let mut tx = state.db.begin().await.map_err(anyhow::Error::from)?;
     let queued = planner::dispatch(&mut tx.conn(), run.tenant, now).await?;
     tx.commit().await.map_err(anyhow::Error::from)?;

@@ -30,6 +30,8 @@ pub use crm_host::db::Engine as DbEngine;
 pub mod browser;
 pub mod openapi;
 pub mod pages;
+/// The real SMTP server on loopback the mail tests deliver to.
+pub use crm_fake_smtp as smtp;
 
 /// Runs each named `async fn name(app: TestApp)` once on SQLite and once on PostgreSQL.
 #[macro_export]

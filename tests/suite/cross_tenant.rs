@@ -286,6 +286,7 @@ fn create_probe(op_id: &str, a: &Seed) -> Option<CreateProbe> {
             "steps": [{"offset": {"kind": "due_day"}, "channel": "task", "template": "reminder_task"}]})),
         // The day to plan: the caller's own tenant, no ids at all.
         "run_reminder_plan" => CreateProbe::NoReferences,
+        "test_settings" => CreateProbe::NoReferences,
         "create_token" => CreateProbe::Json(json!({"user_id": id("users"), "name": "probe"})),
         "create_counterparty" => CreateProbe::Json(json!({"kind": "legal_entity", "full_name": "Probe", "responsible_id": a.admin_id})),
         "create_contact" => CreateProbe::Json(json!({"counterparty_id": id("counterparties"), "full_name": "Probe"})),

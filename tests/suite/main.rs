@@ -15,6 +15,7 @@ mod isolation;
 mod jobs;
 mod jobs_migration;
 mod leads;
+mod mail_delivery;
 mod plugin_platform;
 mod pages;
 mod plugins;

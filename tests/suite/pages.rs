@@ -28,6 +28,7 @@ on_both_engines!(
     a_manager_sees_only_the_buttons_they_may_use,
     an_admin_manages_users_their_services_and_scope_from_the_pages,
     reminder_rules_promises_and_the_log_are_worked_from_the_pages,
+    an_admin_sets_the_smtp_server_tests_it_and_requeues_a_refused_message_from_the_mail_page,
 );
 
 /// A tenant whose data came from the demo 1C base (debts, overdue, ratings).
@@ -567,4 +568,57 @@ async fn reminder_rules_promises_and_the_log_are_worked_from_the_pages(app: Test
     t.admin.post("/api/v1/reminders/plan", json!({})).await.ok();
     let html = admin.get("/reminders/log?status=skipped").await.expect(StatusCode::OK).body;
     assert!(html.contains("Журнал напоминаний"), "{html}");
+}
+
+/// «Почта»: the SMTP server set from the form (the password never shown back, an empty field
+/// keeps it), a test message sent at once to a real SMTP server on loopback, the outbox with
+/// the server's refusal, and a refused message queued again by a click.
+async fn an_admin_sets_the_smtp_server_tests_it_and_requeues_a_refused_message_from_the_mail_page(app: TestApp) {
+    use crm_tests::smtp::{SmtpServer, SmtpTls};
+    let smtp = SmtpServer::start(SmtpTls::Starttls, Some(("crm", "page-secret-1")));
+    smtp.refuse("nobody@buyer.ru", 550, "5.1.1 No such mailbox", None);
+    let t = app.tenant("ООО Продавец").await;
+    let mut admin = admin_pages(&app, &t).await;
+    let html = admin.get("/admin/mail").await.expect(StatusCode::OK).body;
+    assert!(html.contains("Сервер не указан"), "{html}");
+    let port = smtp.port.to_string();
+    let ca = SmtpServer::ca_pem();
+    let form = [("host", "localhost"), ("security", "starttls"), ("port", port.as_str()), ("username", "crm"), ("password", "page-secret-1"), ("from", "robot@seller.ru"), ("ca_pem", ca.as_str()), ("enabled", "on")];
+    let r = admin.post_form("/admin/mail", &form).await.expect(StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), "/admin/mail?saved=1");
+    let html = admin.get("/admin/mail?saved=1").await.expect(StatusCode::OK).body;
+    assert!(html.contains("Настройки сохранены") && html.contains("сохранён; оставьте пустым"), "{html}");
+    assert!(!html.contains("page-secret-1"), "the password is never shown");
+    // Saved again without the password: it is kept, and the test message goes.
+    let keep = [("host", "localhost"), ("security", "starttls"), ("port", port.as_str()), ("username", "crm"), ("password", ""), ("from", "robot@seller.ru"), ("ca_pem", ca.as_str()), ("enabled", "on")];
+    admin.post_form("/admin/mail", &keep).await.expect(StatusCode::SEE_OTHER);
+    let r = admin.post_form("/admin/mail/test", &[("to", "admin@seller.ru")]).await.expect(StatusCode::OK);
+    assert!(r.body.contains("Проверочное письмо принято сервером"), "{}", r.body);
+    assert_eq!(smtp.received().len(), 1);
+    // A bad form is named on the page.
+    let r = admin.post_form("/admin/mail", &[("host", "smtp host"), ("security", "tls"), ("from", "robot")]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("Не получилось") && r.body.contains("host:") && r.body.contains("from:"), "{}", r.body);
+
+    // A refused message shows the server's words and goes back to the queue by a click.
+    let mail = crm_host::mail::OutgoingEmail {
+        source: "test:pages".into(),
+        idempotency_key: None,
+        from: "robot@seller.ru".into(),
+        reply_to: None,
+        to: vec!["nobody@buyer.ru".into()],
+        cc: vec![],
+        subject: "Напоминание об оплате".into(),
+        text: "Текст".into(),
+        html: None,
+        attachments: vec![],
+    };
+    let id = crm_host::mail::outbox::queue(&app.state.db, crm_host::tenancy::TenantId(t.id), &mail).await.unwrap();
+    crm_host::mail::delivery::deliver(&app.state, crm_host::tenancy::TenantId(t.id), chrono::Utc::now(), None).await.unwrap();
+    let html = admin.get("/admin/mail?status=failed").await.expect(StatusCode::OK).body;
+    assert!(html.contains("Напоминание об оплате") && html.contains("No such mailbox") && html.contains("не отправлено: 1"), "{html}");
+    admin.post_form(&format!("/admin/mail/outbox/{}/retry", id.0), &[]).await.expect(StatusCode::SEE_OTHER);
+    assert_eq!(t.admin.get(&format!("/api/v1/mail/outbox/{}", id.0)).await.ok().body["status"], "queued");
+    // Managers may not see it.
+    let (mut manager, _, _) = user_pages(&app, &t, "manager").await;
+    manager.get("/admin/mail").await.expect(StatusCode::FORBIDDEN);
 }

@@ -460,7 +460,8 @@ async fn run_job(app: &TestApp, t: &TestTenant, kind: crm_host::jobs::JobKind, p
 
 /// The plan runs as the `reminders.plan` job once a tenant turns its schedule on; an e-mail
 /// planned at 07:00 waits for the companies' window (09:00) and the `reminders.dispatch`
-/// job then hands it to the outbox, once.
+/// job then hands it to the outbox, once; the `mail.deliver` job hands it to the tenant's
+/// SMTP server, once, and the log shows it sent.
 async fn the_plan_is_a_scheduled_job_and_e_mails_wait_for_the_window_then_go_to_the_outbox_once(app: TestApp) {
     let t = app.tenant("ООО Дистрибьютор").await;
     // Off until the tenant turns it on; then the scheduler queues it.
@@ -492,6 +493,23 @@ async fn the_plan_is_a_scheduled_job_and_e_mails_wait_for_the_window_then_go_to_
     // No manager on the card: from the tenant's first admin.
     assert_eq!(s(&mails[0]["from"]), t.admin_email().await);
     assert_eq!(s(&messages(&t, &cp).await[0]["mail_id"]), s(&mails[0]["id"]));
+    assert_eq!(s(&messages(&t, &cp).await[0]["delivery"]), "queued", "the log shows the outbox's state");
+
+    // The outbox goes to the tenant's SMTP server (a real one on loopback), once.
+    let smtp = crm_tests::smtp::SmtpServer::start(crm_tests::smtp::SmtpTls::Starttls, Some(("crm", "pw")));
+    let settings = json!({"host": "localhost", "port": smtp.port, "security": "starttls", "username": "crm", "password": "pw", "from": "robot@distributor.ru", "ca_pem": crm_tests::smtp::SmtpServer::ca_pem()});
+    t.admin.put("/api/v1/mail/settings", settings).await.ok();
+    for _ in 0..2 {
+        run_job(&app, &t, crm_host::mail::delivery::DELIVER_JOB, json!({})).await;
+    }
+    let got = smtp.received();
+    assert_eq!(got.len(), 1, "sent once however often the delivery runs");
+    assert_eq!(got[0].to, vec!["buh@romashka.ru".to_owned()]);
+    assert!(got[0].header("From").unwrap().contains(&t.admin_email().await));
+    let sent = outbox(&t).await;
+    assert_eq!(got[0].header("Message-ID").as_deref(), sent[0]["message_id"].as_str(), "the outbox knows the Message-ID it went with");
+    let logged = &messages(&t, &cp).await[0];
+    assert_eq!(s(&logged["delivery"]), "sent", "{logged}");
 }
 
 /// SMS through the built-in sms-ru module against a loopback SMS.RU (its real answers), once

@@ -13,7 +13,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -222,6 +222,12 @@ impl JobRun {
             }
             Err(SaveRefused::LeaseLost) => Err(JobError::LeaseLost),
         }
+    }
+
+    /// The job's `now`: the `now` parameter when one was given (tests and replays run a
+    /// job as of a moment), else the clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.job.params.0.get("now").and_then(|v| v.as_str()).and_then(|s| s.parse().ok()).unwrap_or_else(Utc::now)
     }
 
     /// Whether the job has been asked to stop.

@@ -20,7 +20,7 @@ use crate::counterparties::model::CounterpartyKind;
 use crate::reminders::model::{Channel, ClientFlags, Message, NoContact, Offset, OffsetKind, PromiseInput, Rule, RuleId, RuleInput, Scope, Step};
 use crate::tenancy::Action;
 
-use super::{Fields, Filters};
+use super::{Fields, Filters, refusal_of};
 use super::auth::Viewer;
 use super::clients::params;
 use super::render::{PageResult, page};
@@ -232,13 +232,6 @@ fn rule_from(f: &Fields) -> Result<RuleInput, ApiError> {
     })
 }
 
-fn refusal_of(e: ApiError) -> Result<Vec<String>, ApiError> {
-    match e {
-        ApiError::Validation(errs) => Ok(errs.into_iter().map(|e| format!("{}: {}", e.field, e.message)).collect()),
-        ApiError::Conflict { detail, .. } | ApiError::Forbidden(detail) | ApiError::BadRequest(detail) => Ok(vec![detail]),
-        other => Err(other),
-    }
-}
 
 async fn create_rule(State(state): State<AppState>, viewer: Viewer, body: String) -> PageResult<Response> {
     let f = Fields::parse(&body);

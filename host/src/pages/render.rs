@@ -54,6 +54,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("reminder_log.html", include_str!("../../assets/pages/reminder_log.html")),
     ("client_reminders.html", include_str!("../../assets/pages/client_reminders.html")),
     ("user.html", include_str!("../../assets/pages/user.html")),
+    ("mail.html", include_str!("../../assets/pages/mail.html")),
 ];
 
 fn env() -> &'static Environment<'static> {

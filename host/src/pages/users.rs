@@ -19,7 +19,7 @@ use crate::tenancy::model::{Department, Role, User, UserId};
 use crate::tenancy::service::UserInput;
 use crate::tenancy::{Action, Caller};
 
-use super::Fields;
+use super::{Fields, refusal_of};
 use super::auth::Viewer;
 use super::clients::params;
 use super::render::{PageResult, page};
@@ -65,13 +65,6 @@ fn role_options(chosen: Option<Role>) -> Vec<serde_json::Value> {
     ROLES.iter().map(|r| serde_json::json!({ "key": r, "label": super::render::role_label(r.as_str()), "selected": Some(*r) == chosen })).collect()
 }
 
-fn refusal_of(e: ApiError) -> Result<Vec<String>, ApiError> {
-    match e {
-        ApiError::Validation(errs) => Ok(errs.into_iter().map(|e| e.message).collect()),
-        ApiError::Conflict { detail, .. } | ApiError::Forbidden(detail) | ApiError::BadRequest(detail) => Ok(vec![detail]),
-        other => Err(other),
-    }
-}
 
 async fn all_users(state: &AppState, caller: &Caller) -> PageResult<Vec<User>> {
     let page = crate::tenancy::routes::list_users(State(state.clone()), caller.clone(), Query(params(&[("include_archived", "true".into())])?), Query(params(&[("limit", "500".into())])?)).await?;

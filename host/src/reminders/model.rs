@@ -540,9 +540,10 @@ pub struct Message {
     /// SMS and voice: the provider's message ids (comma-separated, one per recipient).
     pub provider_ids: Option<String>,
     /// SMS and voice: the delivery state the provider reports — `queued`, `sent`,
-    /// `delivered`, `failed`.
+    /// `delivered`, `failed`; e-mails (in the log): their outbox message's — `queued`,
+    /// `sending`, `sent` (the mail server accepted it), `failed`.
     pub delivery: Option<String>,
-    /// The provider's own words about the delivery (why it failed).
+    /// The provider's (or the mail server's) own words about the delivery (why it failed).
     pub delivery_detail: Option<String>,
     pub created_at: DateTime<Utc>,
 }

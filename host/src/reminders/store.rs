@@ -362,10 +362,16 @@ pub async fn tenants_with_planned_emails(c: &mut Conn<'_>) -> sqlx::Result<Vec<T
     on_conn!(c, c => sqlx::query_scalar("SELECT DISTINCT tenant_id FROM reminder_messages WHERE channel = 'email' AND status = 'planned'").fetch_all(c).await)
 }
 
+/// An e-mail's delivery is its outbox message's: queued, sending, sent or failed, with the
+/// mail server's words.
+const EMAIL_DELIVERY: &str = "CASE WHEN r.channel = 'email' THEN (SELECT o.status FROM mail_outbox o WHERE o.tenant_id = r.tenant_id AND o.id = r.mail_id) ELSE r.delivery END AS delivery, \
+                              CASE WHEN r.channel = 'email' THEN (SELECT o.last_error FROM mail_outbox o WHERE o.tenant_id = r.tenant_id AND o.id = r.mail_id) ELSE r.delivery_detail END AS delivery_detail";
+
 /// Messages by client and day range (inclusive), newest first.
 pub async fn messages(c: &mut Conn<'_>, tenant: TenantId, cp: Option<CounterpartyId>, from: Option<NaiveDate>, to: Option<NaiveDate>, limit: i64) -> sqlx::Result<Vec<Message>> {
+    let cols = MESSAGE_COLS.replace("delivery, delivery_detail", EMAIL_DELIVERY);
     let sql = format!(
-        "SELECT {MESSAGE_COLS} FROM reminder_messages WHERE tenant_id = $1 AND ($2 IS NULL OR counterparty_id = $2) AND ($3 IS NULL OR day >= $3) AND ($4 IS NULL OR day <= $4) \
+        "SELECT {cols} FROM reminder_messages r WHERE tenant_id = $1 AND ($2 IS NULL OR counterparty_id = $2) AND ($3 IS NULL OR day >= $3) AND ($4 IS NULL OR day <= $4) \
          ORDER BY day DESC, id DESC LIMIT $5"
     );
     on_conn!(c, c => sqlx::query_as::<_, Message>(&sql).bind(tenant).bind(cp).bind(from).bind(to).bind(limit).fetch_all(c).await)

@@ -81,7 +81,7 @@ impl v0_2::crm::plugin::mail::Host for MailCtx {
             subject: m.subject,
             text: m.text,
             html: m.html,
-            attachments: m.attachments.into_iter().map(|a| Attachment { filename: a.filename, content_type: a.content_type, content: a.content }).collect(),
+            attachments: m.attachments.into_iter().map(|a| Attachment { filename: a.filename, content_type: a.content_type, content: a.content, content_id: None }).collect(),
             idempotency_key: m.idempotency_key,
         };
         MailCtx::send(self, email).await.map_err(Into::into)
