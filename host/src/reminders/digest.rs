@@ -465,10 +465,8 @@ async fn sender(c: &mut Conn<'_>, tenant: TenantId) -> anyhow::Result<Option<Str
 pub async fn send_all(state: &AppState, tenant: TenantId, day: NaiveDate) -> anyhow::Result<Report> {
     {
         let mut tx = state.db.begin().await?;
-        let mut c = tx.conn();
-        let debts = super::store::open_debts(&mut c, tenant, None).await?;
-        snapshot(&mut c, tenant, day, &debts).await?;
-        drop(c);
+        let debts = super::store::open_debts(&mut tx.conn(), tenant, None).await?;
+        snapshot(&mut tx.conn(), tenant, day, &debts).await?;
         tx.commit().await?;
     }
     let base = base_url(&state.config);
