@@ -33,7 +33,8 @@ CREATE TABLE debt_control_tasks (
     status             TEXT NOT NULL CHECK (status IN ('open', 'closed')),
     opened_on          DATE NOT NULL,
     control_on         DATE NOT NULL,
-    task_id            UUID NOT NULL,
+    -- Set right after the row: the row is taken first, so two racing runs give one task.
+    task_id            UUID,
     escalation_task_id UUID,
     escalated_on       DATE,
     closed_on          DATE,

@@ -33,7 +33,8 @@ CREATE TABLE debt_control_tasks (
     status             TEXT NOT NULL CHECK (status IN ('open', 'closed')),
     opened_on          TEXT NOT NULL,
     control_on         TEXT NOT NULL,
-    task_id            BLOB NOT NULL,
+    -- Set right after the row: the row is taken first, so two racing runs give one task.
+    task_id            BLOB,
     escalation_task_id BLOB,
     escalated_on       TEXT,
     closed_on          TEXT,

@@ -128,7 +128,7 @@ pub struct Control {
     pub opened_on: NaiveDate,
     /// The manager's task must be done by this day, else the head gets a task.
     pub control_on: NaiveDate,
-    pub task_id: TaskId,
+    pub task_id: Option<TaskId>,
     pub escalation_task_id: Option<TaskId>,
     pub escalated_on: Option<NaiveDate>,
     pub closed_on: Option<NaiveDate>,
@@ -223,12 +223,19 @@ pub async fn controls(c: &mut Conn<'_>, tenant: TenantId, client: Option<Counter
     on_conn!(c, c => sqlx::query_as::<_, Control>(&sql).bind(tenant).bind(client).fetch_all(c).await)
 }
 
-async fn insert_control(c: &mut Conn<'_>, tenant: TenantId, rule: ControlRuleId, cp: CounterpartyId, day: NaiveDate, control_on: NaiveDate, task: TaskId) -> sqlx::Result<bool> {
-    let sql = "INSERT INTO debt_control_tasks (tenant_id, id, rule_id, counterparty_id, status, opened_on, control_on, task_id, created_at) \
-               VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8) ON CONFLICT DO NOTHING";
-    let n = on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(ControlId::new()).bind(rule).bind(cp).bind(day).bind(control_on).bind(task).bind(Utc::now())
+/// Takes the (rule, client) control for the day, before its task is made: `None` when an
+/// open one exists (another run took it), so racing runs give one task.
+async fn insert_control(c: &mut Conn<'_>, tenant: TenantId, rule: ControlRuleId, cp: CounterpartyId, day: NaiveDate, control_on: NaiveDate) -> sqlx::Result<Option<ControlId>> {
+    let id = ControlId::new();
+    let sql = "INSERT INTO debt_control_tasks (tenant_id, id, rule_id, counterparty_id, status, opened_on, control_on, created_at) \
+               VALUES ($1, $2, $3, $4, 'open', $5, $6, $7) ON CONFLICT DO NOTHING";
+    let n = on_conn!(c, c => sqlx::query(sql).bind(tenant).bind(id).bind(rule).bind(cp).bind(day).bind(control_on).bind(Utc::now())
         .execute(c).await.map(|r| r.rows_affected()))?;
-    Ok(n > 0)
+    Ok((n > 0).then_some(id))
+}
+
+async fn set_task(c: &mut Conn<'_>, tenant: TenantId, id: ControlId, task: TaskId) -> sqlx::Result<()> {
+    on_conn!(c, c => sqlx::query("UPDATE debt_control_tasks SET task_id = $3 WHERE tenant_id = $1 AND id = $2").bind(tenant).bind(id).bind(task).execute(c).await.map(|_| ()))
 }
 
 async fn set_escalated(c: &mut Conn<'_>, tenant: TenantId, id: ControlId, task: TaskId, day: NaiveDate) -> sqlx::Result<()> {
@@ -383,8 +390,7 @@ pub async fn run(c: &mut Conn<'_>, tenant: TenantId, day: NaiveDate, now: DateTi
         let f = figures.get(&ctl.counterparty_id).unwrap_or(&paid);
         if let Err(why) = matches(rule, f) {
             set_closed(c, tenant, ctl.id, day, &why).await?;
-            finish_task(c, tenant, ctl.task_id, now).await?;
-            if let Some(t) = ctl.escalation_task_id {
+            for t in ctl.task_id.into_iter().chain(ctl.escalation_task_id) {
                 finish_task(c, tenant, t, now).await?;
             }
             report.closed += 1;
@@ -393,13 +399,14 @@ pub async fn run(c: &mut Conn<'_>, tenant: TenantId, day: NaiveDate, now: DateTi
             continue;
         }
         live.insert((ctl.rule_id, ctl.counterparty_id));
+        let Some(task_id) = ctl.task_id else { continue };
         if ctl.escalation_task_id.is_some() || day <= ctl.control_on {
             continue;
         }
-        if task_status(c, tenant, ctl.task_id).await?.is_some_and(TaskStatus::is_closed) {
+        if task_status(c, tenant, task_id).await?.is_some_and(TaskStatus::is_closed) {
             continue;
         }
-        let manager = crate::tasks::store::get(c, tenant, ctl.task_id).await?.map(|t| t.assignee_id);
+        let manager = crate::tasks::store::get(c, tenant, task_id).await?.map(|t| t.assignee_id);
         let Some(head) = head_of(c, tenant, manager).await? else { continue };
         let manager_name = match manager {
             Some(m) => crate::tenancy::store::get_user(c, tenant, m).await?.map(|u| u.full_name).unwrap_or_default(),
@@ -442,12 +449,12 @@ pub async fn run(c: &mut Conn<'_>, tenant: TenantId, day: NaiveDate, now: DateTi
                 control_on.format("%d.%m.%Y")
             );
             let due = super::planner::start_of(control_on + Days::new(1), zone);
+            let Some(id) = insert_control(c, tenant, rule.id, **cp, day, control_on).await? else { continue };
             let task = give_task(c, tenant, assignee, **cp, &title, &description, due, now).await?;
-            if insert_control(c, tenant, rule.id, **cp, day, control_on, task).await? {
-                report.opened += 1;
-                let summary = format!("Контроль долга «{}»: {why}; задача менеджеру до {}", rule.name, control_on.format("%d.%m.%Y"));
-                event(c, tenant, "debt_control", task.0, **cp, summary, EventKind::Reminder, now).await?;
-            }
+            set_task(c, tenant, id, task).await?;
+            report.opened += 1;
+            let summary = format!("Контроль долга «{}»: {why}; задача менеджеру до {}", rule.name, control_on.format("%d.%m.%Y"));
+            event(c, tenant, "debt_control", id.0, **cp, summary, EventKind::Reminder, now).await?;
         }
     }
     Ok(report)
