@@ -64,6 +64,10 @@ pub struct Config {
     /// `X-Forwarded-Proto: https` gets a `Secure` cookie either way.
     #[arg(long, global = true, env = "CRM_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// The address users open the pages at (`https://crm.example.ru`), for links in e-mails
+    /// such as the morning digest (default: `http://` and the listen address).
+    #[arg(long, global = true, env = "CRM_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Threads that run plugin code, apart from those serving requests (default: the cores).
     #[arg(long, global = true, env = "CRM_PLUGIN_THREADS")]
     pub plugin_threads: Option<usize>,
@@ -131,6 +135,7 @@ impl Config {
             job_max_pages: 100_000,
             session_hours: 12,
             secure_cookies: false,
+            public_url: None,
         }
     }
 

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod approvals;
 pub mod audit;
+pub mod charts;
 pub mod cli;
 pub mod config;
 pub mod contacts;

@@ -9,10 +9,16 @@
 //!   dispatch of e-mails to the mail outbox; [`law`] — windows and caps;
 //! * [`templates`] — the template kinds of the messages, with Russian defaults;
 //! * [`store`] — the queries; [`routes`] — the API;
-//! * [`jobs`] — the daily plan ([`PLAN_JOB`], on the schedule a tenant turns on) and the
+//! * [`control`] — the debt-control assistant (control tasks for large or long debts,
+//!   escalated to the head when not done by the control date), run inside the daily plan;
+//! * [`digest`] — the morning digest to heads (and managers who opt in) ([`DIGEST_JOB`],
+//!   daily at 08:00 in the tenant's zone unless the tenant sets another schedule);
+//! * jobs — the daily plan ([`PLAN_JOB`], on the schedule a tenant turns on) and the
 //!   dispatch of e-mails whose window opened ([`DISPATCH_JOB`], every 15 minutes).
 
 pub mod channels;
+pub mod control;
+pub mod digest;
 pub mod law;
 pub mod model;
 pub mod planner;
@@ -34,6 +40,8 @@ use model::{Channel, Offset, OffsetKind, RuleInput, Scope, Step};
 pub const PLAN_JOB: JobKind = JobKind::from_static("reminders.plan");
 /// Hands planned e-mails whose window has opened to the mail outbox.
 pub const DISPATCH_JOB: JobKind = JobKind::from_static("reminders.dispatch");
+/// The morning digest to heads (and managers who opted in).
+pub const DIGEST_JOB: JobKind = JobKind::from_static("reminders.digest");
 
 /// The job kinds of this domain.
 pub fn jobs() -> Vec<JobKindSpec> {
@@ -41,10 +49,40 @@ pub fn jobs() -> Vec<JobKindSpec> {
     let dispatch = JobKindSpec::new(DISPATCH_JOB, "Отправка запланированных напоминаний", |state: AppState, run| async move { dispatch_job(&state, &run).await })
         .retry(RetryPolicy::default())
         .applies_when(|state: AppState, tenant: TenantId| async move { has_due_emails(&state, tenant).await });
-    vec![plan, match Schedule::cron("*/15 * * * *").ok() {
-        Some(s) => dispatch.default_schedule(s),
-        None => dispatch,
-    }]
+    let digest = JobKindSpec::new(DIGEST_JOB, "Утренняя сводка по задолженности руководителям", |state: AppState, run| async move { digest_job(&state, &run).await })
+        .retry(RetryPolicy::default())
+        .applies_when(|state: AppState, tenant: TenantId| async move { has_digest_recipients(&state, tenant).await })
+        .default_schedule(Schedule::daily_at(chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default()));
+    vec![
+        plan,
+        match Schedule::cron("*/15 * * * *").ok() {
+            Some(s) => dispatch.default_schedule(s),
+            None => dispatch,
+        },
+        digest,
+    ]
+}
+
+/// The day of a run: as asked (`date`), else the scheduled slot's day, else today — in the
+/// tenant's zone.
+async fn job_day(state: &AppState, run: &JobRun, now: DateTime<Utc>) -> Result<NaiveDate, JobError> {
+    let zone = {
+        let mut c = state.db.read().await.map_err(anyhow::Error::from)?;
+        store::tenant(&mut c.conn(), run.tenant).await.map_err(anyhow::Error::from)?.1
+    };
+    let tz = law::zone(None, &zone);
+    let slot: Option<DateTime<Utc>> = run.job.params.0.get("slot").and_then(|v| v.as_str()).and_then(|s| s.parse().ok());
+    match run.job.params.0.get("date").and_then(|v| v.as_str()) {
+        Some(s) => crate::dates::parse(s).map_err(|e| JobError::Failed(crate::dates::message(s, e))),
+        None => Ok(slot.unwrap_or(now).with_timezone(&tz).date_naive()),
+    }
+}
+
+async fn digest_job(state: &AppState, run: &JobRun) -> Result<serde_json::Value, JobError> {
+    let now = run.now();
+    let day = job_day(state, run, now).await?;
+    let report = digest::send_all(state, run.tenant, day).await?;
+    Ok(serde_json::to_value(report).unwrap_or_default())
 }
 
 async fn plan_job(state: &AppState, run: &JobRun) -> Result<serde_json::Value, JobError> {
@@ -79,11 +117,19 @@ async fn dispatch_job(state: &AppState, run: &JobRun) -> Result<serde_json::Valu
 pub async fn run_day(state: &AppState, tenant: TenantId, day: NaiveDate, now: DateTime<Utc>) -> anyhow::Result<model::PlanReport> {
     let mut tx = state.db.begin().await?;
     let mut report = planner::plan(&mut tx.conn(), tenant, day, now, None, None).await?;
+    let debts = store::open_debts(&mut tx.conn(), tenant, None).await?;
+    report.control = control::run(&mut tx.conn(), tenant, day, now, &debts).await?;
     report.queued = planner::dispatch(&mut tx.conn(), tenant, now).await?;
     tx.commit().await?;
     // SMS and voice through their providers, outside the plan's transaction.
     report.sent_by_providers = channels::send(state, tenant, now).await?;
     Ok(report)
+}
+
+/// Whether anyone gets the digest by e-mail (a head, or a manager who opted in).
+async fn has_digest_recipients(state: &AppState, tenant: TenantId) -> anyhow::Result<bool> {
+    let mut conn = state.db.read().await?;
+    Ok(!digest::recipients(&mut conn.conn(), tenant).await?.is_empty())
 }
 
 async fn has_due_emails(state: &AppState, tenant: TenantId) -> anyhow::Result<bool> {
@@ -128,5 +174,6 @@ pub fn default_rule() -> RuleInput {
 
 /// Seeds a new tenant's default rule.
 pub async fn seed_defaults(c: &mut Conn<'_>, tenant: TenantId) -> sqlx::Result<()> {
-    store::insert_rule(c, tenant, model::RuleId::new(), &default_rule()).await.map(|_| ())
+    store::insert_rule(c, tenant, model::RuleId::new(), &default_rule()).await?;
+    control::seed_defaults(c, tenant).await
 }

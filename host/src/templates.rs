@@ -39,6 +39,7 @@ pub static KINDS: &[&TemplateKind] = &[
     &crate::reminders::templates::OVERDUE,
     &crate::reminders::templates::SHORT,
     &crate::reminders::templates::TASK,
+    &crate::reminders::templates::DIGEST,
 ];
 
 /// A kind of document rendered from a per-tenant template.

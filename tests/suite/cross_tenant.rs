@@ -115,6 +115,8 @@ async fn seed(app: &TestApp, t: &TestTenant, fake: &crm_fake_1c::FakeOneC) -> Se
     let batch_client = s(&t.admin.get(&format!("/api/v1/lead-batches/{}", s(&batch["id"]))).await.ok().body["items"][0]["counterparty_id"]);
     // The default reminder rule every tenant starts with.
     let reminder_rule = s(&t.admin.get("/api/v1/reminder-rules").await.ok().body[0]["id"]);
+    // And its default debt-control rules.
+    let control_rule = s(&t.admin.get("/api/v1/reminders/control-rules").await.ok().body[0]["id"]);
     let tokens = t.admin.get("/api/v1/tokens").await.ok().body;
     let token = tokens.as_array().unwrap().iter().find(|x| x["user_id"] == json!(manager_id)).unwrap()["id"].clone();
     let ids = BTreeMap::from([
@@ -151,6 +153,7 @@ async fn seed(app: &TestApp, t: &TestTenant, fake: &crm_fake_1c::FakeOneC) -> Se
         ("approval-scopes", manager_id.to_string()),
         ("lead-imports", s(&import["id"])),
         ("reminder-rules", reminder_rule),
+        ("control-rules", control_rule),
         ("lead-batches", s(&batch["id"])),
         ("{counterparty_id}", batch_client),
         ("{user_id}", manager_id.to_string()),
@@ -250,6 +253,7 @@ fn probe_body(op: &Op, a: &Seed) -> Option<Value> {
         "try_module" => json!({"input": {"inn": "7719402047"}}),
         "update_reminder_rule" => json!({"name": "Probe", "steps": [{"offset": {"kind": "due_day"}, "channel": "task", "template": "reminder_task"}]}),
         "put_dispute" => json!({"disputed": false}),
+        "update_control_rule" => json!({"name": "Probe", "min_debt": "1.00", "control_days": 1}),
         "create_promise" => json!({"amount": "1.00", "promised_on": "2099-12-31", "document_ids": [a.ids["sales-documents"]]}),
         "refresh_from_registry" => json!({"overwrite": true}),
         // PATCH bodies are merge patches: `{}` is valid and the target is loaded first.
@@ -287,6 +291,8 @@ fn create_probe(op_id: &str, a: &Seed) -> Option<CreateProbe> {
         // The day to plan: the caller's own tenant, no ids at all.
         "run_reminder_plan" => CreateProbe::NoReferences,
         "test_settings" => CreateProbe::NoReferences,
+        // A debt-control rule is figures only: no ids at all.
+        "create_control_rule" => CreateProbe::NoReferences,
         "create_token" => CreateProbe::Json(json!({"user_id": id("users"), "name": "probe"})),
         "create_counterparty" => CreateProbe::Json(json!({"kind": "legal_entity", "full_name": "Probe", "responsible_id": a.admin_id})),
         "create_contact" => CreateProbe::Json(json!({"counterparty_id": id("counterparties"), "full_name": "Probe"})),

@@ -23,6 +23,7 @@ mod receivables;
 mod receivables_as_of;
 mod receivables_sync_1c;
 mod reminders;
+mod reminders_control;
 mod sales;
 mod schema;
 mod strict_input;

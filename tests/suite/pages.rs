@@ -568,6 +568,28 @@ async fn reminder_rules_promises_and_the_log_are_worked_from_the_pages(app: Test
     t.admin.post("/api/v1/reminders/plan", json!({})).await.ok();
     let html = admin.get("/reminders/log?status=skipped").await.expect(StatusCode::OK).body;
     assert!(html.contains("Журнал напоминаний"), "{html}");
+    // Debt control: the shipped rules are listed; one is added from the form, a bad one refused.
+    let html = admin.get("/reminders").await.expect(StatusCode::OK).body;
+    assert!(html.contains("Контроль долгов") && html.contains("Крупный долг") && html.contains("долг от 500\u{a0}000,00\u{a0}₽"), "{html}");
+    let r = admin.post_form("/reminders/control-rules", &[("name", "Пустое"), ("min_debt", ""), ("min_days_overdue", ""), ("max_stars", ""), ("control_days", "3")]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("укажите хотя бы одно условие"), "{}", r.body);
+    admin.post_form("/reminders/control-rules", &[("name", "Плохой плательщик"), ("min_debt", ""), ("min_days_overdue", ""), ("max_stars", "2"), ("control_days", "5"), ("working_days", "true")]).await.expect(StatusCode::SEE_OTHER);
+    let rules = t.admin.get("/api/v1/reminders/control-rules").await.ok().body;
+    let added = rules.as_array().unwrap().iter().find(|r| r["name"] == "Плохой плательщик").unwrap().clone();
+    assert_eq!((added["max_stars"].as_i64(), added["control_days"].as_i64(), added["working_days"].as_bool()), (Some(2), Some(5), Some(true)));
+    admin.post_form(&format!("/reminders/control-rules/{}/delete", added["id"].as_str().unwrap()), &[]).await.expect(StatusCode::SEE_OTHER);
+    assert_eq!(t.admin.get("/api/v1/reminders/control-rules").await.ok().body.as_array().unwrap().len(), 2);
+    // The morning digest's web view, with its chart.
+    let html = admin.get("/reminders/digest").await.expect(StatusCode::OK).body;
+    assert!(html.contains("Утренняя сводка") && html.contains("Крупнейшие просроченные долги") && html.contains("digest-chart"), "{html}");
+    admin.get("/reminders/digest/chart.png").await.expect(StatusCode::OK);
+    // A manager sees their own clients and may ask for the e-mail.
+    let (mut manager, _, _) = user_pages(&app, &t, "manager").await;
+    let html = manager.get("/reminders/digest").await.expect(StatusCode::OK).body;
+    assert!(html.contains("ваши клиенты") && html.contains("digest-subscription"), "{html}");
+    manager.post_form("/reminders/digest/subscription", &[("opted_in", "true")]).await.expect(StatusCode::SEE_OTHER);
+    let html = manager.get("/reminders/digest").await.expect(StatusCode::OK).body;
+    assert!(html.contains("Не присылать сводку"), "{html}");
 }
 
 /// «Почта»: the SMTP server set from the form (the password never shown back, an empty field

@@ -21,17 +21,17 @@ on_both_engines!(
     sms_goes_through_the_sms_module_once_and_an_unset_voice_channel_is_named,
 );
 
-fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+pub(crate) fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()
 }
 
-fn s(v: &Value) -> String {
+pub(crate) fn s(v: &Value) -> String {
     v.as_str().unwrap_or_default().to_string()
 }
 
 /// A client card; `kind` is `legal_entity` or `natural_person`. Due dates are the issue dates
 /// (no deferral), moved to a working day by the calendar.
-async fn client(t: &TestTenant, kind: &str, name: &str, responsible: Option<Uuid>) -> String {
+pub(crate) async fn client(t: &TestTenant, kind: &str, name: &str, responsible: Option<Uuid>) -> String {
     let mut body = json!({"kind": kind, "full_name": name, "payment_deferral_days": 0, "responsible_id": responsible});
     if kind == "legal_entity" {
         body["inn"] = json!(next_inn());
@@ -45,7 +45,7 @@ async fn contact(t: &TestTenant, cp: &str, name: &str, position: &str, email: Op
 }
 
 /// A sales document as the 1C sync stores it, settled so it is an open debt.
-async fn debt(app: &TestApp, t: &TestTenant, cp: &str, number: &str, issued: NaiveDate, rubles: i64) -> String {
+pub(crate) async fn debt(app: &TestApp, t: &TestTenant, cp: &str, number: &str, issued: NaiveDate, rubles: i64) -> String {
     let id = Uuid::now_v7();
     let cp = CounterpartyId(cp.parse().unwrap());
     let sql = "INSERT INTO sales_documents (tenant_id, id, external_id, counterparty_id, contract_id, legal_entity_ref, number, issued_on, due_on, amount, currency, posted, deleted, created_at, updated_at) \
@@ -62,7 +62,7 @@ async fn debt(app: &TestApp, t: &TestTenant, cp: &str, number: &str, issued: Nai
 }
 
 /// A payment from 1C (allocated automatically), settled.
-async fn pay(app: &TestApp, t: &TestTenant, cp: &str, paid: NaiveDate, rubles: i64) {
+pub(crate) async fn pay(app: &TestApp, t: &TestTenant, cp: &str, paid: NaiveDate, rubles: i64) {
     let id = Uuid::now_v7();
     let cp = CounterpartyId(cp.parse().unwrap());
     let sql = "INSERT INTO payments (tenant_id, id, external_id, counterparty_id, contract_id, number, paid_on, amount, allocations, posted, deleted, unapplied, created_at, updated_at) \
@@ -78,7 +78,7 @@ async fn pay(app: &TestApp, t: &TestTenant, cp: &str, paid: NaiveDate, rubles: i
 }
 
 /// Plans a day as if it were `hh:mm` in Moscow.
-async fn plan_at(t: &TestTenant, day: NaiveDate, hour: u32, minute: u32) -> Value {
+pub(crate) async fn plan_at(t: &TestTenant, day: NaiveDate, hour: u32, minute: u32) -> Value {
     let now = crm_host::jobs::schedule::tenant_zone("Europe/Moscow").from_local_datetime(&day.and_hms_opt(hour, minute, 0).unwrap()).unwrap().with_timezone(&Utc);
     t.admin.post("/api/v1/reminders/plan", json!({"date": day, "now": now})).await.ok().body
 }
@@ -446,7 +446,7 @@ async fn bad_input_is_recorded_with_its_reason_and_the_rest_of_the_plan_goes_on(
 }
 
 /// Queues a job of `kind` with `params` (as the scheduler or a domain does) and runs it.
-async fn run_job(app: &TestApp, t: &TestTenant, kind: crm_host::jobs::JobKind, params: Value) -> Value {
+pub(crate) async fn run_job(app: &TestApp, t: &TestTenant, kind: crm_host::jobs::JobKind, params: Value) -> Value {
     {
         let mut tx = app.state.db.begin().await.unwrap();
         crm_host::jobs::service::enqueue(&mut tx.conn(), &app.state.jobs, TenantId(t.id), &kind, params, None).await.unwrap();

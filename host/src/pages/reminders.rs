@@ -33,6 +33,11 @@ pub fn router() -> Router<AppState> {
         .route("/reminders/rules/{id}/preview", get(preview))
         .route("/reminders/log", get(log))
         .route("/reminders/settings", post(save_settings))
+        .route("/reminders/control-rules", post(create_control_rule))
+        .route("/reminders/control-rules/{id}/delete", post(delete_control_rule))
+        .route("/reminders/digest", get(digest))
+        .route("/reminders/digest/chart.png", get(digest_chart))
+        .route("/reminders/digest/subscription", post(digest_subscription))
         .route("/clients/{id}/reminders", get(client))
         .route("/clients/{id}/reminders/flags", post(save_flags))
         .route("/clients/{id}/reminders/promises", post(promise))
@@ -109,12 +114,14 @@ async fn rules_page(state: &AppState, viewer: &Viewer, refusal: Vec<String>, sta
     } else {
         vec![]
     };
+    let control: Vec<serde_json::Value> =
+        crate::reminders::routes::list_control_rules(State(state.clone()), viewer.caller()).await?.0.iter().map(control_view).collect();
     let mut res = page(
         viewer,
         "reminders.html",
         "Напоминания",
         "reminders",
-        serde_json::json!({ "rules": rows, "can_edit": can_edit, "settings": settings, "channels": channels, "refusal": refusal }),
+        serde_json::json!({ "rules": rows, "can_edit": can_edit, "settings": settings, "channels": channels, "refusal": refusal, "control_rules": control }),
     )?;
     *res.status_mut() = status;
     Ok(res)
@@ -421,4 +428,108 @@ async fn promise(State(state): State<AppState>, viewer: Viewer, Path(id): Path<C
     }
     .await;
     after(&state, &viewer, id, result).await
+}
+
+// --- Debt control and the digest ------------------------------------------------------------------
+
+fn control_view(r: &crate::reminders::control::ControlRule) -> serde_json::Value {
+    let mut when = Vec::new();
+    if let Some(m) = r.min_debt {
+        when.push(format!("долг от {}", super::render::rub(m)));
+    }
+    if let Some(d) = r.min_days_overdue {
+        when.push(format!("просрочка от {d} дн."));
+    }
+    if let Some(s) = r.max_stars {
+        when.push(format!("рейтинг плательщика не выше {s} из 5"));
+    }
+    let days = if r.working_days { "раб. дн." } else { "дн." };
+    serde_json::json!({ "id": r.id, "name": r.name, "active": r.active, "when": when.join(" и "), "control": format!("{} {days}", r.control_days) })
+}
+
+/// A debt-control rule from the page's form.
+fn control_from(f: &Fields) -> Result<crate::reminders::control::ControlRuleInput, ApiError> {
+    let money = |field: &str| -> Result<Option<crate::money::Money>, ApiError> {
+        let s = f.one(field).replace([' ', '\u{a0}'], "").replace(',', ".");
+        if s.is_empty() { Ok(None) } else { s.parse().map(Some).map_err(|_| ApiError::field(field, format!("«{s}» — не сумма"))) }
+    };
+    let int = |field: &str| -> Result<Option<i32>, ApiError> {
+        let s = f.one(field);
+        if s.is_empty() { Ok(None) } else { s.parse().map(Some).map_err(|_| ApiError::field(field, format!("«{s}» — не число"))) }
+    };
+    Ok(crate::reminders::control::ControlRuleInput {
+        name: f.one("name"),
+        active: true,
+        position: 0,
+        min_debt: money("min_debt")?,
+        min_days_overdue: int("min_days_overdue")?,
+        max_stars: int("max_stars")?,
+        control_days: int("control_days")?.unwrap_or(0),
+        working_days: f.one("working_days") == "true",
+    })
+}
+
+async fn create_control_rule(State(state): State<AppState>, viewer: Viewer, body: String) -> PageResult<Response> {
+    let f = Fields::parse(&body);
+    let result = match control_from(&f) {
+        Ok(input) => crate::reminders::routes::create_control_rule(State(state.clone()), viewer.caller(), ApiJson(input)).await.map(drop),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to("/reminders#control").into_response()),
+        Err(e) => rules_page(&state, &viewer, refusal_of(e)?, StatusCode::UNPROCESSABLE_ENTITY).await,
+    }
+}
+
+async fn delete_control_rule(State(state): State<AppState>, viewer: Viewer, Path(id): Path<crate::reminders::control::ControlRuleId>) -> PageResult<Response> {
+    crate::reminders::routes::delete_control_rule(State(state), viewer.caller(), Path(id)).await?;
+    Ok(Redirect::to("/reminders#control").into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct DigestQuery {
+    #[serde(default, deserialize_with = "crate::dates::strict_opt")]
+    date: Option<NaiveDate>,
+}
+
+/// Today's digest (or a day's) for the signed-in user: the content of the morning e-mail.
+async fn digest(State(state): State<AppState>, viewer: Viewer, Filters(q): Filters<DigestQuery>) -> PageResult<Response> {
+    let query = crate::reminders::routes::DigestQuery { date: q.date };
+    let d = crate::reminders::routes::get_digest(State(state), viewer.caller(), Query(query)).await?.0;
+    let rub = super::render::rub;
+    let change = |m: Option<crate::money::Money>| m.map(|m| if m.minor() > 0 { format!("+{}", rub(m)) } else { rub(m) });
+    let debt = |l: &crate::reminders::digest::DebtLine| {
+        serde_json::json!({ "client": l.client, "client_id": l.counterparty_id, "document_id": l.document_id, "number": l.number,
+            "due_on": l.due_on.format("%d.%m.%Y").to_string(), "open": rub(l.open), "days": l.days_overdue, "disputed": l.disputed })
+    };
+    let data = serde_json::json!({
+        "day": d.day, "day_text": d.day.format("%d.%m.%Y").to_string(), "own": d.scope == crate::reminders::digest::Scope::Own, "subscribed": d.subscribed,
+        "owed": rub(d.owed), "overdue": rub(d.overdue), "owed_change": change(d.owed_change), "overdue_change": change(d.overdue_change),
+        "paid_total": rub(d.paid_total),
+        "paid": d.paid.iter().map(|p| serde_json::json!({ "client": p.client, "client_id": p.counterparty_id, "amount": rub(p.amount) })).collect::<Vec<_>>(),
+        "newly_overdue": d.newly_overdue.iter().map(debt).collect::<Vec<_>>(),
+        "forgotten_days": d.forgotten_days,
+        "forgotten": d.forgotten.iter().map(|f| serde_json::json!({ "client": f.client, "client_id": f.counterparty_id, "overdue": rub(f.overdue), "days": f.days_overdue })).collect::<Vec<_>>(),
+        "promises_due": d.promises_due.iter().map(|p| serde_json::json!({ "client": p.client, "client_id": p.counterparty_id, "amount": rub(p.amount) })).collect::<Vec<_>>(),
+        "promises_broken": d.promises_broken.iter().map(|p| serde_json::json!({ "client": p.client, "client_id": p.counterparty_id, "amount": rub(p.amount),
+            "promised_on": p.promised_on.format("%d.%m.%Y").to_string(), "missing": rub(p.missing) })).collect::<Vec<_>>(),
+        "top_overdue": d.top_overdue.iter().map(debt).collect::<Vec<_>>(),
+        "buckets": d.buckets.iter().map(|b| serde_json::json!({ "label": b.label, "amount": rub(b.amount), "overdue": b.overdue })).collect::<Vec<_>>(),
+    });
+    page(&viewer, "reminder_digest.html", "Утренняя сводка", "reminders", data)
+}
+
+/// The digest's chart as the e-mail attaches it.
+async fn digest_chart(State(state): State<AppState>, viewer: Viewer, Filters(q): Filters<DigestQuery>) -> PageResult<Response> {
+    let query = crate::reminders::routes::DigestQuery { date: q.date };
+    let d = crate::reminders::routes::get_digest(State(state), viewer.caller(), Query(query)).await?.0;
+    let png = crate::reminders::digest::chart(&d).map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "image/png"), (axum::http::header::CACHE_CONTROL, "private, no-store")], png).into_response())
+}
+
+async fn digest_subscription(State(state): State<AppState>, viewer: Viewer, body: String) -> PageResult<Response> {
+    let f = Fields::parse(&body);
+    let input = crate::reminders::routes::DigestSubscription { opted_in: f.one("opted_in") == "true" };
+    crate::reminders::routes::put_digest_subscription(State(state), viewer.caller(), ApiJson(input)).await?;
+    Ok(Redirect::to("/reminders/digest").into_response())
 }

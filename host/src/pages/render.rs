@@ -52,6 +52,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("reminder_rule.html", include_str!("../../assets/pages/reminder_rule.html")),
     ("reminder_preview.html", include_str!("../../assets/pages/reminder_preview.html")),
     ("reminder_log.html", include_str!("../../assets/pages/reminder_log.html")),
+    ("reminder_digest.html", include_str!("../../assets/pages/reminder_digest.html")),
     ("client_reminders.html", include_str!("../../assets/pages/client_reminders.html")),
     ("user.html", include_str!("../../assets/pages/user.html")),
     ("mail.html", include_str!("../../assets/pages/mail.html")),

@@ -312,6 +312,14 @@ pub struct Settings {
     /// The module instance that makes voice calls; `null`: voice steps are not sent.
     #[serde(default)]
     pub voice_module: Option<String>,
+    /// The morning digest calls an overdue debt *forgotten* when its client had no
+    /// interaction, task or reminder message in this many days.
+    #[serde(default = "forgotten_days")]
+    pub forgotten_days: u32,
+}
+
+fn forgotten_days() -> u32 {
+    14
 }
 
 impl Default for Settings {
@@ -335,6 +343,7 @@ impl Default for Settings {
             catch_up_days: 30,
             sms_module: None,
             voice_module: None,
+            forgotten_days: forgotten_days(),
         }
     }
 }
@@ -348,6 +357,7 @@ impl Settings {
             v.check(c.day <= c.week && c.week <= c.month, name, "лимит за день не больше лимита за неделю, а тот — за месяц");
         }
         v.check(self.catch_up_days <= 90, "catch_up_days", "не больше 90 дней");
+        v.check((1..=365).contains(&self.forgotten_days), "forgotten_days", "от 1 до 365 дней");
         if let Some(e) = &self.sender_email
             && let Err(e) = crate::mail::address::check_address(e)
         {
@@ -566,6 +576,8 @@ pub struct PlanReport {
     pub tasks: i64,
     pub promises_kept: i64,
     pub promises_broken: i64,
+    /// What the debt-control assistant did.
+    pub control: super::control::ControlReport,
 }
 
 /// One line of an explanation.

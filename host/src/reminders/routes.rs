@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -33,6 +33,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(run_reminder_plan))
         .routes(routes!(list_reminder_messages))
         .routes(routes!(why_reminder))
+        .routes(routes!(list_control_rules, create_control_rule))
+        .routes(routes!(update_control_rule, delete_control_rule))
+        .routes(routes!(list_client_controls))
+        .routes(routes!(get_digest))
+        .routes(routes!(put_digest_subscription))
 }
 
 async fn check_rule(c: &mut Conn<'_>, tenant: TenantId, input: &RuleInput) -> ApiResult<()> {
@@ -346,4 +351,121 @@ pub(crate) async fn why_reminder(State(state): State<AppState>, caller: Caller, 
     planner::plan(&mut c, caller.tenant_id, day, now, Some(client), Some(&mut explanation)).await?;
     let messages = planner::stored(&mut c, caller.tenant_id, client, day).await?;
     Ok(ApiJson(Why { counterparty_id: client, date: day, explanation, messages }))
+}
+
+// --- Debt control ---------------------------------------------------------------------------------
+
+use super::control::{self, Control, ControlRule, ControlRuleId, ControlRuleInput};
+use super::digest::{self, Digest};
+
+fn check_control_rule(input: &ControlRuleInput) -> ApiResult<()> {
+    let mut v = Violations::new();
+    input.check(&mut v);
+    v.finish()?;
+    Ok(())
+}
+
+/// The debt-control rules: which clients get a control task for their manager (debt ≥ X,
+/// overdue ≥ N days, payer rating ≤ k stars; every condition given must hold).
+#[utoipa::path(get, path = "/reminders/control-rules", tag = "reminders", responses((status = 200, body = Vec<ControlRule>)))]
+pub(crate) async fn list_control_rules(State(state): State<AppState>, caller: Caller) -> ApiResult<ApiJson<Vec<ControlRule>>> {
+    let mut c = state.db.read().await?;
+    Ok(ApiJson(control::list_rules(&mut c.conn(), caller.tenant_id).await?))
+}
+
+/// Create a debt-control rule (admins).
+#[utoipa::path(post, path = "/reminders/control-rules", tag = "reminders", request_body = ControlRuleInput,
+    responses((status = 201, body = ControlRule), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub(crate) async fn create_control_rule(State(state): State<AppState>, caller: Caller, ApiJson(input): ApiJson<ControlRuleInput>) -> ApiResult<(StatusCode, ApiJson<ControlRule>)> {
+    caller.ensure(Action::Configure)?;
+    check_control_rule(&input)?;
+    let mut tx = state.db.begin().await?;
+    let mut c = tx.conn();
+    let r = control::insert_rule(&mut c, caller.tenant_id, ControlRuleId::new(), &input).await?;
+    audit::record(&mut c, caller.tenant_id, &Actor::from(&caller), "debt_control_rule", r.id.0, AuditAction::Create, None, &r).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, ApiJson(r)))
+}
+
+/// Replace a debt-control rule (admins). Open controls stay; they close when the client no
+/// longer matches the rule as it now is.
+#[utoipa::path(put, path = "/reminders/control-rules/{id}", tag = "reminders", params(("id" = ControlRuleId, Path)), request_body = ControlRuleInput,
+    responses((status = 200, body = ControlRule), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub(crate) async fn update_control_rule(State(state): State<AppState>, caller: Caller, Path(id): Path<ControlRuleId>, ApiJson(input): ApiJson<ControlRuleInput>) -> ApiResult<ApiJson<ControlRule>> {
+    caller.ensure(Action::Configure)?;
+    let mut tx = state.db.begin().await?;
+    let mut c = tx.conn();
+    let before = control::get_rule(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("debt control rule"))?;
+    check_control_rule(&input)?;
+    let after = control::update_rule(&mut c, caller.tenant_id, id, &input).await?;
+    audit::record(&mut c, caller.tenant_id, &Actor::from(&caller), "debt_control_rule", id.0, AuditAction::Update, Some(&before), &after).await?;
+    tx.commit().await?;
+    Ok(ApiJson(after))
+}
+
+/// Delete a debt-control rule (admins); the tasks it gave stay with their assignees.
+#[utoipa::path(delete, path = "/reminders/control-rules/{id}", tag = "reminders", params(("id" = ControlRuleId, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub(crate) async fn delete_control_rule(State(state): State<AppState>, caller: Caller, Path(id): Path<ControlRuleId>) -> ApiResult<StatusCode> {
+    caller.ensure(Action::Configure)?;
+    let mut tx = state.db.begin().await?;
+    let mut c = tx.conn();
+    let before = control::get_rule(&mut c, caller.tenant_id, id).await?.ok_or(ApiError::NotFound("debt control rule"))?;
+    control::delete_rule(&mut c, caller.tenant_id, id).await?;
+    audit::record_delete(&mut c, caller.tenant_id, &Actor::from(&caller), "debt_control_rule", id.0, &before).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A client's debt controls (open and closed, the latest first): the manager's task, its
+/// control date, the head's escalation, why it closed.
+#[utoipa::path(get, path = "/counterparties/{id}/debt-controls", tag = "reminders", params(("id" = CounterpartyId, Path)),
+    responses((status = 200, body = Vec<Control>), (status = 404, body = Problem)))]
+pub(crate) async fn list_client_controls(State(state): State<AppState>, caller: Caller, Path(id): Path<CounterpartyId>) -> ApiResult<ApiJson<Vec<Control>>> {
+    let mut c = state.db.read().await?;
+    let mut c = c.conn();
+    client_exists(&mut c, caller.tenant_id, id).await?;
+    Ok(ApiJson(control::controls(&mut c, caller.tenant_id, Some(id)).await?))
+}
+
+// --- The morning digest ---------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DigestQuery {
+    /// The day; default: today.
+    #[serde(default, deserialize_with = "crate::dates::strict_opt")]
+    #[param(value_type = Option<String>, format = Date)]
+    pub date: Option<NaiveDate>,
+}
+
+/// The caller's morning digest of a day (the content of the e-mail): heads and admins see
+/// every client, managers their own.
+#[utoipa::path(get, path = "/reminders/digest", tag = "reminders", params(DigestQuery), responses((status = 200, body = Digest), (status = 422, body = Problem)))]
+pub(crate) async fn get_digest(State(state): State<AppState>, caller: Caller, Query(q): Query<DigestQuery>) -> ApiResult<ApiJson<Digest>> {
+    let day = q.date.unwrap_or_else(|| caller.today());
+    let scope = if caller.is_lead() { digest::Scope::All } else { digest::Scope::Own };
+    let mut c = state.db.snapshot().await?;
+    let base = digest::base_url(&state.config);
+    Ok(ApiJson(digest::compute(&mut c.conn(), caller.tenant_id, (caller.user_id, &caller.name), scope, day, &base).await?))
+}
+
+/// Whether a manager gets the morning digest of their clients by e-mail.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DigestSubscription {
+    pub opted_in: bool,
+}
+
+/// Opt in to (or out of) the morning digest of one's own clients by e-mail (managers; heads
+/// always get the digest of every client).
+#[utoipa::path(put, path = "/reminders/digest/subscription", tag = "reminders", request_body = DigestSubscription,
+    responses((status = 200, body = DigestSubscription), (status = 422, body = Problem)))]
+pub(crate) async fn put_digest_subscription(State(state): State<AppState>, caller: Caller, ApiJson(input): ApiJson<DigestSubscription>) -> ApiResult<ApiJson<DigestSubscription>> {
+    let mut tx = state.db.begin().await?;
+    let mut c = tx.conn();
+    digest::subscribe(&mut c, caller.tenant_id, caller.user_id, input.opted_in).await?;
+    audit::record(&mut c, caller.tenant_id, &Actor::from(&caller), "digest_subscription", caller.user_id.0, AuditAction::Update, None, &input).await?;
+    tx.commit().await?;
+    Ok(ApiJson(input))
 }
