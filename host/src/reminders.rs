@@ -117,8 +117,7 @@ async fn dispatch_job(state: &AppState, run: &JobRun) -> Result<serde_json::Valu
 pub async fn run_day(state: &AppState, tenant: TenantId, day: NaiveDate, now: DateTime<Utc>) -> anyhow::Result<model::PlanReport> {
     let mut tx = state.db.begin().await?;
     let mut report = planner::plan(&mut tx.conn(), tenant, day, now, None, None).await?;
-    let debts = store::open_debts(&mut tx.conn(), tenant, None).await?;
-    report.control = control::run(&mut tx.conn(), tenant, day, now, &debts).await?;
+    report.control = control::run(&mut tx.conn(), tenant, day, now).await?;
     report.queued = planner::dispatch(&mut tx.conn(), tenant, now).await?;
     tx.commit().await?;
     // SMS and voice through their providers, outside the plan's transaction.

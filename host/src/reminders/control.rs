@@ -22,7 +22,6 @@ use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use utoipa::ToSchema;
 
-use super::store::OpenDebt;
 use crate::counterparties::CounterpartyId;
 use crate::db::{Conn, on_conn};
 use crate::id_type;
@@ -358,22 +357,18 @@ async fn event(c: &mut Conn<'_>, tenant: TenantId, entity_type: &str, entity_id:
 /// Runs the assistant for `day`: closes the controls of clients that no longer match,
 /// escalates tasks past their control date, gives new control tasks. Idempotent: a second
 /// run of a day changes nothing.
-pub async fn run(c: &mut Conn<'_>, tenant: TenantId, day: NaiveDate, now: DateTime<Utc>, debts: &[OpenDebt]) -> anyhow::Result<ControlReport> {
+pub async fn run(c: &mut Conn<'_>, tenant: TenantId, day: NaiveDate, now: DateTime<Utc>) -> anyhow::Result<ControlReport> {
     let mut report = ControlReport::default();
     let rules: BTreeMap<ControlRuleId, ControlRule> = list_rules(c, tenant).await?.into_iter().map(|r| (r.id, r)).collect();
     let open = controls(c, tenant, None).await?;
     if rules.is_empty() && open.is_empty() {
         return Ok(report);
     }
-    let disputed: HashSet<_> = super::store::disputed(c, tenant).await?.into_iter().collect();
+    // Summed in the database: a million open documents are not carried into the host.
     let mut figures: HashMap<CounterpartyId, Figures> = HashMap::new();
-    for d in debts {
-        let f = figures.entry(d.counterparty_id).or_insert_with(|| Figures { name: d.name.clone(), responsible: d.responsible_id, owed: Money::ZERO, max_days_overdue: 0, stars: None });
-        if disputed.contains(&d.document_id) {
-            continue;
-        }
-        f.owed = Money::from_minor(f.owed.minor() + d.open_amount.minor());
-        f.max_days_overdue = f.max_days_overdue.max((day - d.due_on).num_days());
+    for d in super::store::client_debts(c, tenant).await? {
+        let max_days_overdue = d.oldest_due.map_or(0, |due| (day - due).num_days().max(0));
+        figures.insert(d.counterparty_id, Figures { name: d.name, responsible: d.responsible_id, owed: Money::from_minor(d.owed), max_days_overdue, stars: None });
     }
     let cps: Vec<CounterpartyId> = figures.keys().copied().collect();
     for (cp, r) in crate::receivables::store::ratings_of(c, tenant, &cps).await? {

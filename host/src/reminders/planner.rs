@@ -86,6 +86,14 @@ struct Plan<'e> {
     from: NaiveDate,
     explain: Option<&'e mut Vec<Explanation>>,
     report: PlanReport,
+    /// Looked up once a plan: template sources by kind, managers (name, e-mail; `None`:
+    /// archived or gone), the tenant's first admin.
+    sources: HashMap<&'static str, String>,
+    managers: HashMap<UserId, Option<(String, String)>>,
+    first_admin: Option<Option<String>>,
+    /// Each client's open debt by our legal entity, when the plan read only some documents
+    /// and a rule has a minimum debt.
+    totals: Option<HashMap<CounterpartyId, Vec<(Option<String>, i64)>>>,
 }
 
 impl Plan<'_> {
@@ -93,9 +101,11 @@ impl Plan<'_> {
         self.explain.is_some()
     }
 
-    fn note(&mut self, rule: Option<&Rule>, text: String) {
+    /// Adds a line to the explanation; the text is only made when a plan is explained (a
+    /// real plan over a million documents makes none of them).
+    fn note(&mut self, rule: Option<&Rule>, text: impl FnOnce() -> String) {
         if let Some(out) = self.explain.as_deref_mut() {
-            out.push(Explanation { rule_id: rule.map(|r| r.id), rule: rule.map(|r| r.name.clone()), text });
+            out.push(Explanation { rule_id: rule.map(|r| r.id), rule: rule.map(|r| r.name.clone()), text: text() });
         }
     }
 }
@@ -122,19 +132,42 @@ pub async fn plan(c: &mut Conn<'_>, tenant: TenantId, day: NaiveDate, now: DateT
         from,
         explain,
         report: PlanReport { day, from, ..PlanReport::default() },
+        sources: HashMap::new(),
+        managers: HashMap::new(),
+        first_admin: None,
+        totals: None,
     };
     if p.from < p.day {
         let text = format!("Планирование на {day} учитывает и пропущенные дни с {from}: шаг, день которого прошёл, пока планирование не запускалось, отправляется один раз.");
-        p.note(None, text);
+        p.note(None, || text);
     }
     promises(c, &mut p).await?;
     let rules: Vec<Rule> = store::list_rules(c, tenant).await?.into_iter().filter(|r| r.active).collect();
     if rules.is_empty() {
-        p.note(None, "У тенанта нет включённых правил напоминаний.".into());
+        p.note(None, || "У тенанта нет включённых правил напоминаний.".into());
     }
-    let debts = store::open_debts(c, tenant, only).await?;
+    // A real plan reads only the documents a step falls on (and then each such client's
+    // totals for the rules' minimum debt); an explanation reads all of one client's.
+    let (debts, totals) = match only {
+        Some(_) => (store::open_debts(c, tenant, only).await?, None),
+        None => {
+            let since = p.resumed.values().copied().fold(p.from, NaiveDate::min);
+            let debts = store::open_debts_due(c, tenant, None, Some(&candidate_due_dates(&rules, since, day))).await?;
+            let totals = if rules.iter().any(|r| r.scope.min_debt.is_some()) {
+                let mut t: HashMap<CounterpartyId, Vec<(Option<String>, i64)>> = HashMap::new();
+                for (cp, entity, sum) in store::open_totals(c, tenant).await? {
+                    t.entry(cp).or_default().push((entity, sum));
+                }
+                Some(t)
+            } else {
+                None
+            };
+            (debts, totals)
+        }
+    };
+    p.totals = totals;
     if debts.is_empty() && only.is_some() {
-        p.note(None, "У клиента нет открытой задолженности: напоминать не о чем.".into());
+        p.note(None, || "У клиента нет открытой задолженности: напоминать не о чем.".into());
     }
     let mut by_client: BTreeMap<CounterpartyId, Vec<OpenDebt>> = BTreeMap::new();
     for d in debts {
@@ -205,19 +238,49 @@ async fn promises(c: &mut Conn<'_>, p: &mut Plan<'_>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Whether a client is in a rule's scope; `Err` says why not.
-fn in_scope(rule: &Rule, d: &OpenDebt) -> Result<(), String> {
+/// The due dates whose documents have a step day in `from..=day` under some rule: the plan
+/// reads only those documents (of a million open ones, a few thousand fall on a step a day).
+fn candidate_due_dates(rules: &[Rule], from: NaiveDate, day: NaiveDate) -> Vec<NaiveDate> {
+    use super::model::OffsetKind;
+    let mut out = std::collections::BTreeSet::new();
+    for s in rules.iter().flat_map(|r| r.steps.iter()) {
+        // N working days stretch over weekends and holidays: at most 2N + 30 calendar days.
+        let span = Days::new(u64::from(s.offset.days) * 2 + 30);
+        let (lo, hi) = match s.offset.kind {
+            OffsetKind::WorkingDaysBefore => (from, day + span),
+            OffsetKind::DueDay => (from, day),
+            OffsetKind::CalendarDaysAfter | OffsetKind::WorkingDaysAfter => (from - span, day),
+        };
+        let mut due = lo;
+        while due <= hi {
+            let at = s.offset.day_for(due);
+            if at >= from && at <= day {
+                out.insert(due);
+            }
+            due = due + Days::new(1);
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// Whether a client is in a rule's scope.
+fn in_scope(rule: &Rule, d: &OpenDebt) -> bool {
+    let s = &rule.scope;
+    (s.client_kinds.is_empty() || s.client_kinds.contains(&d.kind))
+        && (s.segments.is_empty() || d.segment.as_ref().is_some_and(|seg| s.segments.contains(seg)))
+        && (s.tags.is_empty() || d.tags.iter().any(|t| s.tags.contains(t)))
+}
+
+/// Why a client is not in a rule's scope, in words.
+fn scope_miss(rule: &Rule, d: &OpenDebt) -> String {
     let s = &rule.scope;
     if !s.client_kinds.is_empty() && !s.client_kinds.contains(&d.kind) {
-        return Err(format!("вид клиента «{}» не входит в правило", d.kind));
+        return format!("вид клиента «{}» не входит в правило", d.kind);
     }
     if !s.segments.is_empty() && !d.segment.as_ref().is_some_and(|seg| s.segments.contains(seg)) {
-        return Err(format!("сегмент клиента «{}» не входит в правило", d.segment.as_deref().unwrap_or("—")));
+        return format!("сегмент клиента «{}» не входит в правило", d.segment.as_deref().unwrap_or("—"));
     }
-    if !s.tags.is_empty() && !d.tags.iter().any(|t| s.tags.contains(t)) {
-        return Err("у клиента нет ни одного из тегов правила".into());
-    }
-    Ok(())
+    "у клиента нет ни одного из тегов правила".into()
 }
 
 fn doc_of(d: &OpenDebt, day: NaiveDate) -> MessageDoc {
@@ -227,8 +290,8 @@ fn doc_of(d: &OpenDebt, day: NaiveDate) -> MessageDoc {
 /// One client under one rule.
 async fn client_rule(c: &mut Conn<'_>, p: &mut Plan<'_>, cp: CounterpartyId, debts: &[OpenDebt], rule: &Rule, entity: Option<(Option<String>, String)>) -> anyhow::Result<()> {
     let Some(first) = debts.first() else { return Ok(()) };
-    if let Err(why) = in_scope(rule, first) {
-        p.note(Some(rule), format!("Правило не применяется: {why}."));
+    if !in_scope(rule, first) {
+        p.note(Some(rule), || format!("Правило не применяется: {}.", scope_miss(rule, first)));
         return Ok(());
     }
     let scoped: Vec<&OpenDebt> = match (&rule.scope.legal_entity_id, &entity) {
@@ -237,14 +300,22 @@ async fn client_rule(c: &mut Conn<'_>, p: &mut Plan<'_>, cp: CounterpartyId, deb
         (Some(_), _) => Vec::new(),
     };
     if scoped.is_empty() {
-        p.note(Some(rule), "Правило не применяется: нет долгов перед юрлицом правила.".into());
+        p.note(Some(rule), || "Правило не применяется: нет долгов перед юрлицом правила.".into());
         return Ok(());
     }
-    let total: i64 = scoped.iter().map(|d| d.open_amount.minor()).sum();
+    let total: i64 = match p.totals.as_ref().map(|t| t.get(&cp).map(Vec::as_slice).unwrap_or_default()) {
+        // All of the client's open documents, not only those due for a step today.
+        Some(sums) => match (&rule.scope.legal_entity_id, &entity) {
+            (None, _) => sums.iter().map(|(_, s)| s).sum(),
+            (Some(_), Some((Some(r), _))) => sums.iter().filter(|(e, _)| e.as_deref() == Some(r.as_str())).map(|(_, s)| s).sum(),
+            (Some(_), _) => 0,
+        },
+        None => scoped.iter().map(|d| d.open_amount.minor()).sum(),
+    };
     if let Some(min) = rule.scope.min_debt
         && total < min.minor()
     {
-        p.note(Some(rule), format!("Правило не применяется: долг клиента {} меньше порога {}.", Money::from_minor(total), min));
+        p.note(Some(rule), || format!("Правило не применяется: долг клиента {} меньше порога {}.", Money::from_minor(total), min));
         return Ok(());
     }
     // For each debt, the latest step whose day falls in the window.
@@ -254,19 +325,18 @@ async fn client_rule(c: &mut Conn<'_>, p: &mut Plan<'_>, cp: CounterpartyId, deb
         if let Some(min) = rule.scope.min_days_overdue
             && (p.day - d.due_on).num_days() < i64::from(min)
         {
-            p.note(Some(rule), format!("Документ № {}: просрочка меньше {min} дн.", d.number));
+            p.note(Some(rule), || format!("Документ № {}: просрочка меньше {min} дн.", d.number));
             continue;
         }
         let hit = rule.steps.iter().enumerate().map(|(i, s)| (i, s.offset.day_for(d.due_on))).filter(|(_, at)| *at >= from && *at <= p.day).max_by_key(|(i, at)| (*at, *i));
         match hit {
             Some((i, _)) => due.entry(i).or_default().push(d),
             None => {
-                let next = rule.steps.iter().map(|s| s.offset.day_for(d.due_on)).filter(|at| *at > p.day).min();
-                let text = match next {
+                let day = p.day;
+                p.note(Some(rule), || match rule.steps.iter().map(|s| s.offset.day_for(d.due_on)).filter(|at| *at > day).min() {
                     Some(at) => format!("Документ № {} (срок {}): сегодня шагов нет, следующий — {}.", d.number, d.due_on.format("%d.%m.%Y"), at.format("%d.%m.%Y")),
                     None => format!("Документ № {} (срок {}): все шаги правила пройдены.", d.number, d.due_on.format("%d.%m.%Y")),
-                };
-                p.note(Some(rule), text);
+                });
             }
         }
     }
@@ -280,7 +350,7 @@ async fn client_rule(c: &mut Conn<'_>, p: &mut Plan<'_>, cp: CounterpartyId, deb
 #[allow(clippy::too_many_arguments)]
 async fn skip(c: &mut Conn<'_>, p: &mut Plan<'_>, cp: CounterpartyId, rule: &Rule, i: usize, docs: &[MessageDoc], code: &str, reason: String) -> anyhow::Result<()> {
     let s = &rule.steps[i];
-    p.note(Some(rule), format!("Шаг {} ({}, {}): не отправляется — {reason}", i + 1, channel_words(s.channel), s.offset.describe()));
+    p.note(Some(rule), || format!("Шаг {} ({}, {}): не отправляется — {reason}", i + 1, channel_words(s.channel), s.offset.describe()));
     if p.dry() {
         return Ok(());
     }
@@ -347,7 +417,7 @@ async fn step(c: &mut Conn<'_>, p: &mut Plan<'_>, cp: CounterpartyId, rule: &Rul
     let ids: Vec<SalesDocumentId> = docs.iter().map(|d| d.document_id).collect();
     let key = message_key(rule.id, &s.id, cp, &ids);
     if store::key_exists(c, p.tenant, &key).await? {
-        p.note(Some(rule), format!("Шаг {} ({}): уже запланирован по документам {} — второй раз не отправляется.", i + 1, channel_words(s.channel), numbers(&docs)));
+        p.note(Some(rule), || format!("Шаг {} ({}): уже запланирован по документам {} — второй раз не отправляется.", i + 1, channel_words(s.channel), numbers(&docs)));
         return Ok(());
     }
     let flags = store::flags(c, p.tenant, cp).await?;
@@ -374,16 +444,25 @@ async fn step(c: &mut Conn<'_>, p: &mut Plan<'_>, cp: CounterpartyId, rule: &Rul
     }
     // Who it is from.
     let manager = match first.responsible_id {
-        Some(u) => crate::tenancy::store::get_user(c, p.tenant, u).await?.filter(|u| u.archived_at.is_none()),
+        Some(u) => match p.managers.get(&u) {
+            Some(m) => m.clone(),
+            None => {
+                let m = crate::tenancy::store::get_user(c, p.tenant, u).await?.filter(|u| u.archived_at.is_none()).map(|u| (u.full_name, u.email));
+                p.managers.insert(u, m.clone());
+                m
+            }
+        },
         None => None,
     };
     let (sender_name, sender_email) = match (manager, &p.settings.sender_email) {
-        (Some(m), _) => (m.full_name, m.email),
+        (Some(m), _) => m,
         (None, Some(email)) => (p.tenant_name.clone(), email.clone()),
-        (None, None) => match store::first_admin(c, p.tenant).await? {
-            Some((_, _, email)) => (p.tenant_name.clone(), email),
-            None => (p.tenant_name.clone(), String::new()),
-        },
+        (None, None) => {
+            if p.first_admin.is_none() {
+                p.first_admin = Some(store::first_admin(c, p.tenant).await?.map(|a| a.2));
+            }
+            (p.tenant_name.clone(), p.first_admin.clone().flatten().unwrap_or_default())
+        }
     };
     // Who it is to.
     let recipients = if s.channel == Channel::Task {
@@ -410,8 +489,12 @@ async fn step(c: &mut Conn<'_>, p: &mut Plan<'_>, cp: CounterpartyId, rule: &Rul
         "total_upcoming": sum(&upcoming),
         "total_overdue": sum(&overdue),
     });
-    let (source, _) = crate::templates::store::source(c, p.tenant, kind).await?;
-    let doc = match crate::templates::engine::document(kind, &source, crate::templates::engine::context(&data)) {
+    if !p.sources.contains_key(kind.key) {
+        let (source, _) = crate::templates::store::source(c, p.tenant, kind).await?;
+        p.sources.insert(kind.key, source);
+    }
+    let source = p.sources.get(kind.key).map(String::as_str).unwrap_or_default();
+    let doc = match crate::templates::engine::document(kind, source, crate::templates::engine::context(&data)) {
         Ok(doc) => doc,
         Err(e) => return skip(c, p, cp, rule, i, &docs, "template_error", format!("шаблон «{}» не сработал: {e}", kind.key)).await,
     };
@@ -430,7 +513,7 @@ async fn step(c: &mut Conn<'_>, p: &mut Plan<'_>, cp: CounterpartyId, rule: &Rul
         }
     };
     let when = not_before.map(|t| format!(", не раньше {}", t.format("%d.%m.%Y %H:%M UTC"))).unwrap_or_default();
-    p.note(Some(rule), format!("Шаг {} ({}, {}): «{subject}» по документам {}{when}.", i + 1, channel_words(s.channel), s.offset.describe(), numbers(&docs)));
+    p.note(Some(rule), || format!("Шаг {} ({}, {}): «{subject}» по документам {}{when}.", i + 1, channel_words(s.channel), s.offset.describe(), numbers(&docs)));
     if p.dry() {
         return Ok(());
     }

@@ -204,7 +204,21 @@ pub struct OpenDebt {
 
 /// The open debts of the tenant (or of one client), by client and due date.
 pub async fn open_debts(c: &mut Conn<'_>, tenant: TenantId, only: Option<CounterpartyId>) -> sqlx::Result<Vec<OpenDebt>> {
-    let filter = if only.is_some() { "AND o.counterparty_id = $2" } else { "AND $2 IS NULL" };
+    open_debts_due(c, tenant, only, None).await
+}
+
+/// The open debts due on one of `due` (all when `None`): the daily plan reads only the
+/// documents some step falls on, not the whole ledger.
+pub async fn open_debts_due(c: &mut Conn<'_>, tenant: TenantId, only: Option<CounterpartyId>, due: Option<&[NaiveDate]>) -> sqlx::Result<Vec<OpenDebt>> {
+    let mut filter = if only.is_some() { "AND o.counterparty_id = $2".to_owned() } else { "AND $2 IS NULL".to_owned() };
+    if let Some(days) = due {
+        if days.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Dates formatted by chrono (digits and dashes), so they are safe to inline.
+        let list = days.iter().map(|d| format!("'{}'", d.format("%Y-%m-%d"))).collect::<Vec<_>>().join(",");
+        filter.push_str(&format!(" AND o.due_on IN ({list})"));
+    }
     let sql = format!(
         "SELECT o.document_id, o.counterparty_id, o.due_on, o.open_amount, o.legal_entity_ref, d.number, d.issued_on, \
                 cp.kind, cp.segment, cp.tags, COALESCE(cp.short_name, cp.full_name) AS name, cp.inn, cp.responsible_id \
@@ -215,6 +229,38 @@ pub async fn open_debts(c: &mut Conn<'_>, tenant: TenantId, only: Option<Counter
          ORDER BY o.counterparty_id, o.due_on, d.number"
     );
     on_conn!(c, c => sqlx::query_as::<_, OpenDebt>(&sql).bind(tenant).bind(only).fetch_all(c).await)
+}
+
+/// Each client's open debt by our legal entity (`legal_entity_ref`), in kopecks: what a
+/// rule's minimum debt is compared with when the plan reads only the documents due for a step.
+pub async fn open_totals(c: &mut Conn<'_>, tenant: TenantId) -> sqlx::Result<Vec<(CounterpartyId, Option<String>, i64)>> {
+    let sql = "SELECT counterparty_id, legal_entity_ref, CAST(SUM(open_amount) AS BIGINT) FROM open_items WHERE tenant_id = $1 GROUP BY counterparty_id, legal_entity_ref";
+    on_conn!(c, c => sqlx::query_as(sql).bind(tenant).fetch_all(c).await)
+}
+
+/// A client's open debt as debt control sees it: undisputed documents only.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClientDebt {
+    pub counterparty_id: CounterpartyId,
+    pub name: String,
+    pub responsible_id: Option<UserId>,
+    /// Kopecks, disputed documents left out.
+    pub owed: i64,
+    /// The earliest due date of an undisputed document.
+    pub oldest_due: Option<NaiveDate>,
+}
+
+/// Every client with open debt, summed in the database.
+pub async fn client_debts(c: &mut Conn<'_>, tenant: TenantId) -> sqlx::Result<Vec<ClientDebt>> {
+    let sql = "SELECT o.counterparty_id, COALESCE(cp.short_name, cp.full_name) AS name, cp.responsible_id, \
+                      CAST(COALESCE(SUM(CASE WHEN dd.document_id IS NULL THEN o.open_amount END), 0) AS BIGINT) AS owed, \
+                      MIN(CASE WHEN dd.document_id IS NULL THEN o.due_on END) AS oldest_due \
+               FROM open_items o \
+               JOIN counterparties cp ON cp.tenant_id = o.tenant_id AND cp.id = o.counterparty_id \
+               LEFT JOIN debt_disputes dd ON dd.tenant_id = o.tenant_id AND dd.document_id = o.document_id \
+               WHERE o.tenant_id = $1 AND cp.archived_at IS NULL \
+               GROUP BY o.counterparty_id, cp.short_name, cp.full_name, cp.responsible_id";
+    on_conn!(c, c => sqlx::query_as::<_, ClientDebt>(sql).bind(tenant).fetch_all(c).await)
 }
 
 /// The tenant's name and time zone.
