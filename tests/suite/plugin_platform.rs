@@ -80,19 +80,24 @@ impl FakeSmsRu {
 /// starting with 7 (error 7) and a wrong login or password (error 2), and records every
 /// request's form. `lose_answers` makes it take the next calls but answer HTTP 502, as if
 /// the answer were lost on the way back.
+/// Every request to the fake SMSC.RU: the script (`send`, `status`) and its form fields.
+pub(crate) type SmscRequests = Arc<Mutex<Vec<(String, Vec<(String, String)>)>>>;
+/// The messages the fake SMSC.RU took: their status code by (phone, id).
+pub(crate) type SmscBook = Arc<Mutex<std::collections::BTreeMap<(String, String), i64>>>;
+
 pub(crate) struct FakeSmsc {
     pub(crate) base_url: String,
     pub(crate) host: String,
-    pub(crate) seen: Arc<Mutex<Vec<(String, Vec<(String, String)>)>>>,
+    pub(crate) seen: SmscRequests,
     /// Status code of each message taken, by (phone, id).
-    pub(crate) taken: Arc<Mutex<std::collections::BTreeMap<(String, String), i64>>>,
+    pub(crate) taken: SmscBook,
     pub(crate) lose_answers: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 pub(crate) async fn fake_smsc(login: &'static str, psw: &'static str) -> FakeSmsc {
     use std::sync::atomic::Ordering;
-    let seen: Arc<Mutex<Vec<(String, Vec<(String, String)>)>>> = Arc::default();
-    let taken: Arc<Mutex<std::collections::BTreeMap<(String, String), i64>>> = Arc::default();
+    let seen: SmscRequests = Arc::default();
+    let taken: SmscBook = Arc::default();
     let lose_answers = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let (log, book, lose) = (seen.clone(), taken.clone(), lose_answers.clone());
     let handle = move |script: &'static str| {
