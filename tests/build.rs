@@ -9,6 +9,7 @@ fn main() {
         "template",
         "inn-dadata",
         "sms-ru",
+        "voice-smsc",
         "test-guests/hostile",
         "test-guests/echo",
         "test-guests/mailer",

@@ -10,7 +10,7 @@ fn the_plugins_own_unit_tests_pass() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
         .current_dir(plugins)
-        .args(["test", "-p", "accounting-1c", "-p", "inn-dadata", "-p", "sms-ru", "-p", "crm-plugin-sdk", "--target", env!("CRM_HOST_TARGET")])
+        .args(["test", "-p", "accounting-1c", "-p", "inn-dadata", "-p", "sms-ru", "-p", "voice-smsc", "-p", "crm-plugin-sdk", "--target", env!("CRM_HOST_TARGET")])
         .output()
         .expect("run cargo test in plugins/");
     let stdout = String::from_utf8_lossy(&out.stdout);

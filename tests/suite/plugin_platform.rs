@@ -18,6 +18,7 @@ on_both_engines!(
     each_capability_is_refused_outside_its_grant,
     mail_from_a_plugin_is_queued_once_from_the_granted_sender,
     trying_a_module_names_what_is_wrong_with_the_input,
+    the_built_in_voice_plugin_calls_through_smsc_once_per_key,
 );
 
 /// Every request's form fields, in order.
@@ -70,6 +71,95 @@ pub(crate) async fn fake_sms_ru(api_id: &'static str) -> FakeSmsRu {
 impl FakeSmsRu {
     fn keys_seen(&self) -> Vec<String> {
         self.seen.lock().unwrap().iter().map(|f| f.iter().find(|(k, _)| k == "api_id").map(|(_, v)| v.clone()).unwrap_or_default()).collect()
+    }
+}
+
+/// A fake SMSC.RU on loopback: `sys/send.php` and `sys/status.php` with their `fmt=3` JSON
+/// answers. It keeps the messages it took by (phone, id) as SMSC.RU does, refuses a repeated
+/// request for the same phone and id (error 9), refuses a number that is not 11 digits
+/// starting with 7 (error 7) and a wrong login or password (error 2), and records every
+/// request's form. `lose_answers` makes it take the next calls but answer HTTP 502, as if
+/// the answer were lost on the way back.
+/// Every request to the fake SMSC.RU: the script (`send`, `status`) and its form fields.
+pub(crate) type SmscRequests = Arc<Mutex<Vec<(String, Vec<(String, String)>)>>>;
+/// The messages the fake SMSC.RU took: their status code by (phone, id).
+pub(crate) type SmscBook = Arc<Mutex<std::collections::BTreeMap<(String, String), i64>>>;
+
+pub(crate) struct FakeSmsc {
+    pub(crate) base_url: String,
+    pub(crate) host: String,
+    pub(crate) seen: SmscRequests,
+    /// Status code of each message taken, by (phone, id).
+    pub(crate) taken: SmscBook,
+    pub(crate) lose_answers: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+pub(crate) async fn fake_smsc(login: &'static str, psw: &'static str) -> FakeSmsc {
+    use std::sync::atomic::Ordering;
+    let seen: SmscRequests = Arc::default();
+    let taken: SmscBook = Arc::default();
+    let lose_answers = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (log, book, lose) = (seen.clone(), taken.clone(), lose_answers.clone());
+    let handle = move |script: &'static str| {
+        let (log, book, lose) = (log.clone(), book.clone(), lose.clone());
+        move |body: String| {
+            let (log, book, lose) = (log.clone(), book.clone(), lose.clone());
+            async move {
+                use axum::response::IntoResponse;
+                let form: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+                log.lock().unwrap().push((script.to_owned(), form.clone()));
+                let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+                if get("login") != login || get("psw") != psw {
+                    return axum::Json(json!({"error": "authorise error", "error_code": 2})).into_response();
+                }
+                assert_eq!(get("fmt"), "3", "the plugin asks for JSON answers");
+                if script == "status" {
+                    let known = book.lock().unwrap().get(&(get("phone"), get("id"))).copied();
+                    let status = known.unwrap_or(-3);
+                    return axum::Json(json!({"status": status, "last_date": "11.06.2026 10:00:05", "last_timestamp": 1_781_161_205, "err": 0})).into_response();
+                }
+                let (phone, id) = (get("phones"), get("id"));
+                assert_eq!((get("call").as_str(), get("charset").as_str()), ("1", "utf-8"), "{form:?}");
+                if phone.len() != 11 || !phone.starts_with('7') {
+                    return axum::Json(json!({"error": "invalid number", "error_code": 7})).into_response();
+                }
+                if book.lock().unwrap().insert((phone, id.clone()), -1).is_some() {
+                    return axum::Json(json!({"error": "duplicate request, wait a minute", "error_code": 9})).into_response();
+                }
+                if lose.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+                    return (StatusCode::BAD_GATEWAY, "upstream timed out").into_response();
+                }
+                axum::Json(json!({"id": id.parse::<i64>().unwrap(), "cnt": 1})).into_response()
+            }
+        }
+    };
+    let app = axum::Router::new()
+        .route("/sys/send.php", axum::routing::post(handle("send")))
+        .route("/sys/status.php", axum::routing::post(handle("status")));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    FakeSmsc { base_url: format!("http://{addr}/"), host: addr.to_string(), seen, taken, lose_answers }
+}
+
+impl FakeSmsc {
+    /// The forms of the calls asked for (`send.php`), in order.
+    pub(crate) fn calls(&self) -> Vec<Vec<(String, String)>> {
+        self.seen.lock().unwrap().iter().filter(|(s, _)| s == "send").map(|(_, f)| f.clone()).collect()
+    }
+
+    /// Every call taken was answered and read out: status 1.
+    pub(crate) fn answer_all(&self) {
+        self.taken.lock().unwrap().values_mut().for_each(|s| *s = 1);
+    }
+
+    /// Enables the built-in voice-smsc plugin as module instance `voice-smsc` against this fake.
+    pub(crate) async fn enable(&self, t: &TestTenant, login: &str, psw: &str) {
+        t.admin
+            .put("/api/v1/modules/voice-smsc", json!({"version": "0.2.0", "settings": {"base_url": self.base_url, "voice": "m"}, "secrets": {"login": login, "psw": psw},
+                "grants": {"http_hosts": [self.host], "private_hosts": [self.host]}}))
+            .await
+            .ok();
     }
 }
 
@@ -357,4 +447,64 @@ fn the_published_0_1_0_contract_is_frozen() {
         "12e9c40acf065394ce8659fcb8bd1e5da6dc2852c4822118ddc3bfb23416fb53",
         "wit/0.1.0 is published and frozen: plugins in the field are built against it. Put changes into a new version directory."
     );
+}
+
+/// The built-in voice plugin: registered with the host like sms-ru, against a fake SMSC.RU
+/// it asks for a call (`call=1`, the voice, UTF-8, JSON answers) with an id derived from the
+/// key; the same key sent again is found at SMSC.RU and not called twice, even when the
+/// first answer was lost; a bad number is refused in SMSC.RU's words; the status says
+/// delivered once the call was answered; a wrong password is the settings' fault.
+async fn the_built_in_voice_plugin_calls_through_smsc_once_per_key(app: TestApp) {
+    let t = app.tenant("ООО Фактор").await;
+    let registry = t.admin.get("/api/v1/plugins").await.ok();
+    let voice: Vec<&Value> = registry.body.as_array().unwrap().iter().filter(|v| v["plugin_id"] == "voice-smsc").collect();
+    assert_eq!(voice.len(), 1, "{}", registry.text());
+    assert_eq!((voice[0]["world"].as_str(), voice[0]["contract"].as_str()), (Some("notification-channel"), Some("0.2.0")), "{}", voice[0]);
+    assert_eq!(voice[0]["builtin"], true, "{}", voice[0]);
+
+    let smsc = fake_smsc("factor", "secret").await;
+    smsc.enable(&t, "factor", "secret").await;
+    let msg = |key: &str, to: &str| json!({"key": key, "recipient": to, "text": "Здравствуйте! Напоминаем об оплате счёта 0000-000201."});
+    let r = try_module(&t, "voice-smsc", "channel.send", json!({"messages": [msg("n-1", "+7 (916) 123-45-67"), msg("n-2", "+7 916 12")]})).await;
+    assert_eq!(r["output"][0]["status"], "queued", "{r}");
+    let pid = r["output"][0]["provider_id"].as_str().unwrap().to_string();
+    assert!(pid.ends_with(":79161234567"), "{pid}");
+    assert_eq!(r["output"][1]["status"], "failed", "{r}");
+    assert!(r["output"][1]["detail"].as_str().unwrap().contains("invalid number"), "SMSC.RU's words: {r}");
+    let calls = smsc.calls();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    for (k, v) in [("phones", "79161234567"), ("call", "1"), ("voice", "m"), ("fmt", "3"), ("charset", "utf-8"), ("login", "factor")] {
+        assert!(calls[0].contains(&(k.into(), v.into())), "{k}={v} in {:?}", calls[0]);
+    }
+    let id = calls[0].iter().find(|(k, _)| k == "id").unwrap().1.clone();
+    assert!(id.parse::<u32>().is_ok_and(|n| (1..=2_147_483_647).contains(&n)), "{id}");
+    assert!(pid.starts_with(&format!("{id}:")), "{pid}");
+
+    // The same key again: found at SMSC.RU by its id, not called again.
+    let again = try_module(&t, "voice-smsc", "channel.send", json!({"messages": [msg("n-1", "+7 (916) 123-45-67")]})).await;
+    assert_eq!((again["output"][0]["status"].as_str(), again["output"][0]["provider_id"].as_str()), (Some("queued"), Some(pid.as_str())), "{again}");
+    assert_eq!(smsc.calls().len(), 2, "no second call");
+    // The answer to a call is lost: the send fails as a whole (the host retries) and the
+    // retry finds the call made.
+    smsc.lose_answers.store(1, std::sync::atomic::Ordering::SeqCst);
+    let lost = try_module(&t, "voice-smsc", "channel.send", json!({"messages": [msg("n-3", "89261234567")]})).await;
+    assert_eq!(lost["failure"]["plugin_error"]["kind"], "unavailable", "{lost}");
+    assert!(lost.to_string().contains("502"), "{lost}");
+    let retried = try_module(&t, "voice-smsc", "channel.send", json!({"messages": [msg("n-3", "89261234567")]})).await;
+    assert_eq!(retried["output"][0]["status"], "queued", "{retried}");
+    assert_eq!(smsc.calls().len(), 3, "one call for n-3 however often it is sent");
+
+    // Status: waiting, then delivered once answered.
+    let r = try_module(&t, "voice-smsc", "channel.status", json!({"provider_ids": [pid]})).await;
+    assert_eq!(r["output"][0]["status"], "queued", "{r}");
+    smsc.answer_all();
+    let r = try_module(&t, "voice-smsc", "channel.status", json!({"provider_ids": [pid]})).await;
+    assert_eq!((r["output"][0]["status"].as_str(), r["output"][0]["provider_id"].as_str()), (Some("delivered"), Some(pid.as_str())), "{r}");
+
+    // A wrong password: the module's settings are at fault, nothing is called.
+    smsc.enable(&t, "factor", "wrong").await;
+    let r = try_module(&t, "voice-smsc", "channel.send", json!({"messages": [msg("n-4", "+79161234500")]})).await;
+    assert_eq!(r["failure"]["plugin_error"]["kind"], "misconfigured", "{r}");
+    assert!(r.to_string().contains("login or password"), "{r}");
+    assert_eq!(smsc.calls().len(), 3);
 }

@@ -19,6 +19,7 @@ on_both_engines!(
     bad_input_is_recorded_with_its_reason_and_the_rest_of_the_plan_goes_on,
     the_plan_is_a_scheduled_job_and_e_mails_wait_for_the_window_then_go_to_the_outbox_once,
     sms_goes_through_the_sms_module_once_and_an_unset_voice_channel_is_named,
+    voice_calls_go_through_smsc_once_per_recipient_and_a_refused_number_is_named,
 );
 
 pub(crate) fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -558,4 +559,72 @@ async fn sms_goes_through_the_sms_module_once_and_an_unset_voice_channel_is_name
     assert!(s(&v["reason"]).contains("голосовые звонки не настроены") && s(&v["reason"]).contains("voice_module"), "{v}");
     let timeline = t.admin.get(&format!("/api/v1/counterparties/{cp}/timeline")).await.ok().text();
     assert!(timeline.contains("отправлено через sms-ru"), "{timeline}");
+}
+
+/// Calls through the built-in voice-smsc module against a loopback SMSC.RU (its `fmt=3`
+/// answers), named as `voice_module`: the voice step of Mon 15 June (10 days after a due
+/// date of Fri 5 June) calls each recipient once, even when SMSC.RU's answer to the first
+/// call is lost and the dispatch runs again; a number SMSC.RU refuses is skipped with its
+/// words; the status refresh marks the calls delivered once answered.
+async fn voice_calls_go_through_smsc_once_per_recipient_and_a_refused_number_is_named(app: TestApp) {
+    let t = app.tenant("ООО Дистрибьютор").await;
+    let smsc = crate::plugin_platform::fake_smsc("distributor", "secret").await;
+    smsc.enable(&t, "distributor", "secret").await;
+    let mut settings = t.admin.get("/api/v1/reminder-settings").await.ok().body;
+    settings["voice_module"] = json!("voice-smsc");
+    t.admin.put("/api/v1/reminder-settings", settings).await.ok();
+    // The default rule's call step, alone: 10 days after the due date, to the director and the accountant.
+    let default = t.admin.get("/api/v1/reminder-rules").await.ok().body[0]["id"].as_str().unwrap().to_string();
+    t.admin.delete(&format!("/api/v1/reminder-rules/{default}")).await.expect(StatusCode::NO_CONTENT);
+    let step = json!({"offset": {"kind": "calendar_days_after", "days": 10}, "channel": "voice", "template": "reminder_short", "recipients": ["director", "accountant"]});
+    t.admin.post("/api/v1/reminder-rules", json!({"name": "Звонок", "steps": [step]})).await.created();
+    let good = client(&t, "legal_entity", "ООО «Ромашка»", None).await;
+    contact(&t, &good, "Петров Иван", "Генеральный директор", None, Some("+7 (916) 123-45-67")).await;
+    contact(&t, &good, "Сидорова Анна", "Главный бухгалтер", None, Some("8 (926) 765-43-21")).await;
+    debt(&app, &t, &good, "0000-000301", d(2026, 6, 5), 120_000).await;
+    let bad = client(&t, "legal_entity", "ООО «Лютик»", None).await;
+    contact(&t, &bad, "Кузнецов Олег", "Директор", None, Some("+7 916 12")).await;
+    debt(&app, &t, &bad, "0000-000302", d(2026, 6, 5), 80_000).await;
+
+    // Mon 15 June, 10:00: SMSC.RU takes the first call but its answer is lost — the whole
+    // send fails, nothing is recorded as sent, and the messages wait for the next dispatch.
+    smsc.lose_answers.store(1, std::sync::atomic::Ordering::SeqCst);
+    let report = plan_at(&t, d(2026, 6, 15), 10, 0).await;
+    assert_eq!(report["sent_by_providers"], 0, "{report}");
+    assert_eq!(smsc.taken.lock().unwrap().len(), 1, "SMSC.RU took one call");
+    let waiting = messages(&t, &good).await;
+    assert_eq!(s(&waiting[0]["status"]), "planned", "{:?}", waiting[0]);
+    assert!(s(&waiting[0]["delivery_detail"]).contains("повторим"), "{:?}", waiting[0]);
+    // The dispatch runs again, twice: the lost call is found at SMSC.RU by its id and not
+    // made again; the other recipient is called once; the bad number is refused.
+    for now in ["2026-06-15T07:05:00Z", "2026-06-15T07:10:00Z"] {
+        run_job(&app, &t, crm_host::reminders::DISPATCH_JOB, json!({"now": now})).await;
+    }
+    let calls = smsc.calls();
+    let phones: Vec<String> = calls.iter().map(|f| f.iter().find(|(k, _)| k == "phones").unwrap().1.clone()).collect();
+    assert_eq!(phones.iter().filter(|p| *p == "79161234567").count(), 1, "{phones:?}");
+    assert_eq!(phones.iter().filter(|p| *p == "79267654321").count(), 1, "{phones:?}");
+    assert_eq!(smsc.taken.lock().unwrap().len(), 2, "SMSC.RU took two calls: {:?}", smsc.taken.lock().unwrap());
+    assert!(calls.iter().all(|f| f.contains(&("call".into(), "1".into())) && f.contains(&("voice".into(), "m".into()))), "{calls:?}");
+    assert!(calls.iter().all(|f| f.iter().any(|(k, v)| k == "mes" && !v.trim().is_empty())), "the reminder's text is read out: {calls:?}");
+
+    let m = messages(&t, &good).await.into_iter().find(|m| m["channel"] == "voice").unwrap();
+    assert_eq!((s(&m["status"]), s(&m["delivery"])), ("queued".into(), "queued".into()), "{m}");
+    let ids = s(&m["provider_ids"]);
+    assert_eq!(ids.split(',').count(), 2, "{m}");
+    assert!(ids.contains(":79161234567") && ids.contains(":79267654321"), "{m}");
+    let refused = messages(&t, &bad).await.into_iter().find(|m| m["channel"] == "voice").unwrap();
+    assert_eq!(s(&refused["status"]), "skipped", "{refused}");
+    assert!(s(&refused["reason"]).contains("invalid number"), "SMSC.RU's words: {refused}");
+
+    // Both calls answered: the next dispatch's status refresh marks the reminder delivered.
+    smsc.answer_all();
+    run_job(&app, &t, crm_host::reminders::DISPATCH_JOB, json!({"now": "2026-06-15T08:00:00Z"})).await;
+    let m = messages(&t, &good).await.into_iter().find(|m| m["channel"] == "voice").unwrap();
+    assert_eq!(s(&m["delivery"]), "delivered", "{m}");
+    assert_eq!(smsc.taken.lock().unwrap().len(), 2, "still two calls");
+    let timeline = t.admin.get(&format!("/api/v1/counterparties/{good}/timeline")).await.ok().text();
+    assert!(timeline.contains("отправлено через voice-smsc"), "{timeline}");
+    let timeline = t.admin.get(&format!("/api/v1/counterparties/{bad}/timeline")).await.ok().text();
+    assert!(timeline.contains("invalid number"), "{timeline}");
 }

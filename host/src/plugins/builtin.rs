@@ -16,4 +16,8 @@ pub const BUILTINS: &[Builtin] = &[
         manifest: include_str!("../../../plugins/sms-ru/plugin.toml"),
         component: include_bytes!(concat!(env!("OUT_DIR"), "/sms_ru.wasm")),
     },
+    Builtin {
+        manifest: include_str!("../../../plugins/voice-smsc/plugin.toml"),
+        component: include_bytes!(concat!(env!("OUT_DIR"), "/voice_smsc.wasm")),
+    },
 ];

@@ -1,6 +1,7 @@
 //! SMS and voice reminders go out through the tenant's `notification-channel` module
-//! instances (the built-in `sms-ru`, or a voice plugin): the one named in the reminder
-//! settings, or for SMS the tenant's only enabled one. Each recipient is one channel
+//! instances (the built-in `sms-ru` and `voice-smsc`, or uploaded plugins): the one named
+//! in the reminder settings, or for SMS the tenant's only enabled one (unless that one is
+//! `voice-smsc`, which makes calls). Each recipient is one channel
 //! message whose key is the reminder's own key plus the recipient's place, so a retried
 //! dispatch — after a timeout, a crash between the provider's answer and our write, or on a
 //! second host process — hands the provider the same keys and nothing is sent twice.
@@ -22,6 +23,9 @@ use crate::timeline::{self, EventKind, NewEvent};
 use super::model::{Channel, Message};
 use super::planner::message_key;
 use super::store;
+
+/// The built-in plugin that makes voice calls (SMSC.RU), never picked for SMS by default.
+const VOICE_PLUGIN: &str = "voice-smsc";
 
 /// Messages per call to the provider.
 const BATCH: usize = 100;
@@ -70,7 +74,14 @@ async fn module_for(state: &AppState, tenant: TenantId, settings: &super::model:
     match (channel, named) {
         // A voice step needs its module named: an SMS module must not make calls.
         (Channel::Voice, None) => Err(format!("голосовые звонки не настроены. {hint}")),
-        _ => crate::plugins::service::resolve(state, tenant, World::NotificationChannel, named, &hint).await.map_err(|e| e.to_string()),
+        _ => {
+            let module = crate::plugins::service::resolve(state, tenant, World::NotificationChannel, named, &hint).await.map_err(|e| e.to_string())?;
+            // Nor may the built-in voice module send SMS because it happens to be the only one.
+            if channel == Channel::Sms && named.is_none() && module.plugin_id == VOICE_PLUGIN {
+                return Err(format!("SMS не настроены: единственный подключённый модуль ({}) делает голосовые звонки. {hint}", module.module_id));
+            }
+            Ok(module)
+        }
     }
 }
 
