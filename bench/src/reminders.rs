@@ -149,12 +149,13 @@ fn step(kind: OffsetKind, days: u32, channel: Channel, template: &str, recipient
 /// The tenant's rules: the default one's steps, once per segment.
 async fn install_rules(db: &Db, tenant: TenantId, rules: &[RuleInput]) -> anyhow::Result<()> {
     let mut tx = db.begin().await?;
-    let mut c = tx.conn();
-    on_conn!(&mut c, c => sqlx::query("DELETE FROM reminder_rules WHERE tenant_id = $1").bind(tenant).execute(c).await.map(drop))?;
-    for r in rules {
-        crm_host::reminders::store::insert_rule(&mut c, tenant, RuleId::new(), r).await?;
+    {
+        let mut c = tx.conn();
+        on_conn!(&mut c, c => sqlx::query("DELETE FROM reminder_rules WHERE tenant_id = $1").bind(tenant).execute(c).await.map(drop))?;
+        for r in rules {
+            crm_host::reminders::store::insert_rule(&mut c, tenant, RuleId::new(), r).await?;
+        }
     }
-    drop(c);
     tx.commit().await?;
     Ok(())
 }

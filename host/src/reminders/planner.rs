@@ -70,6 +70,9 @@ fn numbers(docs: &[MessageDoc]) -> String {
     docs.iter().map(|d| format!("№ {}", d.number)).collect::<Vec<_>>().join(", ")
 }
 
+/// Each client's open debt (kopecks) by our legal entity's reference.
+type Totals = HashMap<CounterpartyId, Vec<(Option<String>, i64)>>;
+
 /// What one plan works with.
 struct Plan<'e> {
     tenant: TenantId,
@@ -93,7 +96,7 @@ struct Plan<'e> {
     first_admin: Option<Option<String>>,
     /// Each client's open debt by our legal entity, when the plan read only some documents
     /// and a rule has a minimum debt.
-    totals: Option<HashMap<CounterpartyId, Vec<(Option<String>, i64)>>>,
+    totals: Option<Totals>,
 }
 
 impl Plan<'_> {
@@ -154,7 +157,7 @@ pub async fn plan(c: &mut Conn<'_>, tenant: TenantId, day: NaiveDate, now: DateT
             let since = p.resumed.values().copied().fold(p.from, NaiveDate::min);
             let debts = store::open_debts_due(c, tenant, None, Some(&candidate_due_dates(&rules, since, day))).await?;
             let totals = if rules.iter().any(|r| r.scope.min_debt.is_some()) {
-                let mut t: HashMap<CounterpartyId, Vec<(Option<String>, i64)>> = HashMap::new();
+                let mut t: Totals = HashMap::new();
                 for (cp, entity, sum) in store::open_totals(c, tenant).await? {
                     t.entry(cp).or_default().push((entity, sum));
                 }
