@@ -208,15 +208,13 @@ async fn segment(db: &Db, tenant: TenantId, clients: &[uuid::Uuid], segments: us
     let mut tx = db.begin().await?;
     for (k, ids) in by {
         for part in ids.chunks(5_000) {
-            let list = part.iter().map(|id| format!("'{id}'")).collect::<Vec<_>>().join(",");
             let mut c = tx.conn();
-            let sql = match c.engine() {
-                crm_host::db::Engine::Sqlite => {
-                    let list = part.iter().map(|id| format!("X'{}'", id.simple())).collect::<Vec<_>>().join(",");
-                    format!("UPDATE counterparties SET segment = 'seg{k}' WHERE tenant_id = $1 AND id IN ({list})")
-                }
-                crm_host::db::Engine::Postgres => format!("UPDATE counterparties SET segment = 'seg{k}' WHERE tenant_id = $1 AND id IN ({list})"),
+            // UUID literals: blobs on SQLite, text cast to uuid on PostgreSQL.
+            let list = match c.engine() {
+                crm_host::db::Engine::Sqlite => part.iter().map(|id| format!("X'{}'", id.simple())).collect::<Vec<_>>().join(","),
+                crm_host::db::Engine::Postgres => part.iter().map(|id| format!("'{id}'")).collect::<Vec<_>>().join(","),
             };
+            let sql = format!("UPDATE counterparties SET segment = 'seg{k}' WHERE tenant_id = $1 AND id IN ({list})");
             on_conn!(&mut c, c => sqlx::query(&sql).bind(tenant).execute(c).await.map(drop))?;
         }
     }

@@ -22,6 +22,7 @@ use crate::mail::settings::{Security, SmtpSettingsInput};
 use crate::tenancy::Action;
 
 use super::auth::Viewer;
+use super::clients::params;
 use super::render::{PageResult, page};
 use super::{Fields, refusal_of};
 
@@ -62,7 +63,7 @@ async fn render(state: &AppState, viewer: &Viewer, q: &MailQuery, notice: Notice
         Some(s) => Some(serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|_| ApiError::field("status", "неизвестное состояние письма"))?),
         None => None,
     };
-    let page_params: PageParams = serde_json::from_value(serde_json::json!({ "limit": 100 })).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let page_params: PageParams = params(&[("limit", "100".into())])?;
     let list = crate::mail::routes::list_outbox(State(state.clone()), caller.clone(), Query(OutboxFilter { status: filter, source: None }), Query(page_params)).await?.0;
     let rows: Vec<_> = list
         .items
